@@ -1,0 +1,76 @@
+// opal tasks MODEL.onnx [--json] [--input-shape NAME=DIMS]... [--target STR]
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "commands.h"
+#include "opal/onnx_import.h"
+#include "opal/tasks.h"
+
+namespace opal::cli {
+namespace {
+
+struct Options {
+  std::string model;
+  bool json = false;
+  std::vector<std::string> input_shapes;
+  std::string target;
+};
+
+std::string OpCounts(const std::map<std::string, int>& ops) {
+  std::vector<std::pair<int, std::string>> v;
+  for (const auto& [op, n] : ops) v.emplace_back(-n, op);
+  std::sort(v.begin(), v.end());
+  std::string s;
+  for (const auto& [n, op] : v) s += (s.empty() ? "" : ", ") + fmt::format("{} x{}", op, -n);
+  return s.empty() ? "none" : s;
+}
+
+Status Run(const Options& o) {
+  OPAL_ASSIGN_OR_RETURN(Target target, ResolveTarget(o.target));
+  ImportOptions io;
+  OPAL_ASSIGN_OR_RETURN(io.input_shapes, ParseInputShapes(o.input_shapes));
+  OPAL_ASSIGN_OR_RETURN(Graph g, ImportOnnxFile(o.model, io));
+  TaskList tasks = ExtractTasks(g);
+  if (o.json) {
+    Json j = tasks.ToJson();
+    j["model"] = o.model;
+    j["opset"] = g.opset;
+    j["nodes"] = g.num_nodes();
+    j["target"] = target.ToJson();
+    fmt::print("{}\n", j.dump(2));
+    return Status::Ok();
+  }
+  int tunable_nodes = 0;
+  for (const auto& t : tasks.tasks) tunable_nodes += t.count;
+  fmt::print("model   {} (opset {}, {} nodes)\n", o.model, g.opset, g.num_nodes());
+  fmt::print("target  {}  {} ({} cores{})\n", target.ExactKey(), target.model, target.cores,
+             target.IsaFamily().empty() ? "" : ", " + target.IsaFamily());
+  fmt::print("tasks   {} unique tunable workloads from {} nodes, {}FLOP per inference "
+             "(other operators ~{}FLOP)\n\n",
+             tasks.tasks.size(), tunable_nodes, HumanCount(tasks.total_flops), HumanCount(tasks.other_flops));
+  fmt::print("{:>3}  {:<29} {:>5} {:>10} {:>6}  {}\n", "#", "key", "count", "MFLOP/run", "share", "workload");
+  for (size_t i = 0; i < tasks.tasks.size(); ++i) {
+    const Task& t = tasks.tasks[i];
+    fmt::print("{:>3}  {:<29} {:>5} {:>10.1f} {:>5.1f}%  {}\n", i + 1, t.workload.Key(), t.count, t.flops / 1e6,
+               100 * t.share, t.workload.Summary());
+  }
+  fmt::print("\nother operators: {}\n", OpCounts(tasks.other_ops));
+  fmt::print("unsupported operators: {}\n", OpCounts(tasks.unsupported_ops));
+  for (const auto& s : tasks.skipped) fmt::print("skipped {} ({}): {}\n", s.node, s.op_type, s.reason);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddTasksCommand(CLI::App& app, CommandFn* run) {
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand("tasks", "List the tunable workloads (tuning tasks) of an ONNX model");
+  sub->add_option("model", o->model, "ONNX model file")->required();
+  sub->add_flag("--json", o->json, "Print JSON (format opal.tasks/1)");
+  sub->add_option("--input-shape", o->input_shapes, "Shape for a graph input: NAME=1x3x224x224 (repeatable)");
+  sub->add_option("--target", o->target, "Target string (default: the host)");
+  sub->callback([o, run] { *run = [o] { return Run(*o); }; });
+}
+
+}  // namespace opal::cli

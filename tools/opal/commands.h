@@ -1,0 +1,32 @@
+// The opal command line: each subcommand lives in cmd_<name>.cc and registers itself here.
+// Commands parse flags and call the library; they hold no logic of their own.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "opal/status.h"
+#include "opal/target.h"
+#include "opal/tensor.h"
+
+namespace opal::cli {
+
+// Set by the chosen subcommand's callback; main runs it after parsing.
+using CommandFn = std::function<Status()>;
+
+void AddTargetCommand(CLI::App& app, CommandFn* run);
+void AddTasksCommand(CLI::App& app, CommandFn* run);
+
+// --target: "" or "host" means the detected host.
+Result<Target> ResolveTarget(const std::string& spec);
+// --input-shape NAME=1x3x224x224 (repeatable).
+Result<std::map<std::string, Shape>> ParseInputShapes(const std::vector<std::string>& specs);
+
+// Human-friendly numbers: 8.21 G, 512 K.
+std::string HumanCount(double v);
+
+}  // namespace opal::cli

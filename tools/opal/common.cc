@@ -1,0 +1,38 @@
+#include <fmt/format.h>
+
+#include "commands.h"
+
+namespace opal::cli {
+
+Result<Target> ResolveTarget(const std::string& spec) {
+  if (spec.empty() || spec == "host") return Target::DetectHost();
+  auto t = Target::Parse(spec);
+  if (!t.ok()) return t.status().WithContext("--target");
+  return t;
+}
+
+Result<std::map<std::string, Shape>> ParseInputShapes(const std::vector<std::string>& specs) {
+  std::map<std::string, Shape> out;
+  for (const auto& s : specs) {
+    size_t eq = s.rfind('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Error(ErrorCode::kInvalidArgument, "--input-shape '{}': expected NAME=DIMS, e.g. input=1x3x224x224", s);
+    }
+    auto shape = ParseShape(s.substr(eq + 1));
+    if (!shape.ok()) return shape.status().WithContext("--input-shape " + s.substr(0, eq));
+    out[s.substr(0, eq)] = *shape;
+  }
+  return out;
+}
+
+std::string HumanCount(double v) {
+  const char* suffix[] = {"", " K", " M", " G", " T", " P"};
+  int i = 0;
+  while (v >= 1000 && i < 5) {
+    v /= 1000;
+    ++i;
+  }
+  return i == 0 ? fmt::format("{:.0f}", v) : fmt::format("{:.2f}{}", v, suffix[i]);
+}
+
+}  // namespace opal::cli
