@@ -6,11 +6,16 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace opal {
 
 using Json = nlohmann::json;
 
 std::string CanonicalJson(const Json& value);
+
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
+// Strings read from files must pass before they reach JSON output, which rejects invalid UTF-8.
+bool IsValidUtf8(std::string_view text);
 
 }  // namespace opal

@@ -51,3 +51,15 @@ TEST(Status, ExitCodesAreDistinctPerFamily) {
 
 }  // namespace
 }  // namespace opal
+
+#include "opal/json.h"
+
+TEST(Json, Utf8Validation) {
+  EXPECT_TRUE(opal::IsValidUtf8("conv_1/weights"));
+  EXPECT_TRUE(opal::IsValidUtf8("\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(opal::IsValidUtf8("\x9F"));              // stray continuation byte
+  EXPECT_FALSE(opal::IsValidUtf8("\xC3"));              // truncated sequence
+  EXPECT_FALSE(opal::IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(opal::IsValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(opal::IsValidUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+}

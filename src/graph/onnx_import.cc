@@ -12,6 +12,7 @@
 #include "graph/onnx_node_inference.h"
 #include "graph/onnx_tensor.h"
 #include "graph/shape_inference.h"
+#include "opal/json.h"
 #include "opal/log.h"
 
 namespace opal {
@@ -108,6 +109,7 @@ class Importer {
     if (!model.has_graph() || (model.graph().node_size() == 0 && model.graph().output_size() == 0)) {
       return Error(ErrorCode::kInvalidModel, "'{}' is not an ONNX model: it contains no graph", name_);
     }
+    OPAL_RETURN_IF_ERROR(CheckNamesAreUtf8(model.graph()));
     g_.name = model.graph().name().empty() ? name_ : model.graph().name();
     OPAL_RETURN_IF_ERROR(ReadOpset(model));
     OPAL_RETURN_IF_ERROR(ApplyOverrides(model));
@@ -251,6 +253,29 @@ class Importer {
       }
       ValueId id = g_.AddValue(std::move(v));
       g_.inputs().push_back(id);
+    }
+    return Status::Ok();
+  }
+
+  // ONNX strings are UTF-8; names reach JSON output and logs, so a model breaking that is rejected.
+  Status CheckNamesAreUtf8(const onnx::GraphProto& gp) const {
+    auto bad = [&](const std::string& s, std::string_view what) {
+      return IsValidUtf8(s) ? Status::Ok()
+                            : Error(ErrorCode::kInvalidModel, "'{}': {} is not valid UTF-8 (corrupted model?)",
+                                    name_, what);
+    };
+    OPAL_RETURN_IF_ERROR(bad(gp.name(), "the graph name"));
+    for (const auto& t : gp.initializer()) OPAL_RETURN_IF_ERROR(bad(t.name(), "an initializer name"));
+    for (const auto& v : gp.input()) OPAL_RETURN_IF_ERROR(bad(v.name(), "a graph input name"));
+    for (const auto& v : gp.output()) OPAL_RETURN_IF_ERROR(bad(v.name(), "a graph output name"));
+    for (int k = 0; k < gp.node_size(); ++k) {
+      const auto& np = gp.node(k);
+      const std::string where = "node " + std::to_string(k);
+      OPAL_RETURN_IF_ERROR(bad(np.name(), where + "'s name"));
+      OPAL_RETURN_IF_ERROR(bad(np.op_type(), where + "'s op_type"));
+      OPAL_RETURN_IF_ERROR(bad(np.domain(), where + "'s domain"));
+      for (const auto& s : np.input()) OPAL_RETURN_IF_ERROR(bad(s, where + "'s input name"));
+      for (const auto& s : np.output()) OPAL_RETURN_IF_ERROR(bad(s, where + "'s output name"));
     }
     return Status::Ok();
   }
