@@ -3,6 +3,8 @@ find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)
 # ONNX's CMake config expects protobuf to be found first.
 find_package(Protobuf REQUIRED)
 find_package(ONNX REQUIRED)

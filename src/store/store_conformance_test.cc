@@ -1,0 +1,239 @@
+// One conformance suite for every RecordStore backend: memory, SQLite and PostgreSQL (the latter
+// on the throwaway server CTest starts). Every backend must give the same answers.
+#include <gtest/gtest.h>
+
+#include "opal/record_store.h"
+#include "store/store_test_util.h"
+
+namespace opal::store::testing {
+namespace {
+
+class StoreConformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto dsn = FreshDsn(GetParam());
+    ASSERT_TRUE(dsn.ok()) << dsn.status().message();
+    auto s = RecordStore::Open(*dsn);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(*s);
+  }
+  int64_t Put(const std::vector<Record>& rs) {
+    auto n = store_->Put(rs);
+    EXPECT_TRUE(n.ok()) << n.status().message();
+    return n.ok() ? *n : -1;
+  }
+  std::vector<Record> Top(TopKQuery q) {
+    auto r = store_->TopK(q);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : std::vector<Record>{};
+  }
+  std::unique_ptr<RecordStore> store_;
+};
+
+TEST_P(StoreConformance, OpensAtTheCurrentSchema) {
+  auto v = store_->SchemaVersion();
+  ASSERT_TRUE(v.ok());
+  if (GetParam() != "memory") EXPECT_EQ(*v, 2);
+}
+
+TEST_P(StoreConformance, TopKIsFastestValidFirstAndKeepsEveryTrial) {
+  std::vector<Record> rs;
+  const double medians[] = {5e-3, 1e-3, 3e-3, 2e-3, 4e-3};
+  for (int i = 0; i < 5; ++i)
+    rs.push_back(MakeRecord({.config = "{\"tile\":" + std::to_string(i) + "}", .median = medians[i]}));
+  rs.push_back(MakeRecord({.config = "{\"tile\":99}", .status = TrialStatus::kCrash}));
+  rs.push_back(MakeRecord({.workload = 1, .median = 1e-6}));  // another workload
+  EXPECT_EQ(Put(rs), 7);
+  auto top = Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .k = 3});
+  ASSERT_EQ(top.size(), 3u);
+  EXPECT_EQ(top[0].median_s, 1e-3);
+  EXPECT_EQ(top[1].median_s, 2e-3);
+  EXPECT_EQ(top[2].median_s, 3e-3);
+  EXPECT_EQ(top[0].config_json, "{\"tile\":1}");
+  auto all = store_->Count({.workload_key = "conv2d-w0"});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, 6) << "failed trials are kept";
+  EXPECT_EQ(*store_->Count({.workload_key = "conv2d-w0", .ok_only = true}), 5);
+  EXPECT_TRUE(Top({.workload_key = "conv2d-w7", .target_key = "cpu-x86_64-avx2-aaaa", .k = 3}).empty());
+}
+
+TEST_P(StoreConformance, PuttingTheSameRecordTwiceAddsNothing) {
+  Record r = MakeRecord({});
+  EXPECT_EQ(Put({r}), 1);
+  EXPECT_EQ(Put({r, r}), 0);
+  EXPECT_EQ(*store_->Count({}), 1);
+}
+
+TEST_P(StoreConformance, UnfinalizedRecordsAreRefused) {
+  Record r = MakeRecord({});
+  r.median_s = 42;  // content changed after Finalize: the uid is stale
+  EXPECT_FALSE(store_->Put({r}).ok());
+  EXPECT_EQ(*store_->Count({}), 0);
+}
+
+TEST_P(StoreConformance, CoarseFallbackOnlyWhenAskedAndExactFirst) {
+  EXPECT_EQ(Put({MakeRecord({.target = "cpu-x86_64-avx2-bbbb", .median = 1e-4}),
+                 MakeRecord({.target = "cpu-x86_64-avx2-cccc", .median = 2e-4}),
+                 MakeRecord({.target = "cpu-x86_64-avx512-dddd", .coarse = "cpu-x86_64-avx512", .median = 1e-5}),
+                 MakeRecord({.target = "cpu-x86_64-avx2-aaaa", .median = 9e-4})}),
+            4);
+  TopKQuery q{.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa",
+              .target_coarse_key = "cpu-x86_64-avx2", .k = 3};
+  auto exact = Top(q);
+  ASSERT_EQ(exact.size(), 1u);
+  EXPECT_EQ(exact[0].target_key, "cpu-x86_64-avx2-aaaa");
+  q.coarse_fallback = true;
+  auto filled = Top(q);
+  ASSERT_EQ(filled.size(), 3u);
+  EXPECT_EQ(filled[0].target_key, "cpu-x86_64-avx2-aaaa") << "exact matches come first";
+  EXPECT_EQ(filled[1].target_key, "cpu-x86_64-avx2-bbbb");
+  EXPECT_EQ(filled[2].target_key, "cpu-x86_64-avx2-cccc");
+}
+
+TEST_P(StoreConformance, FrameworkVersionCompatibilityIsTheMajorVersion) {
+  Put({MakeRecord({.version = "1.0", .median = 3e-3}), MakeRecord({.version = "1.2", .median = 2e-3}),
+       MakeRecord({.version = "2.0", .median = 1e-3}), MakeRecord({.framework = "other", .median = 5e-4})});
+  TopKQuery q{.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .framework = "halide",
+              .framework_version = "1.7", .k = 10};
+  auto v1 = Top(q);
+  ASSERT_EQ(v1.size(), 2u);
+  EXPECT_EQ(v1[0].framework_version, "1.2");
+  q.framework_version = "2.0";
+  EXPECT_EQ(Top(q).size(), 1u);
+  q.framework_version = "";
+  EXPECT_EQ(Top(q).size(), 3u);
+  q.framework = "";
+  EXPECT_EQ(Top(q).size(), 4u);
+}
+
+TEST_P(StoreConformance, ScanFiltersAndKeepsInsertionOrder) {
+  for (int i = 0; i < 10; ++i)
+    Put({MakeRecord({.workload = i % 3, .config = "{\"i\":" + std::to_string(i) + "}",
+                     .status = i % 4 == 0 ? TrialStatus::kTimeout : TrialStatus::kOk})});
+  std::vector<std::string> seen;
+  ASSERT_TRUE(store_->Scan({.workload_key = "conv2d-w1"}, [&](const Record& r) {
+    seen.push_back(r.config_json);
+    return true;
+  }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"{\"i\":1}", "{\"i\":4}", "{\"i\":7}"}));
+  int n = 0;
+  ASSERT_TRUE(store_->Scan({}, [&](const Record&) { return ++n < 4; }).ok());
+  EXPECT_EQ(n, 4) << "returning false stops the scan";
+  EXPECT_EQ(*store_->Count({.ok_only = true}), 7);
+  EXPECT_EQ(*store_->Count({.op = "dense"}), 0);
+}
+
+TEST_P(StoreConformance, SummaryPerTargetAndOp) {
+  Put({MakeRecord({.workload = 0, .median = 1e-3}), MakeRecord({.workload = 1, .median = 4e-3}),
+       MakeRecord({.workload = 1, .status = TrialStatus::kMismatch}),
+       MakeRecord({.workload = 0, .target = "gpu-sm90-x", .coarse = "gpu-sm90"})});
+  auto rows = store_->Summarize();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  const StoreSummaryRow& cpu = (*rows)[0];
+  EXPECT_EQ(cpu.target_key, "cpu-x86_64-avx2-aaaa");
+  EXPECT_EQ(cpu.records, 3);
+  EXPECT_EQ(cpu.ok_records, 2);
+  EXPECT_EQ(cpu.workloads, 2);
+  EXPECT_DOUBLE_EQ(cpu.best_gflops, 2e9 / 1e-3 / 1e9);
+}
+
+TEST_P(StoreConformance, MeasuredConfigsIncludeFailedTrials) {
+  Put({MakeRecord({.config = "{\"a\":1}"}), MakeRecord({.config = "{\"a\":2}", .status = TrialStatus::kCrash}),
+       MakeRecord({.version = "2.0", .config = "{\"a\":3}"})});
+  auto got = store_->MeasuredConfigs("conv2d-w0", "cpu-x86_64-avx2-aaaa", "halide", "1.0");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (std::set<std::string>{"{\"a\":1}", "{\"a\":2}"}));
+}
+
+TEST_P(StoreConformance, PruneKeepsTheBestAndNeverTouchesOtherVersions) {
+  std::vector<Record> rs;
+  for (int w = 0; w < 2; ++w)
+    for (int i = 0; i < 5; ++i)
+      rs.push_back(MakeRecord({.workload = w, .config = "{\"i\":" + std::to_string(i) + "}",
+                               .median = (5 - i) * 1e-3}));
+  rs.push_back(MakeRecord({.status = TrialStatus::kCrash}));
+  for (int i = 0; i < 3; ++i)
+    rs.push_back(MakeRecord({.version = "0.9", .config = "{\"old\":" + std::to_string(i) + "}"}));
+  ASSERT_EQ(Put(rs), 14);
+  auto deleted = store_->Prune("halide", "1.0", 2);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().message();
+  EXPECT_EQ(*deleted, 7);  // 3 per workload + the failed trial
+  EXPECT_EQ(*store_->Count({.framework_version = "1.0"}), 4);
+  EXPECT_EQ(*store_->Count({.framework_version = "0.9"}), 3);
+  auto top = Top({.workload_key = "conv2d-w1", .target_key = "cpu-x86_64-avx2-aaaa", .k = 5});
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].median_s, 1e-3);
+  EXPECT_EQ(top[1].median_s, 2e-3);
+  EXPECT_EQ(Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .k = 10}).size(), 5u);
+  EXPECT_FALSE(store_->Prune("halide", "1.0", -1).ok());
+}
+
+// Quotes, semicolons, SQL comments and non-ASCII text are data, never SQL.
+TEST_P(StoreConformance, HostileStringsAreStoredVerbatim) {
+  const std::string nasty = "'; DROP TABLE records; -- \" \\ $1 ?1 é€😀 \t\n";
+  Record r = MakeRecord({});
+  r.workload_key = "conv2d-" + nasty;
+  r.workload_json = R"({"op":"conv2d","name":"x'); DELETE FROM workloads; --"})";
+  r.config_json = "{\"knob\":\"" + nasty + "\"}";
+  r.error = nasty;
+  r.provenance.host = "host'\"; SELECT 1";
+  r.Finalize(2e9);
+  ASSERT_EQ(Put({r, MakeRecord({})}), 2);
+  auto top = Top({.workload_key = r.workload_key, .target_key = r.target_key, .k = 1});
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].workload_key, r.workload_key);
+  EXPECT_EQ(top[0].workload_json, r.workload_json);
+  EXPECT_EQ(top[0].config_json, r.config_json);
+  EXPECT_EQ(top[0].error, nasty);
+  EXPECT_EQ(top[0].provenance.host, r.provenance.host);
+  EXPECT_EQ(top[0].uid, r.ComputeUid()) << "content read back is bit-identical";
+  EXPECT_EQ(*store_->Count({}), 2) << "no statement was injected";
+}
+
+// Export to JSON lines, import into a fresh store of the same kind, export again: the two files
+// are byte-identical and importing twice adds nothing.
+TEST_P(StoreConformance, ExportImportRoundTripIsBitExactAndIdempotent) {
+  std::vector<Record> rs;
+  const double awkward[] = {1e-3 / 3, 5e-324, 1.7976931348623157e308 / 1e300, 0.1 + 0.2, 123456.789e-9};
+  for (int i = 0; i < 5; ++i) {
+    Record r = MakeRecord({.workload = i, .median = awkward[i]});
+    r.times_s.push_back(awkward[(i + 1) % 5]);
+    r.Finalize(1.0 / 3.0);
+    rs.push_back(r);
+  }
+  rs.push_back(MakeRecord({.status = TrialStatus::kBuildError}));
+  Put(rs);
+  auto export_all = [](RecordStore& s) {
+    std::string out;
+    EXPECT_TRUE(s.Scan({}, [&](const Record& r) {
+      out += CanonicalJson(r.ToJson()) + "\n";
+      return true;
+    }).ok());
+    return out;
+  };
+  const std::string first = export_all(*store_);
+  auto dsn = FreshDsn(GetParam());
+  ASSERT_TRUE(dsn.ok());
+  auto other = RecordStore::Open(*dsn);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  std::vector<Record> imported;
+  size_t pos = 0;
+  while (pos < first.size()) {
+    size_t nl = first.find('\n', pos);
+    auto rec = Record::FromJson(Json::parse(first.substr(pos, nl - pos)));
+    ASSERT_TRUE(rec.ok()) << rec.status().message();
+    imported.push_back(*rec);
+    pos = nl + 1;
+  }
+  EXPECT_EQ(*(*other)->Put(imported), 6);
+  EXPECT_EQ(*(*other)->Put(imported), 0) << "importing twice adds nothing";
+  EXPECT_EQ(export_all(**other), first);
+  for (size_t i = 0; i < rs.size(); ++i) EXPECT_EQ(imported[i].uid, rs[i].uid);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values("memory", "sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace opal::store::testing

@@ -1,0 +1,166 @@
+// What the shared backends must survive: many processes writing at once, stores made by an older
+// schema, a PostgreSQL server restart, and bad DSNs or unreachable servers.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "opal/record_store.h"
+#include "store/pg_conn.h"
+#include "store/postgres_store.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_store.h"
+#include "store/store_test_util.h"
+
+namespace opal::store::testing {
+namespace {
+
+class SharedStore : public ::testing::TestWithParam<std::string> {};
+
+// 4 processes x 30 transactions x 10 records into one store: every record arrives exactly once.
+TEST_P(SharedStore, ConcurrentWritersFromSeveralProcessesLoseNothing) {
+  auto dsn = FreshDsn(GetParam());
+  ASSERT_TRUE(dsn.ok()) << dsn.status().message();
+  ASSERT_TRUE(RecordStore::Open(*dsn).ok());
+  constexpr int kProcs = 4, kBatches = 30, kPerBatch = 10;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProcs; ++p) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto s = RecordStore::Open(*dsn);  // each process opens its own connection
+      if (!s.ok()) _exit(10);
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<Record> rs;
+        for (int i = 0; i < kPerBatch; ++i)
+          rs.push_back(MakeRecord({.workload = b % 7, .config = "{\"p\":" + std::to_string(p) + ",\"i\":" +
+                                                                 std::to_string(b * kPerBatch + i) + "}"}));
+        auto n = (*s)->Put(rs);
+        if (!n.ok()) {
+          fprintf(stderr, "writer %d: %s\n", p, n.status().message().c_str());
+          _exit(11);
+        }
+        if (*n != kPerBatch) _exit(12);
+      }
+      _exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t pid : kids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer exit status " << status;
+  }
+  auto s = RecordStore::Open(*dsn);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*(*s)->Count({}), kProcs * kBatches * kPerBatch);
+}
+
+// A store written by schema version 1 (before framework_major existed) is migrated on open and
+// its records answer version-compatible queries.
+TEST_P(SharedStore, OlderSchemaIsMigratedOnOpen) {
+  auto dsn = FreshDsn(GetParam());
+  ASSERT_TRUE(dsn.ok()) << dsn.status().message();
+  const std::string location = dsn->substr(dsn->find(':') + 1);
+  const char* v1_rows[] = {
+      "INSERT INTO workloads (key, op, json) VALUES ('conv2d-w0', 'conv2d', '{}')",
+      "INSERT INTO targets (key, coarse_key, canonical) VALUES ('cpu-a', 'cpu', 'cpu')",
+      "INSERT INTO records (uid, workload_id, target_id, framework, framework_version, config, status, error, "
+      "times, median_s, gflops, opal_version, compiler, halide_version, llvm_version, host, worker_id, "
+      "timestamp_us) VALUES ('u1', 1, 1, 'halide', '3.4', '{}', 'ok', '', '[0.5]', 0.5, 1.0, '0.0.1', 'gcc', "
+      "'14', '14', 'h', 'w', 1)"};
+  if (GetParam() == "sqlite") {
+    auto old = OpenSqliteStore(location, /*max_version=*/1);
+    ASSERT_TRUE(old.ok()) << old.status().message();
+    EXPECT_EQ(*(*old)->SchemaVersion(), 1);
+    old->reset();
+    auto db = SqliteDb::Open(location);
+    ASSERT_TRUE(db.ok());
+    for (const char* sql : v1_rows) ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  } else {
+    auto old = OpenPostgresStore(*dsn, /*max_version=*/1);
+    ASSERT_TRUE(old.ok()) << old.status().message();
+    EXPECT_EQ(*(*old)->SchemaVersion(), 1);
+    auto db = PgConn::Connect(*dsn);
+    ASSERT_TRUE(db.ok());
+    for (const char* sql : v1_rows) ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  }
+  auto s = RecordStore::Open(*dsn);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(*(*s)->SchemaVersion(), 2);
+  auto top = (*s)->TopK({.workload_key = "conv2d-w0", .target_key = "cpu-a", .framework = "halide",
+                         .framework_version = "3.9", .k = 5});
+  ASSERT_TRUE(top.ok()) << top.status().message();
+  ASSERT_EQ(top->size(), 1u);
+  EXPECT_EQ((*top)[0].median_s, 0.5);
+}
+
+TEST_P(SharedStore, NewerSchemaIsRefusedWithAClearMessage) {
+  auto dsn = FreshDsn(GetParam());
+  ASSERT_TRUE(dsn.ok());
+  ASSERT_TRUE(RecordStore::Open(*dsn).ok());
+  const std::string bump = "UPDATE meta SET value = '99' WHERE key = 'schema_version'";
+  if (GetParam() == "sqlite") {
+    ASSERT_TRUE((*SqliteDb::Open(dsn->substr(7)))->Exec(bump).ok());
+  } else {
+    ASSERT_TRUE((*PgConn::Connect(*dsn))->Exec(bump).ok());
+  }
+  auto s = RecordStore::Open(*dsn);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("newer than this opal"), std::string::npos) << s.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SharedStore, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+// A client keeps working across a server restart: the next transaction reconnects.
+TEST(PostgresStore, SurvivesAServerRestart) {
+  auto dsn = FreshDsn("postgresql");
+  ASSERT_TRUE(dsn.ok()) << dsn.status().message();
+  auto s = RecordStore::Open(*dsn);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(*(*s)->Put({MakeRecord({.config = "{\"before\":1}"})}), 1);
+  const std::string cmd = std::string(OPAL_SOURCE_DIR) + "/scripts/pg-test-server.sh restart " + PgFixtureDir();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto n = (*s)->Put({MakeRecord({.config = "{\"after\":1}"})});
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(*(*s)->Count({}), 2);
+}
+
+TEST(StoreErrors, BadDsnsAreInvalidArguments) {
+  for (const char* dsn : {"", "mysql://localhost/db", "records.db", "sqlite:", "postgresql://"}) {
+    auto s = RecordStore::Open(dsn);
+    ASSERT_FALSE(s.ok()) << dsn;
+    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument) << dsn << ": " << s.status().message();
+    EXPECT_NE(s.status().message().find("sqlite:PATH"), std::string::npos) << s.status().message();
+  }
+  auto bad_uri = RecordStore::Open("postgresql://u:pw@host:notaport/db");
+  ASSERT_FALSE(bad_uri.ok());
+  EXPECT_EQ(bad_uri.status().message().find("pw@"), std::string::npos) << bad_uri.status().message();
+}
+
+TEST(StoreErrors, UnreachableServerIsUnavailableAndHidesThePassword) {
+  auto s = RecordStore::Open("postgresql://opal:hunter2secret@127.0.0.1:1/records");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(s.status().message().find("hunter2secret"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("127.0.0.1"), std::string::npos) << s.status().message();
+  EXPECT_EQ(RecordStore::RedactDsn("postgresql://a:b@h/d?password=zz"), "postgresql://a:***@h/d?password=***");
+}
+
+TEST(StoreErrors, AFileThatIsNotAStoreIsRefused) {
+  auto path = std::filesystem::temp_directory_path() / ("opal_not_a_store_" + std::to_string(getpid()));
+  FILE* f = fopen(path.c_str(), "w");
+  fputs("this is not a database, it is a text file long enough to have a header page......", f);
+  fclose(f);
+  auto s = RecordStore::Open("sqlite:" + path.string());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("not an opal store"), std::string::npos) << s.status().message();
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace opal::store::testing

@@ -1,0 +1,35 @@
+// Test support for the store: records with chosen fields, and fresh stores of each backend.
+// PostgreSQL stores need the test server started by CTest's fixture (scripts/pg-test-server.sh);
+// each call makes a new database on it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "opal/record_store.h"
+
+namespace opal::store::testing {
+
+struct RecordSpec {
+  int workload = 0;                 // workload index: key "conv2d-w<N>"
+  std::string target = "cpu-x86_64-avx2-aaaa";
+  std::string coarse = "cpu-x86_64-avx2";
+  std::string framework = "halide";
+  std::string version = "1.0";
+  std::string config = R"({"tile":8})";
+  double median = 1e-3;
+  TrialStatus status = TrialStatus::kOk;
+  int64_t timestamp_us = 1700000000000000;
+};
+// A finalized record: times are {median*0.9, median, median*1.3}.
+Record MakeRecord(const RecordSpec& s);
+
+// Directory of the CTest PostgreSQL fixture and the DSN of its server ("" when not running).
+std::string PgFixtureDir();
+std::string PgServerDsn();
+
+// A DSN for a fresh, empty store: "memory:", a new SQLite file under a temp dir, or a new
+// database on the test PostgreSQL server. kind: "memory" | "sqlite" | "postgresql".
+Result<std::string> FreshDsn(const std::string& kind);
+
+}  // namespace opal::store::testing

@@ -1,0 +1,26 @@
+// Small helpers shared by the backends (kept out of the public header).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "opal/record_store.h"
+
+namespace opal::store {
+
+// "1.4.2" -> "1"; "" -> "".
+inline std::string MajorVersion(std::string_view v) { return std::string(v.substr(0, v.find('.'))); }
+
+// True when `r` passes `f` (the memory backend's filter; SQL backends express it in WHERE).
+inline bool Matches(const RecordFilter& f, const Record& r) {
+  return (f.workload_key.empty() || f.workload_key == r.workload_key) &&
+         (f.target_key.empty() || f.target_key == r.target_key) && (f.op.empty() || f.op == r.op) &&
+         (f.framework.empty() || f.framework == r.framework) &&
+         (f.framework_version.empty() || f.framework_version == r.framework_version) &&
+         (!f.ok_only || r.status == TrialStatus::kOk);
+}
+
+// Put's precondition: every record finalized with a uid that matches its content.
+Status CheckFinalized(const Record& r);
+
+}  // namespace opal::store
