@@ -20,6 +20,7 @@ using CommandFn = std::function<Status()>;
 
 void AddTargetCommand(CLI::App& app, CommandFn* run);
 void AddTasksCommand(CLI::App& app, CommandFn* run);
+void AddDbCommand(CLI::App& app, CommandFn* run);
 
 // --target: "" or "host" means the detected host.
 Result<Target> ResolveTarget(const std::string& spec);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   opal::cli::CommandFn run;
   opal::cli::AddTargetCommand(app, &run);
   opal::cli::AddTasksCommand(app, &run);
+  opal::cli::AddDbCommand(app, &run);
 
   try {
     app.parse(argc, argv);
