@@ -14,6 +14,11 @@ if [[ $(id -u) -eq 0 ]]; then
   as_owner=(runuser -u postgres --)
 fi
 
+# Tests run with fsync off (fast, disposable); OPAL_PG_DURABLE=1 keeps PostgreSQL's defaults
+# (benchmarks use it so their figures hold for a real server).
+fast_opts="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[[ "${OPAL_PG_DURABLE:-0}" == 1 ]] && fast_opts=""
+
 case "$cmd" in
   start)
     "$(dirname "$0")/pg-test-server.sh" stop "$dir" 2>/dev/null || true
@@ -23,7 +28,7 @@ case "$cmd" in
       { cat "$dir/initdb.log" >&2; exit 1; }
     port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-      -o "-k $dir -p $port -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+      -o "-k $dir -p $port -h 127.0.0.1 $fast_opts -c max_connections=200" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "$port" >"$dir/port"
     echo "postgresql://opal@127.0.0.1:$port/postgres" >"$dir/dsn"
@@ -37,7 +42,7 @@ case "$cmd" in
     ;;
   restart)  # used by tests that check clients survive a server restart
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 restart \
-      -o "-k $dir -p $(cat "$dir/port") -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
+      -o "-k $dir -p $(cat "$dir/port") -h 127.0.0.1 $fast_opts -c max_connections=200" \
       -l "$dir/server.log" >/dev/null
     ;;
   *) echo "usage: pg-test-server.sh start|stop|restart DIR" >&2; exit 2 ;;
