@@ -4,6 +4,7 @@
 
 #include "store/dsn.h"
 #include "store/pg_conn.h"
+#include "store/record_writer.h"
 #include "store/schema.h"
 #include "store/sql_common.h"
 #include "store/store_util.h"
@@ -12,7 +13,6 @@ namespace opal::store {
 namespace {
 
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7170616)";  // serializes openers
-constexpr int kInsertBatch = 500;  // rows per multi-row INSERT (19 parameters each)
 
 Status Migrate(PgConn& db, int max_version) {
   for (const Migration& m : Migrations()) {
@@ -40,12 +40,6 @@ Result<Record> Read(const PgResult& res, int row) {
                       [&](int i) { return res.Int(row, i); }});
 }
 
-std::string Num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 class PostgresStore final : public RecordStore {
  public:
   explicit PostgresStore(std::unique_ptr<PgConn> db) : db_(std::move(db)) {}
@@ -58,44 +52,17 @@ class PostgresStore final : public RecordStore {
   }
 
   Result<int64_t> Put(const std::vector<Record>& records) override {
-    for (const Record& r : records) OPAL_RETURN_IF_ERROR(CheckFinalized(r));
     int64_t added = 0;
-    std::map<std::string, int64_t> new_ids;
-    OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
-      added = 0;
-      new_ids.clear();
-      for (size_t begin = 0; begin < records.size(); begin += kInsertBatch) {
-        const size_t end = std::min(records.size(), begin + kInsertBatch);
-        std::vector<std::string> params;
-        std::string sql = std::string("INSERT INTO records (") + kRecordInsertColumns + ") VALUES ";
-        for (size_t i = begin; i < end; ++i) {
-          const Record& r = records[i];
-          OPAL_ASSIGN_OR_RETURN(int64_t wid, IdOf("workloads", r.workload_key, r.op, r.workload_json, new_ids));
-          OPAL_ASSIGN_OR_RETURN(int64_t tid,
-                                IdOf("targets", r.target_key, r.target_coarse_key, r.target_string, new_ids));
-          const size_t base = params.size();
-          params.resize(base + kRecordInsertParams);
-          params[base] = std::to_string(wid);
-          params[base + 1] = std::to_string(tid);
-          auto at = [&](int i) -> std::string& { return params[base + static_cast<size_t>(i) - 1]; };
-          WriteRecordParams(r, {[&](int i, const std::string& v) { at(i) = v; },
-                                [&](int i, double v) { at(i) = Num(v); },
-                                [&](int i, int64_t v) { at(i) = std::to_string(v); }});
-          sql += i == begin ? "(" : ",(";
-          for (int p = 0; p < kRecordInsertParams; ++p) {
-            sql += (p ? ",$" : "$") + std::to_string(base + static_cast<size_t>(p) + 1);
-            if (p == 0 || p == 1 || p == 18) sql += "::bigint";
-            if (p == 10 || p == 11) sql += "::double precision";
-          }
-          sql += ")";
-        }
-        sql += " ON CONFLICT (uid) DO NOTHING";
-        OPAL_ASSIGN_OR_RETURN(auto res, db_->Exec(sql, params));
-        added += res.Affected();
-      }
+    Status st = db_->Transaction([&]() -> Status {
+      writer_.Discard();
+      OPAL_ASSIGN_OR_RETURN(added, writer_.Insert(records));
       return Status::Ok();
-    }));
-    ids_.insert(new_ids.begin(), new_ids.end());
+    });
+    if (!st.ok()) {
+      writer_.Discard();
+      return st;
+    }
+    writer_.Committed();
     return added;
   }
 
@@ -202,24 +169,8 @@ class PostgresStore final : public RecordStore {
     return Status::Ok();
   }
 
-  Result<int64_t> IdOf(const std::string& table, const std::string& key, const std::string& a,
-                       const std::string& b, std::map<std::string, int64_t>& new_ids) {
-    const std::string cache_key = table + '\n' + key;
-    if (auto it = ids_.find(cache_key); it != ids_.end()) return it->second;
-    if (auto it = new_ids.find(cache_key); it != new_ids.end()) return it->second;
-    const std::string cols = table == "workloads" ? "(key, op, json)" : "(key, coarse_key, canonical)";
-    OPAL_RETURN_IF_ERROR(
-        db_->Exec("INSERT INTO " + table + " " + cols + " VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
-                  {key, a, b})
-            .status());
-    OPAL_ASSIGN_OR_RETURN(auto sel, db_->Exec("SELECT id FROM " + table + " WHERE key = $1", {key}));
-    if (sel.Rows() != 1) return Error(ErrorCode::kInternal, "{} row for {} vanished", table, key);
-    new_ids[cache_key] = sel.Int(0, 0);
-    return sel.Int(0, 0);
-  }
-
   std::unique_ptr<PgConn> db_;
-  std::map<std::string, int64_t> ids_;
+  RecordWriter writer_{db_.get()};
 };
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "store/schema.h"
 
+#include <string>
+#include <vector>
+
 namespace opal::store {
 namespace {
 
@@ -63,14 +66,54 @@ CREATE INDEX records_topk ON records (workload_id, target_id, status, median_s);
 CREATE INDEX records_by_version ON records (framework, framework_version)
 )sql";
 
+// Version 3: the task queue -- jobs, their tasks with leases, and the workers seen.
+constexpr const char* kV3Common = R"sql(
+CREATE TABLE jobs (id TEXT PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL, created_us BIGINT NOT NULL);
+CREATE TABLE tasks (
+  id %ID%,
+  job_id TEXT NOT NULL REFERENCES jobs(id),
+  seq INTEGER NOT NULL,
+  workload_key TEXT NOT NULL, workload_json TEXT NOT NULL,
+  target_key TEXT NOT NULL, target TEXT NOT NULL,
+  framework TEXT NOT NULL, framework_version TEXT NOT NULL, framework_major TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  state TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+  lease_owner TEXT NOT NULL, lease_expires_us BIGINT NOT NULL, last_error TEXT NOT NULL,
+  trials BIGINT NOT NULL, best_s %REAL% NOT NULL, updated_us BIGINT NOT NULL,
+  UNIQUE (job_id, workload_key));
+CREATE INDEX tasks_ready ON tasks (target_key, state, seq);
+CREATE TABLE workers (
+  id TEXT PRIMARY KEY, host TEXT NOT NULL, target_key TEXT NOT NULL, state TEXT NOT NULL,
+  last_seen_us BIGINT NOT NULL, tasks_done BIGINT NOT NULL)
+)sql";
+
+std::string V3(bool postgres) {
+  std::string s = kV3Common;
+  auto put = [&](const std::string& k, const std::string& v) { s.replace(s.find(k), k.size(), v); };
+  put("%ID%", postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY");
+  put("%REAL%", postgres ? "DOUBLE PRECISION" : "REAL");
+  return s;
+}
+const std::string kV3Sqlite = V3(false);
+const std::string kV3Postgres = V3(true);
+
 constexpr Migration kMigrations[] = {
     {1, "workloads, targets, records", kV1Sqlite, kV1Postgres},
     {2, "framework_major column, top-k and version indexes", kV2Sqlite, kV2Postgres},
+    {3, "task queue: jobs, tasks with leases, workers", nullptr, nullptr},
 };
 
 }  // namespace
 
-std::span<const Migration> Migrations() { return kMigrations; }
+std::span<const Migration> Migrations() {
+  static const std::vector<Migration> all = [] {
+    std::vector<Migration> v(std::begin(kMigrations), std::end(kMigrations));
+    v[2].sqlite = kV3Sqlite.c_str();
+    v[2].postgres = kV3Postgres.c_str();
+    return v;
+  }();
+  return all;
+}
 int CurrentSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
 
 }  // namespace opal::store

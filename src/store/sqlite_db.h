@@ -35,6 +35,7 @@ class SqliteStmt {
 
   std::string Text(int col) const;
   double Real(int col) const { return sqlite3_column_double(s_, col); }
+  int Columns() const { return sqlite3_column_count(s_); }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "store/record_writer.h"
 #include "store/schema.h"
 #include "store/sql_common.h"
 #include "store/sqlite_db.h"
@@ -44,30 +45,17 @@ class SqliteStore final : public RecordStore {
   }
 
   Result<int64_t> Put(const std::vector<Record>& records) override {
-    for (const Record& r : records) OPAL_RETURN_IF_ERROR(CheckFinalized(r));
     int64_t added = 0;
-    std::map<std::string, int64_t> new_ids;  // ids created in this transaction, cached on commit
     Status st = db_->WriteTransaction([&]() -> Status {
-      added = 0;
-      new_ids.clear();
-      OPAL_ASSIGN_OR_RETURN(auto ins, db_->Prepare(std::string("INSERT INTO records (") + kRecordInsertColumns +
-                                                   ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-                                                   "?16,?17,?18,?19) ON CONFLICT (uid) DO NOTHING"));
-      for (const Record& r : records) {
-        OPAL_ASSIGN_OR_RETURN(int64_t wid, IdOf("workloads", r.workload_key, r.op, r.workload_json, new_ids));
-        OPAL_ASSIGN_OR_RETURN(int64_t tid, IdOf("targets", r.target_key, r.target_coarse_key, r.target_string, new_ids));
-        ins.Reset();
-        ins.Bind(1, wid).Bind(2, tid);
-        WriteRecordParams(r, {[&](int i, const std::string& v) { ins.Bind(i, v); },
-                              [&](int i, double v) { ins.Bind(i, v); },
-                              [&](int i, int64_t v) { ins.Bind(i, v); }});
-        OPAL_RETURN_IF_ERROR(ins.Run());
-        added += db_->Changes();
-      }
+      writer_.Discard();
+      OPAL_ASSIGN_OR_RETURN(added, writer_.Insert(records));
       return Status::Ok();
     });
-    if (!st.ok()) return st;
-    ids_.insert(new_ids.begin(), new_ids.end());
+    if (!st.ok()) {
+      writer_.Discard();
+      return st;
+    }
+    writer_.Committed();
     return added;
   }
 
@@ -182,25 +170,8 @@ class SqliteStore final : public RecordStore {
     }
   }
 
-  // Id of the workload/target row with `key`, inserting it (with its two other columns) if new.
-  Result<int64_t> IdOf(const std::string& table, const std::string& key, const std::string& a,
-                       const std::string& b, std::map<std::string, int64_t>& new_ids) {
-    const std::string cache_key = table + '\n' + key;
-    if (auto it = ids_.find(cache_key); it != ids_.end()) return it->second;
-    if (auto it = new_ids.find(cache_key); it != new_ids.end()) return it->second;
-    const std::string cols = table == "workloads" ? "(key, op, json)" : "(key, coarse_key, canonical)";
-    OPAL_ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO " + table + " " + cols +
-                                                 " VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING"));
-    OPAL_RETURN_IF_ERROR(ins.Bind(1, key).Bind(2, a).Bind(3, b).Run());
-    OPAL_ASSIGN_OR_RETURN(auto sel, db_->Prepare("SELECT id FROM " + table + " WHERE key = ?1"));
-    OPAL_ASSIGN_OR_RETURN(bool row, sel.Bind(1, key).Step());
-    if (!row) return Error(ErrorCode::kInternal, "{} row for {} vanished", table, key);
-    new_ids[cache_key] = sel.Int(0);
-    return sel.Int(0);
-  }
-
   std::unique_ptr<SqliteDb> db_;
-  std::map<std::string, int64_t> ids_;  // committed workload/target ids by "table\nkey"
+  RecordWriter writer_{db_.get()};
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "store/postgres_store.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_store.h"
+#include "store/schema.h"
 #include "store/store_test_util.h"
 
 namespace opal::store::testing {
@@ -89,7 +90,7 @@ TEST_P(SharedStore, OlderSchemaIsMigratedOnOpen) {
   }
   auto s = RecordStore::Open(*dsn);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ(*(*s)->SchemaVersion(), 2);
+  EXPECT_EQ(*(*s)->SchemaVersion(), CurrentSchemaVersion());
   auto top = (*s)->TopK({.workload_key = "conv2d-w0", .target_key = "cpu-a", .framework = "halide",
                          .framework_version = "3.9", .k = 5});
   ASSERT_TRUE(top.ok()) << top.status().message();

@@ -1,0 +1,210 @@
+// The task queue on SQLite and PostgreSQL: resumable jobs, exclusive leases, reclaiming the tasks
+// of dead workers with their attempt count, atomic completion, version refusal.
+#include "opal/task_queue.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <thread>
+
+#include "opal/record_store.h"
+#include "store/store_test_util.h"
+
+namespace opal::store::testing {
+namespace {
+
+JobSpec Spec(int workloads, int max_attempts = 3, const std::string& version = "1.0") {
+  JobSpec s;
+  s.name = "unit";
+  for (int i = 0; i < workloads; ++i) s.workloads.push_back({"conv2d-w" + std::to_string(i), "{\"n\":" + std::to_string(i) + "}"});
+  s.target_string = "cpu arch=x86_64";
+  s.target_key = "cpu-x86_64-avx2-aaaa";
+  s.framework = "halide";
+  s.framework_version = version;
+  s.settings = {{"trials", 8}};
+  s.max_attempts = max_attempts;
+  return s;
+}
+
+WorkerCaps Caps(const std::string& id, const std::string& version = "1.2") {
+  return {id, "host", "cpu-x86_64-avx2-aaaa", "halide", version};
+}
+
+Record Trial(const Lease& l, int i, double median = 1e-3) {
+  return MakeRecord({.workload = static_cast<int>(l.task.id), .config = "{\"t\":" + std::to_string(i) + "}",
+                     .median = median});
+}
+
+class Queue : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto dsn = FreshDsn(GetParam());
+    ASSERT_TRUE(dsn.ok()) << dsn.status().message();
+    dsn_ = *dsn;
+    auto q = TaskQueue::Open(dsn_);
+    ASSERT_TRUE(q.ok()) << q.status().message();
+    q_ = std::move(*q);
+  }
+  Lease Take(const WorkerCaps& c, double lease_s = 30) {
+    auto l = q_->Acquire(c, lease_s);
+    EXPECT_TRUE(l.ok()) << l.status().message();
+    EXPECT_TRUE(l.ok() && l->has_value()) << "no task available";
+    return l.ok() && l->has_value() ? **l : Lease{};
+  }
+  std::string dsn_;
+  std::unique_ptr<TaskQueue> q_;
+};
+
+TEST_P(Queue, SubmittingAgainResumesAndDoneTasksAreNotRedone) {
+  auto id = q_->Submit(Spec(3));
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  Lease l = Take(Caps("w1"));
+  ASSERT_TRUE(q_->Complete(l, {Trial(l, 0)}).ok());
+  auto again = q_->Submit(Spec(3));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *id);
+  auto tasks = q_->Tasks(*id);
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 3u);
+  EXPECT_EQ((*tasks)[0].state, TaskState::kDone);
+  EXPECT_EQ((*tasks)[0].trials, 1);
+  EXPECT_EQ((*tasks)[1].state, TaskState::kPending);
+  auto jobs = q_->Jobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].done, 1);
+  EXPECT_EQ((*jobs)[0].pending, 2);
+  EXPECT_EQ((*jobs)[0].spec.framework, "halide");
+  // Two more acquisitions take the two remaining tasks, then nothing.
+  Take(Caps("w1"));
+  Take(Caps("w2"));
+  auto none = q_->Acquire(Caps("w3"), 30);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_P(Queue, CompleteStoresTheRecordsAndMarksDoneTogether) {
+  ASSERT_TRUE(q_->Submit(Spec(1)).ok());
+  Lease l = Take(Caps("w1"));
+  ASSERT_TRUE(q_->AddTrials(l, {Trial(l, 0, 3e-3), Trial(l, 1, 2e-3)}).ok());
+  ASSERT_TRUE(q_->Complete(l, {Trial(l, 2, 5e-3)}).ok());
+  auto store = RecordStore::Open(dsn_);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(*(*store)->Count({}), 3);
+  auto t = (*q_->Tasks(l.task.job_id))[0];
+  EXPECT_EQ(t.trials, 3);
+  EXPECT_DOUBLE_EQ(t.best_s, 2e-3);
+  EXPECT_FALSE(q_->Complete(l, {}).ok()) << "a done task cannot be completed again";
+}
+
+TEST_P(Queue, AnExpiredLeaseGoesBackWithItsAttemptsAndTheOldHolderIsLockedOut) {
+  ASSERT_TRUE(q_->Submit(Spec(1)).ok());
+  Lease dead = Take(Caps("dead-worker"), /*lease_s=*/0.05);
+  ASSERT_TRUE(q_->AddTrials(dead, {Trial(dead, 0)}).ok());  // one trial made it before the crash
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  Lease next = Take(Caps("w2"));
+  EXPECT_EQ(next.task.id, dead.task.id);
+  EXPECT_EQ(next.task.attempts, 2);
+  EXPECT_NE(next.task.last_error.find("dead-worker"), std::string::npos) << next.task.last_error;
+  EXPECT_EQ(next.task.trials, 1) << "trials written before the crash are kept";
+  Status late = q_->Complete(dead, {Trial(dead, 9)});
+  EXPECT_FALSE(late.ok());
+  EXPECT_NE(late.message().find("lease on task"), std::string::npos) << late.message();
+  EXPECT_FALSE(q_->Renew(dead, 30).ok());
+  ASSERT_TRUE(q_->Complete(next, {Trial(next, 1)}).ok());
+  EXPECT_EQ(*(*RecordStore::Open(dsn_))->Count({}), 2) << "the late completion wrote nothing";
+}
+
+TEST_P(Queue, AfterMaxAttemptsTheTaskFailsWithTheLastError) {
+  ASSERT_TRUE(q_->Submit(Spec(1, /*max_attempts=*/2)).ok());
+  Lease a = Take(Caps("w1"));
+  ASSERT_TRUE(q_->Fail(a, "kernel build crashed").ok());
+  Lease b = Take(Caps("w2"), 0.05);
+  EXPECT_EQ(b.task.attempts, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  auto none = q_->Acquire(Caps("w3"), 30);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto t = (*q_->Tasks(a.task.job_id))[0];
+  EXPECT_EQ(t.state, TaskState::kFailed);
+  EXPECT_NE(t.last_error.find("w2 lost its lease"), std::string::npos) << t.last_error;
+  EXPECT_NE(t.last_error.find("attempt 2 of 2"), std::string::npos) << t.last_error;
+}
+
+TEST_P(Queue, ReleaseGivesTheTaskBackWithoutSpendingTheAttempt) {
+  ASSERT_TRUE(q_->Submit(Spec(1, 1)).ok());
+  Lease a = Take(Caps("w1"));
+  ASSERT_TRUE(q_->Release(a).ok());
+  Lease b = Take(Caps("w2"));
+  EXPECT_EQ(b.task.attempts, 1);
+}
+
+TEST_P(Queue, WorkersOfAnotherMajorVersionRefuseWithAReason) {
+  ASSERT_TRUE(q_->Submit(Spec(1, 3, "2.0")).ok());
+  auto l = q_->Acquire(Caps("old", "1.9"), 30);
+  ASSERT_TRUE(l.ok());
+  EXPECT_FALSE(l->has_value());
+  auto why = q_->IncompatibleReasons(Caps("old", "1.9"));
+  ASSERT_TRUE(why.ok());
+  ASSERT_EQ(why->size(), 1u);
+  EXPECT_EQ((*why)[0], "job 'unit' needs halide 2.0, this worker runs halide 1.9");
+  auto ok = q_->Acquire(Caps("new", "2.3"), 30);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok->has_value());
+}
+
+// 4 processes race for 24 tasks: each task is completed exactly once.
+TEST_P(Queue, ConcurrentWorkersTakeEachTaskExactlyOnce) {
+  auto id = q_->Submit(Spec(24));
+  ASSERT_TRUE(id.ok());
+  std::vector<pid_t> kids;
+  for (int p = 0; p < 4; ++p) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto q = TaskQueue::Open(dsn_);
+      if (!q.ok()) _exit(10);
+      const std::string me = "proc" + std::to_string(p);
+      while (true) {
+        auto l = (*q)->Acquire(Caps(me), 30);
+        if (!l.ok()) _exit(11);
+        if (!l->has_value()) break;
+        Record r = MakeRecord({.workload = static_cast<int>((*l)->task.id), .config = "{\"by\":\"" + me + "\"}"});
+        if (!(*q)->Complete(**l, {r}).ok()) _exit(12);
+      }
+      _exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t pid : kids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker status " << status;
+  }
+  auto tasks = q_->Tasks(*id);
+  ASSERT_TRUE(tasks.ok());
+  for (const auto& t : *tasks) {
+    EXPECT_EQ(t.state, TaskState::kDone);
+    EXPECT_EQ(t.attempts, 1) << "task " << t.id;
+    EXPECT_EQ(t.trials, 1) << "task " << t.id;
+  }
+  EXPECT_EQ(*(*RecordStore::Open(dsn_))->Count({}), 24);
+}
+
+TEST_P(Queue, HeartbeatsListWorkers) {
+  ASSERT_TRUE(q_->Heartbeat({"w1", "hostA", "cpu-x", "idle", 0, 0}).ok());
+  ASSERT_TRUE(q_->Heartbeat({"w1", "hostA", "cpu-x", "working", 0, 3}).ok());
+  auto ws = q_->Workers();
+  ASSERT_TRUE(ws.ok());
+  ASSERT_EQ(ws->size(), 1u);
+  EXPECT_EQ((*ws)[0].state, "working");
+  EXPECT_EQ((*ws)[0].tasks_done, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Queue, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace opal::store::testing
