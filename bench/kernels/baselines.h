@@ -1,0 +1,30 @@
+// Peer implementations measured in the same run as opal's tuned kernels: oneDNN (its preferred
+// layouts, weight/layout reorders outside the timing, as a framework using it end to end would
+// run) and OpenBLAS (sgemm; conv as im2col + sgemm with im2col inside the timing).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "opal/workload.h"
+
+namespace opal::bench {
+
+// A prepared peer kernel: Run() computes the workload once on buffers it owns.
+class PeerKernel {
+ public:
+  virtual ~PeerKernel() = default;
+  virtual void Run() = 0;
+  // Which implementation the peer picked (e.g. oneDNN's "brg:avx2").
+  virtual std::string Impl() const = 0;
+};
+
+// nullptr with *why set when the peer is not built in or cannot run the workload.
+std::unique_ptr<PeerKernel> MakeOneDnn(const Workload& w, std::string* why);
+std::unique_ptr<PeerKernel> MakeOpenBlas(const Workload& w, std::string* why);
+
+// Median seconds per call over `repeats` repeats of at least min_repeat_s each, after warm-up.
+double TimeMedian(const std::function<void()>& fn, int repeats, double min_repeat_s);
+
+}  // namespace opal::bench

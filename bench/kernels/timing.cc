@@ -1,0 +1,27 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "baselines.h"
+
+namespace opal::bench {
+
+double TimeMedian(const std::function<void()>& fn, int repeats, double min_repeat_s) {
+  using Clock = std::chrono::steady_clock;
+  fn();
+  auto a = Clock::now();
+  fn();
+  double once = std::chrono::duration<double>(Clock::now() - a).count();
+  int calls = std::max(1, static_cast<int>(std::ceil(min_repeat_s / std::max(once, 1e-7))));
+  std::vector<double> t;
+  for (int r = 0; r < std::max(1, repeats); ++r) {
+    a = Clock::now();
+    for (int c = 0; c < calls; ++c) fn();
+    t.push_back(std::chrono::duration<double>(Clock::now() - a).count() / calls);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace opal::bench

@@ -1,0 +1,84 @@
+// Search over a framework's schedule space for one workload, and budget splitting over the tasks
+// of a model.
+//
+// Strategies:
+//   random        uniform valid configs, never one already measured (in the store or this run)
+//   evolutionary  a population of the best measured configs (seeded from the store's best records
+//                 and the template's default); each new candidate is a mutation of a tournament
+//                 winner, a crossover of two (then maybe mutated), or, with probability
+//                 `explore`, a fresh random config
+// Both skip every config in RecordStore::MeasuredConfigs, so tuning resumes where it stopped and
+// never pays twice for a trial. A ranking hook (a cost model) may score candidate configs: the
+// search then draws `rank_pool` candidates per trial and measures the best-scored one.
+// Every trial, failed ones included, is written to the store as one Record before the next
+// starts. Budgets: trials, wall time, and an early stop after N trials without a new best.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "opal/record.h"
+#include "opal/record_store.h"
+#include "opal/status.h"
+#include "opal/tasks.h"
+#include "opal/tuning_framework.h"
+
+namespace opal {
+
+// Scores candidates of one workload: higher is better (e.g. predicted GFLOP/s). Must return one
+// score per config.
+using RankFn = std::function<std::vector<double>(const Workload&, const std::vector<Config>&)>;
+
+struct TuneProgress {
+  int trial = 0;  // trials finished in this run
+  int max_trials = 0;
+  int failed = 0;          // of them, not kOk
+  double best_gflops = 0;  // best kOk so far (store records included)
+  double last_gflops = 0;  // of the last trial (0 when it failed)
+  TrialStatus last_status = TrialStatus::kOk;
+  std::string last_error;
+  double elapsed_s = 0;
+};
+
+struct SearchOptions {
+  std::string strategy = "evolutionary";  // "random" | "evolutionary"
+  int max_trials = 200;                   // trials measured in this run (failed ones count)
+  double time_budget_s = 0;               // wall-clock limit of this run; 0 = none
+  int early_stop = 0;             // stop after this many trials without a new best; 0 = never
+  int population = 16;            // evolutionary: configs kept as parents
+  double explore = 0.15;          // evolutionary: share of fresh random candidates
+  uint64_t seed = 0;              // 0 = random
+  bool try_default_first = true;  // measure the template's known-good config first
+  RankFn rank;                    // optional cost model
+  int rank_pool = 64;             // candidates scored per trial when `rank` is set
+  MeasureOptions measure;
+  std::string worker_id;                              // stored in Provenance::worker_id
+  std::function<void(const TuneProgress&)> on_trial;  // called after every trial
+};
+
+struct TuneResult {
+  int trials = 0;
+  int failed = 0;
+  double elapsed_s = 0;
+  std::optional<Record> best;  // best kOk record for the workload on the target (store included)
+  std::string stop_reason;     // "trials", "time", "early stop", "space exhausted"
+};
+
+// Tunes `w` on `t` (the host). Errors: kUnsupported (no space for w), kInvalidArgument (bad
+// strategy), the store's errors. `store` must outlive the call.
+Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Target& t,
+                                RecordStore& store, const SearchOptions& options);
+
+// Per-task budget for a model: tasks[i] gets max(min_trials, round(total_trials * share_i))
+// trials and total_time_s * share_i seconds (0 when total_time_s is 0).
+struct TaskBudget {
+  int trials = 0;
+  double time_s = 0;
+};
+std::vector<TaskBudget> SplitBudget(const TaskList& tasks, int total_trials, double total_time_s,
+                                    int min_trials);
+
+}  // namespace opal

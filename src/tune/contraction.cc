@@ -1,0 +1,82 @@
+#include "tune/contraction.h"
+
+namespace opal::tune {
+
+int64_t ConvOutH(const Workload& w) {
+  return (w.Get("h") + w.Get("pad_top") + w.Get("pad_bottom") -
+          (w.Get("kh") - 1) * w.Get("dilation_h") - 1) /
+             w.Get("stride_h") +
+         1;
+}
+
+int64_t ConvOutW(const Workload& w) {
+  return (w.Get("w") + w.Get("pad_left") + w.Get("pad_right") -
+          (w.Get("kw") - 1) * w.Get("dilation_w") - 1) /
+             w.Get("stride_w") +
+         1;
+}
+
+bool SupportedWorkload(const Workload& w) {
+  if (w.json().value("dtype", "") != "float32") return false;
+  if (w.op() == "conv2d") return w.json().value("layout", "") == "NCHW";
+  return w.op() == "dense" || w.op() == "batch_matmul";
+}
+
+Contraction ContractionOf(const Workload& w) {
+  Contraction c;
+  if (w.op() == "dense") {
+    c.nx = w.Get("n");
+    c.ny = w.Get("m");
+    c.nb = 1;
+    c.nr = w.Get("k");
+    c.b_direct = !w.json().at("trans_b").get<bool>();
+    c.a_r_contiguous = !w.json().at("trans_a").get<bool>();
+  } else if (w.op() == "batch_matmul") {
+    c.nx = w.Get("n");
+    c.ny = w.Get("m");
+    c.nb = w.Get("batch");
+    c.nr = w.Get("k");
+    c.b_direct = true;
+    c.a_r_contiguous = true;
+  } else {
+    int64_t g = w.Get("groups");
+    c.nx = ConvOutH(w) * ConvOutW(w);
+    c.ny = w.Get("k") / g;
+    c.nb = w.Get("n") * g;
+    c.nr = (w.Get("c") / g) * w.Get("kh") * w.Get("kw");
+    c.b_direct = w.Get("kh") == 1 && w.Get("kw") == 1 && w.Get("stride_h") == 1 &&
+                 w.Get("stride_w") == 1 && w.Get("pad_top") == 0 && w.Get("pad_left") == 0 &&
+                 w.Get("pad_bottom") == 0 && w.Get("pad_right") == 0;
+    c.a_r_contiguous = true;
+  }
+  return c;
+}
+
+OperandShapes OperandsOf(const Workload& w) {
+  OperandShapes s;
+  if (w.op() == "dense") {
+    int64_t m = w.Get("m"), n = w.Get("n"), k = w.Get("k");
+    bool ta = w.json().at("trans_a").get<bool>(), tb = w.json().at("trans_b").get<bool>();
+    s.inputs = {ta ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k},
+                tb ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}};
+    s.output = {m, n};
+  } else if (w.op() == "batch_matmul") {
+    int64_t bt = w.Get("batch"), m = w.Get("m"), n = w.Get("n"), k = w.Get("k");
+    s.inputs = {{w.json().at("broadcast") == "a" ? 1 : bt, m, k}, {bt, k, n}};
+    s.output = {bt, m, n};
+  } else {
+    int64_t g = w.Get("groups");
+    s.inputs = {{w.Get("n"), w.Get("c"), w.Get("h"), w.Get("w")},
+                {w.Get("k"), w.Get("c") / g, w.Get("kh"), w.Get("kw")}};
+    s.output = {w.Get("n"), w.Get("k"), ConvOutH(w), ConvOutW(w)};
+  }
+  return s;
+}
+
+int64_t NumElements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+}  // namespace opal::tune

@@ -1,0 +1,157 @@
+#include "tune/contraction_space.h"
+
+#include <algorithm>
+
+namespace opal::tune {
+namespace {
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+ContractionKnobs ContractionKnobs::From(const Config& c) {
+  ContractionKnobs k;
+  k.vec = static_cast<int>(c.Get("vec"));
+  k.rx = static_cast<int>(c.Get("rx"));
+  k.ry = static_cast<int>(c.Get("ry"));
+  k.tx = static_cast<int>(c.Get("tx"));
+  k.ty = static_cast<int>(c.Get("ty"));
+  k.kc = static_cast<int>(c.Get("kc"));
+  k.unroll_r = static_cast<int>(c.Get("unroll_r"));
+  k.order = static_cast<int>(c.Get("order"));
+  k.inner = static_cast<int>(c.Get("inner"));
+  k.par = static_cast<int>(c.Get("par"));
+  k.pack_a = static_cast<int>(c.Get("pack_a"));
+  k.pack_b = static_cast<int>(c.Get("pack_b"));
+  return k;
+}
+
+Config ContractionKnobs::ToConfig() const {
+  Config c;
+  c.template_name = kContractionTemplate;
+  c.knobs = {{"vec", vec},
+             {"rx", rx},
+             {"ry", ry},
+             {"tx", tx},
+             {"ty", ty},
+             {"kc", kc},
+             {"unroll_r", unroll_r},
+             {"order", order},
+             {"inner", inner},
+             {"par", par},
+             {"pack_a", pack_a},
+             {"pack_b", pack_b}};
+  return c;
+}
+
+int VectorRegisters(const Target& t) { return t.HasFeature("avx512f") ? 32 : 16; }
+
+ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
+  const Contraction c = ContractionOf(w);
+  const int native = std::max(4, t.VectorBits() / 32);
+  const int regs = VectorRegisters(t);
+  const int64_t l2 = t.l2_bytes > 0 ? t.l2_bytes : (512 << 10);
+
+  // Per-knob values that can never be valid for this workload are dropped up front, so that
+  // rejection sampling only has to handle the constraints between knobs.
+  auto keep = [](std::vector<int64_t> v, auto pred) {
+    std::vector<int64_t> out;
+    for (int64_t x : v)
+      if (pred(x)) out.push_back(x);
+    return out.empty() ? std::vector<int64_t>{v.front()} : out;
+  };
+  const int64_t min_vec = c.nx >= native ? native : native / 2;
+  std::vector<Knob> knobs = {
+      {"vec", keep({native / 2, native}, [&](int64_t v) { return v == min_vec; }),
+       "fp32 lanes per vector"},
+      {"rx",
+       keep({1, 2, 3, 4, 5, 6}, [&](int64_t v) { return v == 1 || (v - 1) * min_vec < c.nx; }),
+       "register tile width in vectors"},
+      {"ry",
+       keep({1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14},
+            [&](int64_t v) { return v <= c.ny && v * 1 + 2 <= regs; }),
+       "register tile height in rows"},
+      {"tx",
+       keep({1, 2, 4, 8, 16, 32},
+            [&](int64_t v) { return v == 1 || CeilDiv(c.nx, min_vec) > v / 2; }),
+       "cache tile width in register tiles"},
+      {"ty", keep({1, 2, 4, 8, 16, 32, 64}, [&](int64_t v) { return v == 1 || c.ny > v / 2; }),
+       "cache tile height in register tiles"},
+      {"kc", keep({0, 32, 64, 128, 256, 512}, [&](int64_t v) { return v < c.nr; }),
+       "reduction block (0: none)"},
+      {"unroll_r", keep({1, 2, 4}, [&](int64_t v) { return v <= c.nr; }),
+       "reduction steps unrolled"},
+      {"order", {0, 1}, "0: row tiles outer; 1: column tiles outer"},
+      {"inner", {0, 1}, "register tiles in a cache tile: 0 rows innermost, 1 columns innermost"},
+      {"par", keep({0, 1, 2}, [&](int64_t v) { return v != 1 || c.nb > 1; }),
+       "parallel loop: 0 outer tiles/batch, 1 outer x batch, 2 all tiles"},
+      {"pack_a", {0, 1, 2}, "A panels: 0 in place, 1 packed once, 2 per outer row tile"},
+      {"pack_b", keep({0, 1, 2}, [&](int64_t v) { return v != 0 || c.b_direct; }),
+       "B panels: 0 in place, 1 packed once, 2 per outer column tile"},
+  };
+  auto valid = [c, native, regs, l2](const Config& cfg) {
+    const ContractionKnobs k = ContractionKnobs::From(cfg);
+    // Narrow vectors only where the output is narrower than a native vector.
+    if (k.vec != native && c.nx >= native) return false;
+    // Register tile: accumulators + one vector of B per column vector + one broadcast of A
+    // must fit the register file (more spills to the stack).
+    const int regs_needed = k.rx * k.ry + k.rx + 1;
+    if (regs_needed > regs) return false;
+    const int64_t RX = int64_t(k.vec) * k.rx, RY = k.ry;
+    // No tile wider than the output needs (a second tile of all-padding is pure waste).
+    if (k.rx > 1 && RX - k.vec >= c.nx) return false;
+    if (RY > 1 && RY - 1 >= c.ny) return false;
+    if (k.tx > 1 && CeilDiv(c.nx, RX) <= k.tx / 2) return false;
+    if (k.ty > 1 && CeilDiv(c.ny, RY) <= k.ty / 2) return false;
+    // The accumulator buffer of a cache tile stays within L2.
+    if (RX * k.tx * RY * k.ty * 4 > l2) return false;
+    // A reduction block must split the reduction.
+    if (k.kc > 0 && k.kc >= c.nr) return false;
+    if (k.unroll_r > 1 && k.unroll_r > c.nr) return false;
+    if (k.kc > 0 && k.kc % k.unroll_r != 0) return false;
+    // In-place reads need a row-major B with x contiguous; conv im2col must be packed.
+    if (k.pack_b == 0 && !c.b_direct) return false;
+    // Per-tile packing exists at the outer tile loop of the matching order, when that loop is
+    // not fused with the inner one.
+    if (k.pack_b == 2 && (k.order != 1 || k.par == 2)) return false;
+    if (k.pack_a == 2 && (k.order != 0 || k.par == 2)) return false;
+    // The `inner` order only matters with more than one register tile per cache tile.
+    if (k.inner == 1 && (k.tx == 1 || k.ty == 1)) return false;
+    // par 1 fuses the outer tiles with the batch: the same as 0 when there is one batch and
+    // one outer tile loop.
+    if (k.par == 1 && c.nb == 1) return false;
+    return true;
+  };
+  return ConfigSpace(kContractionTemplate, std::move(knobs), valid);
+}
+
+Config ContractionDefault(const Workload& w, const Target& t) {
+  const Contraction c = ContractionOf(w);
+  const int native = std::max(4, t.VectorBits() / 32);
+  ContractionKnobs k;
+  k.vec = c.nx >= native ? native : native / 2;
+  // Measured on AVX2 (Zen 3): 3 vectors x 4 rows, cache tile 96 x 32; AVX-512: 3 x 8.
+  k.rx = 3;
+  k.ry = VectorRegisters(t) >= 32 ? 8 : 4;
+  k.tx = 4;
+  k.ty = 8;
+  k.pack_b = 1;
+  k.unroll_r = 1;
+  ConfigSpace space = ContractionSpace(w, t);
+  Config cfg = k.ToConfig();
+  // Shrink the tile until it fits the workload (the space rejects oversized tiles).
+  while (!space.Contains(cfg) && (k.tx > 1 || k.ty > 1 || k.rx > 1 || k.ry > 1)) {
+    if (k.tx > 1)
+      k.tx /= 2;
+    else if (k.ty > 1)
+      k.ty /= 2;
+    else if (k.ry > 1)
+      k.ry -= 1;
+    else
+      k.rx -= 1;
+    cfg = k.ToConfig();
+  }
+  return cfg;
+}
+
+}  // namespace opal::tune

@@ -1,0 +1,47 @@
+// Schedule space of the "contraction" template (docs/tuning.md explains every knob).
+//
+//   vec       lanes per vector: the target's native fp32 width, or half of it for narrow outputs
+//   rx, ry    register tile: rx vectors along x (columns) times ry rows; rx*ry accumulators stay
+//             in vector registers for the whole reduction (or one kc block of it)
+//   tx, ty    cache tile = tx register tiles along x times ty along y; the unit of parallel work
+//             and of the accumulator buffer
+//   kc        reduction block (0 = none): the reduction is split so a B panel block stays in L1
+//   unroll_r  reduction steps unrolled in the innermost loop
+//   order     0: row tiles outer, column tiles inner; 1: column tiles outer
+//   inner     register-tile loop order inside a cache tile: 0 = rows innermost (reuse the B
+//             panel), 1 = columns innermost (reuse the A panel)
+//   par       0: parallel over the outer tile loop (or the batch); 1: outer tiles x batch fused;
+//             2: all tiles and batches fused into one parallel loop
+//   pack_b    B panels [x/RX][r][RX] contiguous: 0 = read in place (only when B is row-major with
+//             x contiguous), 1 = packed once (root), 2 = packed per outer column tile (order 1)
+//   pack_a    A panels [y/RY][r][RY]: 0 = in place, 1 = packed once, 2 = per outer row tile (order
+//   0)
+#pragma once
+
+#include "opal/target.h"
+#include "opal/tuning_space.h"
+#include "opal/workload.h"
+#include "tune/contraction.h"
+
+namespace opal::tune {
+
+inline constexpr char kContractionTemplate[] = "contraction";
+
+struct ContractionKnobs {
+  int vec = 8, rx = 1, ry = 1, tx = 1, ty = 1, kc = 0, unroll_r = 1;
+  int order = 0, inner = 0, par = 0, pack_a = 0, pack_b = 0;
+
+  // Precondition: c was validated by the space.
+  static ContractionKnobs From(const Config& c);
+  Config ToConfig() const;
+};
+
+// Vector registers of the target (16 for AVX2, 32 for AVX-512).
+int VectorRegisters(const Target& t);
+
+ConfigSpace ContractionSpace(const Workload& w, const Target& t);
+
+// A config known to perform well on large GEMM-like shapes (used to seed the search).
+Config ContractionDefault(const Workload& w, const Target& t);
+
+}  // namespace opal::tune

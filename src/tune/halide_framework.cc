@@ -1,0 +1,225 @@
+// The Halide tuning framework: the "contraction" template for dense, batch_matmul and conv2d.
+#include <unistd.h>
+
+#include <cmath>
+
+#include "opal/tuning_framework.h"
+#include "opal/version.h"
+#include "tune/contraction.h"
+#include "tune/contraction_space.h"
+#include "tune/halide_kernel.h"
+#include "tune/kernel_measure.h"
+
+namespace opal {
+namespace {
+
+using tune::Contraction;
+using tune::ContractionKnobs;
+
+double Log2(double v) { return std::log2(std::max(v, 1.0)); }
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+class HalideFramework : public TuningFramework {
+ public:
+  std::string Name() const override { return "halide"; }
+  // 1: the contraction template (contraction_space.h) as first released.
+  std::string Version() const override { return "1"; }
+
+  Provenance GetProvenance() const override {
+    Provenance p;
+    p.opal_version = OPAL_VERSION;
+#if defined(__clang__)
+    p.compiler = fmt::format("clang {}", __clang_version__);
+#elif defined(__GNUC__)
+    p.compiler = fmt::format("gcc {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#endif
+    p.halide_version = tune::HalideVersionString();
+    p.llvm_version = tune::HalideLlvmVersionString();
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    p.host = host;
+    return p;
+  }
+
+  bool Supports(const Workload& w) const override { return tune::SupportedWorkload(w); }
+
+  Result<ConfigSpace> Space(const Workload& w, const Target& t) const override {
+    if (!Supports(w)) {
+      return Error(ErrorCode::kUnsupported,
+                   "halide framework: no template for {} (fp32 dense, batch_matmul and "
+                   "NCHW conv2d are supported)",
+                   w.Summary());
+    }
+    if (t.kind != "cpu")
+      return Error(ErrorCode::kUnsupported, "halide framework: only CPU targets, not '{}'", t.kind);
+    return tune::ContractionSpace(w, t);
+  }
+
+  std::vector<Config> SeedConfigs(const Workload& w, const Target& t) const override {
+    if (!Supports(w) || t.kind != "cpu") return {};
+    Config c = tune::ContractionDefault(w, t);
+    if (!tune::ContractionSpace(w, t).Contains(c)) return {};
+    return {c};
+  }
+
+  TrialResult Measure(const Workload& w, const Config& c, const Target& t,
+                      const MeasureOptions& options) override {
+    auto space = Space(w, t);
+    if (!space.ok() || !space->Contains(c)) {
+      TrialResult r;
+      r.status = TrialStatus::kBuildError;
+      r.error = space.ok() ? "config is not in the workload's space" : space.status().message();
+      return r;
+    }
+    InjectedFault fault = options.inject_fault ? options.inject_fault(c) : InjectedFault::kNone;
+    auto build = [&](bool wrong) {
+      tune::KernelBuildOptions ko;
+      ko.inject_wrong_result = wrong;
+      return tune::BuildHalideKernel(w, c, ko);
+    };
+    return tune::MeasureKernel(w, t, build, options, fault);
+  }
+
+  std::vector<std::string> FeatureNames() const override {
+    return {"op_dense",
+            "op_batch_matmul",
+            "op_conv2d",
+            "log2_nx",
+            "log2_ny",
+            "log2_nb",
+            "log2_nr",
+            "log2_flops",
+            "conv_kh",
+            "conv_kw",
+            "conv_stride",
+            "conv_dilation",
+            "conv_groups_log2",
+            "conv_pad",
+            "trans_a",
+            "trans_b",
+            "b_direct",
+            "vec",
+            "rx",
+            "ry",
+            "tx",
+            "ty",
+            "kc",
+            "unroll_r",
+            "order",
+            "inner",
+            "par",
+            "pack_a",
+            "pack_b",
+            "reg_cols",
+            "reg_rows",
+            "regs_used_frac",
+            "log2_acc_tile_bytes",
+            "log2_b_block_bytes",
+            "b_block_l1_frac",
+            "pad_waste_x",
+            "pad_waste_y",
+            "log2_parallel_tasks",
+            "tasks_per_core",
+            "reg_intensity",
+            "target_cores",
+            "target_vector_bits",
+            "log2_l1",
+            "log2_l2",
+            "log2_l3"};
+  }
+
+  std::vector<double> Features(const Workload& w, const Config& c, const Target& t) const override {
+    const Contraction ct = tune::ContractionOf(w);
+    const ContractionKnobs k = ContractionKnobs::From(c);
+    const bool conv = w.op() == "conv2d", dense = w.op() == "dense";
+    const double RX = double(k.vec) * k.rx, RY = k.ry;
+    const double TX = RX * k.tx, TY = RY * k.ty;
+    const double reduction_block = k.kc > 0 ? k.kc : double(ct.nr);
+    const double l1 = t.l1d_bytes > 0 ? double(t.l1d_bytes) : 32768.0;
+    const double tiles_x = double(CeilDiv(ct.nx, int64_t(TX))),
+                 tiles_y = double(CeilDiv(ct.ny, int64_t(TY)));
+    double tasks = k.par == 0   ? (ct.nb > 1 ? double(ct.nb) : (k.order == 0 ? tiles_y : tiles_x))
+                   : k.par == 1 ? double(ct.nb) * (k.order == 0 ? tiles_y : tiles_x)
+                                : double(ct.nb) * tiles_x * tiles_y;
+    const double cores = std::max(1, t.cores);
+    std::vector<double> f = {double(dense),
+                             double(w.op() == "batch_matmul"),
+                             double(conv),
+                             Log2(double(ct.nx)),
+                             Log2(double(ct.ny)),
+                             Log2(double(ct.nb)),
+                             Log2(double(ct.nr)),
+                             Log2(w.Flops()),
+                             conv ? double(w.Get("kh")) : 0,
+                             conv ? double(w.Get("kw")) : 0,
+                             conv ? double(w.Get("stride_h")) : 0,
+                             conv ? double(w.Get("dilation_h")) : 0,
+                             conv ? Log2(double(w.Get("groups"))) : 0,
+                             conv ? double(w.Get("pad_top") + w.Get("pad_left")) : 0,
+                             dense ? double(w.json().at("trans_a").get<bool>()) : 0,
+                             dense ? double(w.json().at("trans_b").get<bool>()) : 0,
+                             double(ct.b_direct),
+                             double(k.vec),
+                             double(k.rx),
+                             double(k.ry),
+                             double(k.tx),
+                             double(k.ty),
+                             double(k.kc),
+                             double(k.unroll_r),
+                             double(k.order),
+                             double(k.inner),
+                             double(k.par),
+                             double(k.pack_a),
+                             double(k.pack_b),
+                             RX,
+                             RY,
+                             double(k.rx * k.ry + k.rx + 1) / tune::VectorRegisters(t),
+                             Log2(TX * TY * 4),
+                             Log2(reduction_block * RX * 4),
+                             reduction_block * RX * 4 / l1,
+                             double(CeilDiv(ct.nx, int64_t(RX))) * RX / double(ct.nx),
+                             double(CeilDiv(ct.ny, int64_t(RY))) * RY / double(ct.ny),
+                             Log2(tasks),
+                             tasks / cores,
+                             RX * RY / (RX + RY),
+                             cores,
+                             double(t.VectorBits()),
+                             Log2(l1),
+                             Log2(double(t.l2_bytes)),
+                             Log2(double(t.l3_bytes))};
+    return f;
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TuningFramework>> MakeTuningFramework(std::string_view name) {
+  if (name == "halide")
+    return std::unique_ptr<TuningFramework>(std::make_unique<HalideFramework>());
+  return Error(ErrorCode::kInvalidArgument, "unknown tuning framework '{}' (known: halide)", name);
+}
+
+Record MakeTrialRecord(const TuningFramework& fw, const Workload& w, const Target& t,
+                       const Config& c, const TrialResult& r, const std::string& worker_id) {
+  Record rec;
+  rec.workload_key = w.Key();
+  rec.workload_json = w.CanonicalJson();
+  rec.op = w.op();
+  rec.target_key = t.ExactKey();
+  rec.target_coarse_key = t.CoarseKey();
+  rec.target_string = t.CanonicalString();
+  rec.framework = fw.Name();
+  rec.framework_version = fw.Version();
+  rec.config_json = c.CanonicalJson();
+  rec.status = r.status;
+  rec.error = r.status == TrialStatus::kOk ? "" : r.error;
+  if (r.status == TrialStatus::kOk) rec.times_s = r.times_s;
+  rec.provenance = fw.GetProvenance();
+  rec.provenance.worker_id = worker_id;
+  rec.timestamp_us = NowMicros();
+  rec.Finalize(w.Flops());
+  return rec;
+}
+
+}  // namespace opal

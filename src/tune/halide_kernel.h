@@ -1,0 +1,38 @@
+// Builds a Halide JIT kernel for one (workload, config) of the "contraction" template
+// (contraction.h, contraction_space.h). Only halide_kernel.cc includes Halide.h.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "opal/status.h"
+#include "opal/tuning_space.h"
+#include "opal/workload.h"
+
+namespace opal::tune {
+
+// A compiled kernel. Run reads the operands in the layouts of OperandsOf(w) (inputs must be
+// 64-byte aligned) and writes the whole output. Not thread-safe: one caller at a time.
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // kFailed with Halide's message when the kernel reports an error (bounds, allocation).
+  virtual Status Run(const std::vector<const float*>& inputs, float* output) = 0;
+};
+
+struct KernelBuildOptions {
+  // Test-only: build a kernel that adds 1 to one output element (a wrong result).
+  bool inject_wrong_result = false;
+};
+
+// Compiles `config` for `w` for the host. kFailed with the compiler's message when Halide
+// rejects the schedule; kUnsupported for a workload outside the template.
+Result<std::unique_ptr<Kernel>> BuildHalideKernel(const Workload& w, const Config& config,
+                                                  const KernelBuildOptions& options = {});
+
+// "14.0.0" and the LLVM version Halide was built against.
+std::string HalideVersionString();
+std::string HalideLlvmVersionString();
+
+}  // namespace opal::tune

@@ -1,0 +1,106 @@
+// Sandboxed measurement: a good candidate is timed; a crashing, hanging, wrong or unbuildable one
+// becomes a failed trial with its reason, and the calling process is unharmed.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "opal/tuning_framework.h"
+#include "tune/sandbox.h"
+
+namespace opal {
+namespace {
+
+Workload SmallDense() {
+  return Workload::FromJson({{"op", "dense"},
+                             {"dtype", "float32"},
+                             {"m", 19},
+                             {"n", 23},
+                             {"k", 29},
+                             {"trans_a", false},
+                             {"trans_b", true}})
+      .value();
+}
+
+MeasureOptions Fast(InjectedFault fault) {
+  MeasureOptions o;
+  o.repeats = 3;
+  o.min_repeat_s = 0.001;
+  o.run_timeout_s = 3;
+  o.lock_path = testing::TempDir() + "/opal-measure-test.lock";
+  o.inject_fault = [fault](const Config&) { return fault; };
+  return o;
+}
+
+class MeasureTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    fw_ = std::move(MakeTuningFramework("halide").value());
+    host_ = Target::DetectHost();
+    w_ = SmallDense();
+    config_ = fw_->SeedConfigs(w_, host_).at(0);
+  }
+  std::unique_ptr<TuningFramework> fw_;
+  Target host_;
+  Workload w_ = SmallDense();
+  Config config_;
+};
+
+TEST_F(MeasureTest, GoodCandidateIsTimedAndRecorded) {
+  TrialResult r = fw_->Measure(w_, config_, host_, Fast(InjectedFault::kNone));
+  ASSERT_EQ(r.status, TrialStatus::kOk) << r.error;
+  ASSERT_EQ(r.times_s.size(), 3u);
+  for (double t : r.times_s) EXPECT_GT(t, 0);
+  Record rec = MakeTrialRecord(*fw_, w_, host_, config_, r);
+  EXPECT_EQ(rec.framework, "halide");
+  EXPECT_EQ(rec.workload_key, w_.Key());
+  EXPECT_GT(rec.gflops, 0);
+  EXPECT_FALSE(rec.uid.empty());
+  EXPECT_EQ(rec.provenance.halide_version.substr(0, 3), "14.");
+}
+
+TEST_F(MeasureTest, CrashHangWrongAndBuildErrorAreFailedTrials) {
+  struct Case {
+    InjectedFault fault;
+    TrialStatus want;
+  } cases[] = {{InjectedFault::kCrash, TrialStatus::kCrash},
+               {InjectedFault::kHang, TrialStatus::kTimeout},
+               {InjectedFault::kWrongResult, TrialStatus::kMismatch},
+               {InjectedFault::kBuildError, TrialStatus::kBuildError}};
+  for (const Case& c : cases) {
+    TrialResult r = fw_->Measure(w_, config_, host_, Fast(c.fault));
+    EXPECT_EQ(r.status, c.want) << TrialStatusName(r.status) << ": " << r.error;
+    EXPECT_FALSE(r.error.empty());
+    EXPECT_TRUE(r.times_s.empty());
+    Record rec = MakeTrialRecord(*fw_, w_, host_, config_, r);
+    EXPECT_EQ(rec.status, c.want);
+    EXPECT_EQ(rec.gflops, 0);
+  }
+}
+
+TEST_F(MeasureTest, ConfigOutsideTheSpaceIsRejectedWithoutRunning) {
+  Config bad = config_;
+  bad.knobs["rx"] = 99;
+  TrialResult r = fw_->Measure(w_, bad, host_, Fast(InjectedFault::kNone));
+  EXPECT_EQ(r.status, TrialStatus::kBuildError);
+}
+
+TEST(Sandbox, DeviceLockSerializes) {
+  std::string path = testing::TempDir() + "/opal-lock-test.lock";
+  tune::DeviceLock held(path);
+  ASSERT_TRUE(held.held());
+  // Another process cannot take the lock while we hold it.
+  TrialResult r = tune::RunSandboxed(
+      [&](tune::TrialChannel& ch) {
+        ch.EnterRunPhase();
+        TrialResult t;
+        int fd = open(path.c_str(), O_RDWR);
+        t.status = flock(fd, LOCK_EX | LOCK_NB) == 0 ? TrialStatus::kOk : TrialStatus::kTimeout;
+        return t;
+      },
+      10, 10);
+  EXPECT_EQ(r.status, TrialStatus::kTimeout);
+}
+
+}  // namespace
+}  // namespace opal

@@ -1,0 +1,56 @@
+// Runs one trial in a forked child process so that a candidate that crashes, hangs or corrupts
+// memory cannot take the tuner down. The child reports its progress through a pipe:
+//
+//   build phase  (limit: build_timeout_s)  compiling the candidate
+//   wait phase   (no limit)                waiting for the device lock held by another measurement
+//   run phase    (limit: run_timeout_s)    verification, warm-up and timed repeats
+//
+// A child killed by a signal becomes kCrash, one past the limit of its phase is killed and becomes
+// kTimeout, one that exits without a report kRuntimeError. The parent never runs candidate code.
+// Precondition: the calling process has no other threads doing work that the child could inherit
+// mid-operation (fork copies only the calling thread).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "opal/tuning_framework.h"
+
+namespace opal::tune {
+
+// The child's side: tells the parent which phase it is in.
+class TrialChannel {
+ public:
+  explicit TrialChannel(int fd) : fd_(fd) {}
+  void EnterWaitPhase();
+  void EnterRunPhase();
+
+ private:
+  friend TrialResult RunSandboxed(const std::function<TrialResult(TrialChannel&)>&, double, double);
+  void Send(char tag, const std::string& payload = "");
+  int fd_;
+};
+
+// Forks, runs `body` in the child and returns what it reported (or why it did not).
+TrialResult RunSandboxed(const std::function<TrialResult(TrialChannel&)>& body,
+                         double build_timeout_s, double run_timeout_s);
+
+// Exclusive lock on the measuring device, held until the object is destroyed (or the process
+// dies). Blocks while another process holds it.
+class DeviceLock {
+ public:
+  explicit DeviceLock(const std::string& path);
+  ~DeviceLock();
+  DeviceLock(const DeviceLock&) = delete;
+  DeviceLock& operator=(const DeviceLock&) = delete;
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// The lock path for `options` and target: options.lock_path, $OPAL_DEVICE_LOCK, or
+// /tmp/opal-device-<coarse key>.lock.
+std::string DeviceLockPath(const MeasureOptions& options, const Target& target);
+
+}  // namespace opal::tune

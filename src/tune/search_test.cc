@@ -1,0 +1,166 @@
+// Search: every trial (failed ones too) becomes a record in the store, broken candidates do not
+// stop tuning, configs already in the store are never measured again, budgets are honoured.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "opal/record_store.h"
+#include "opal/tuning_search.h"
+
+namespace opal {
+namespace {
+
+Workload Tiny() {
+  return Workload::FromJson({{"op", "batch_matmul"},
+                             {"dtype", "float32"},
+                             {"batch", 2},
+                             {"m", 9},
+                             {"n", 12},
+                             {"k", 7},
+                             {"broadcast", "none"}})
+      .value();
+}
+
+SearchOptions Quick(int trials) {
+  SearchOptions o;
+  o.max_trials = trials;
+  o.seed = 42;
+  o.measure.repeats = 2;
+  o.measure.min_repeat_s = 0.0005;
+  o.measure.run_timeout_s = 3;
+  o.measure.lock_path = testing::TempDir() + "/opal-search-test.lock";
+  return o;
+}
+
+TEST(Search, BrokenCandidatesAreRecordedAndTuningContinues) {
+  auto fw = MakeTuningFramework("halide").value();
+  auto store = RecordStore::Open("memory:").value();
+  Target host = Target::DetectHost();
+  Workload w = Tiny();
+  SearchOptions o = Quick(6);
+  // Trials 2, 3 and 4 crash, hang and compute a wrong result.
+  int call = 0;
+  o.measure.inject_fault = [&call](const Config&) {
+    ++call;
+    return call == 2   ? InjectedFault::kCrash
+           : call == 3 ? InjectedFault::kHang
+           : call == 4 ? InjectedFault::kWrongResult
+                       : InjectedFault::kNone;
+  };
+  int progress_calls = 0;
+  o.on_trial = [&](const TuneProgress& p) { progress_calls = p.trial; };
+  auto r = TuneWorkload(*fw, w, host, *store, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->trials, 6);
+  EXPECT_EQ(r->failed, 3);
+  EXPECT_EQ(progress_calls, 6);
+  ASSERT_TRUE(r->best.has_value());
+  EXPECT_EQ(r->best->status, TrialStatus::kOk);
+
+  std::multiset<TrialStatus> statuses;
+  std::set<std::string> configs;
+  ASSERT_TRUE(store
+                  ->Scan({},
+                         [&](const Record& rec) {
+                           statuses.insert(rec.status);
+                           configs.insert(rec.config_json);
+                           EXPECT_EQ(rec.workload_key, w.Key());
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(statuses.size(), 6u);
+  EXPECT_EQ(configs.size(), 6u);  // no config measured twice
+  EXPECT_EQ(statuses.count(TrialStatus::kCrash), 1u);
+  EXPECT_EQ(statuses.count(TrialStatus::kTimeout), 1u);
+  EXPECT_EQ(statuses.count(TrialStatus::kMismatch), 1u);
+  EXPECT_EQ(statuses.count(TrialStatus::kOk), 3u);
+
+  // A second run skips everything already in the store, and finds the stored best.
+  SearchOptions again = Quick(3);
+  again.strategy = "random";
+  again.seed = 7;
+  auto r2 = TuneWorkload(*fw, w, host, *store, again);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->trials, 3);
+  std::set<std::string> all;
+  int n = 0;
+  ASSERT_TRUE(store
+                  ->Scan({},
+                         [&](const Record& rec) {
+                           all.insert(rec.config_json);
+                           ++n;
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(n, 9);
+  EXPECT_EQ(all.size(), 9u);
+  EXPECT_GE(r2->best->gflops, r->best->gflops);
+}
+
+TEST(Search, RankHookChoosesTheMeasuredCandidate) {
+  auto fw = MakeTuningFramework("halide").value();
+  auto store = RecordStore::Open("memory:").value();
+  Target host = Target::DetectHost();
+  Workload w = Tiny();
+  SearchOptions o = Quick(2);
+  o.try_default_first = false;
+  // The "cost model" prefers the smallest register tile: every measured config must be a
+  // minimum of rx*ry among the candidates it was shown.
+  std::vector<int64_t> chosen_min;
+  o.rank = [&](const Workload&, const std::vector<Config>& cands) {
+    std::vector<double> s;
+    int64_t best = 1 << 30;
+    for (const Config& c : cands) {
+      s.push_back(-double(c.Get("rx") * c.Get("ry")));
+      best = std::min(best, c.Get("rx") * c.Get("ry"));
+    }
+    chosen_min.push_back(best);
+    return s;
+  };
+  auto r = TuneWorkload(*fw, w, host, *store, o);
+  ASSERT_TRUE(r.ok());
+  std::vector<int64_t> measured;
+  ASSERT_TRUE(store
+                  ->Scan({},
+                         [&](const Record& rec) {
+                           Config c = Config::FromJson(rec.config_json).value();
+                           measured.push_back(c.Get("rx") * c.Get("ry"));
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(measured, chosen_min);
+}
+
+TEST(Search, SplitBudgetFollowsShares) {
+  TaskList tl;
+  for (double share : {0.7, 0.25, 0.05}) {
+    Task t{Workload::FromJson({{"op", "dense"},
+                               {"dtype", "float32"},
+                               {"m", 2},
+                               {"n", 2},
+                               {"k", 2},
+                               {"trans_a", false},
+                               {"trans_b", false}})
+               .value()};
+    t.share = share;
+    tl.tasks.push_back(t);
+  }
+  auto b = SplitBudget(tl, 100, 60, 8);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0].trials, 70);
+  EXPECT_EQ(b[1].trials, 25);
+  EXPECT_EQ(b[2].trials, 8);
+  EXPECT_DOUBLE_EQ(b[0].time_s, 42);
+}
+
+TEST(Search, UnknownStrategyIsAnError) {
+  auto fw = MakeTuningFramework("halide").value();
+  auto store = RecordStore::Open("memory:").value();
+  SearchOptions o = Quick(1);
+  o.strategy = "annealing";
+  auto r = TuneWorkload(*fw, Tiny(), Target::DetectHost(), *store, o);
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace opal

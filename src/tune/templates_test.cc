@@ -1,0 +1,146 @@
+// Every template configuration must compute what the naive reference kernel computes, on odd
+// shapes (primes, 1x1, tails narrower than a vector), strides, pads, dilations and groups.
+// Kernels are built in-process here (no sandbox) to keep the JIT count and time small.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "opal/target.h"
+#include "tune/contraction.h"
+#include "tune/contraction_space.h"
+#include "tune/halide_kernel.h"
+#include "tune/kernel_measure.h"
+#include "tune/reference_kernels.h"
+
+namespace opal::tune {
+namespace {
+
+Workload Dense(int m, int n, int k, bool ta, bool tb) {
+  return Workload::FromJson({{"op", "dense"},
+                             {"dtype", "float32"},
+                             {"m", m},
+                             {"n", n},
+                             {"k", k},
+                             {"trans_a", ta},
+                             {"trans_b", tb}})
+      .value();
+}
+
+Workload Bmm(int b, int m, int n, int k, const char* bc) {
+  return Workload::FromJson({{"op", "batch_matmul"},
+                             {"dtype", "float32"},
+                             {"batch", b},
+                             {"m", m},
+                             {"n", n},
+                             {"k", k},
+                             {"broadcast", bc}})
+      .value();
+}
+
+struct ConvSpec {
+  int n, c, h, w, k, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, g;
+};
+Workload Conv(ConvSpec s) {
+  return Workload::FromJson({{"op", "conv2d"},
+                             {"dtype", "float32"},
+                             {"layout", "NCHW"},
+                             {"n", s.n},
+                             {"c", s.c},
+                             {"h", s.h},
+                             {"w", s.w},
+                             {"k", s.k},
+                             {"kh", s.kh},
+                             {"kw", s.kw},
+                             {"stride_h", s.sh},
+                             {"stride_w", s.sw},
+                             {"pad_top", s.pt},
+                             {"pad_left", s.pl},
+                             {"pad_bottom", s.pb},
+                             {"pad_right", s.pr},
+                             {"dilation_h", s.dh},
+                             {"dilation_w", s.dw},
+                             {"groups", s.g}})
+      .value();
+}
+
+// Builds `cfg`, runs it on fresh random inputs and compares every element with the reference.
+void ExpectMatchesReference(const Workload& w, const Config& cfg, uint64_t seed) {
+  SCOPED_TRACE(w.Summary() + " " + cfg.CanonicalJson());
+  auto kernel = BuildHalideKernel(w, cfg);
+  ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+  OperandShapes shapes = OperandsOf(w);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<AlignedFloats> in;
+  std::vector<const float*> ptrs;
+  for (const auto& s : shapes.inputs) {
+    in.emplace_back(NumElements(s));
+    for (int64_t i = 0; i < in.back().size(); ++i) in.back().data()[i] = dist(rng);
+    ptrs.push_back(in.back().data());
+  }
+  AlignedFloats out(NumElements(shapes.output)), ref(NumElements(shapes.output));
+  std::fill(out.data(), out.data() + out.size(), NAN);
+  ASSERT_TRUE((*kernel)->Run(ptrs, out.data()).ok());
+  ReferenceKernel(w, ptrs, ref.data());
+  int bad = 0;
+  for (int64_t i = 0; i < out.size() && bad < 5; ++i) {
+    double abs_sum;
+    ReferenceElement(w, ptrs, i, &abs_sum);
+    if (!(std::fabs(out.data()[i] - ref.data()[i]) <= 1e-5 * abs_sum + 1e-6)) {
+      ADD_FAILURE() << "element " << i << ": got " << out.data()[i] << ", want " << ref.data()[i];
+      ++bad;
+    }
+  }
+}
+
+// The default config and one random config of the space (seeded: reproducible).
+void CheckWorkload(const Workload& w, uint64_t seed, int random_configs = 1) {
+  Target host = Target::DetectHost();
+  ConfigSpace space = ContractionSpace(w, host);
+  Config def = ContractionDefault(w, host);
+  ASSERT_TRUE(space.Contains(def)) << def.CanonicalJson();
+  ExpectMatchesReference(w, def, seed);
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < random_configs; ++i) {
+    auto c = space.Sample(rng);
+    ASSERT_TRUE(c.has_value());
+    ExpectMatchesReference(w, *c, seed + 1 + i);
+  }
+}
+
+TEST(Templates, DenseOddShapesAllTransposes) {
+  CheckWorkload(Dense(7, 13, 5, false, false), 1);
+  CheckWorkload(Dense(31, 37, 41, true, false), 2, 0);
+  CheckWorkload(Dense(3, 29, 17, false, true), 3, 0);
+  CheckWorkload(Dense(11, 5, 3, true, true), 4, 0);
+}
+
+TEST(Templates, DenseOneByOne) { CheckWorkload(Dense(1, 1, 1, false, false), 5, 0); }
+
+TEST(Templates, BatchMatmulBroadcast) {
+  CheckWorkload(Bmm(3, 5, 17, 11, "none"), 6, 0);
+  CheckWorkload(Bmm(2, 9, 7, 13, "a"), 7);
+}
+
+TEST(Templates, ConvStridedPaddedAsymmetric) {
+  CheckWorkload(Conv({1, 3, 11, 13, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}), 8);
+  CheckWorkload(Conv({2, 5, 9, 7, 6, 3, 2, 1, 2, 2, 0, 1, 1, 1, 1, 1}), 9, 0);
+}
+
+TEST(Templates, ConvDilated) {
+  CheckWorkload(Conv({1, 4, 13, 11, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1}), 10, 0);
+}
+
+TEST(Templates, ConvGroupedAndDepthwise) {
+  CheckWorkload(Conv({1, 6, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2}), 11, 0);
+  CheckWorkload(Conv({2, 6, 7, 5, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 6}), 12);
+}
+
+TEST(Templates, ConvPointwiseDirectAndStrided) {
+  CheckWorkload(Conv({1, 7, 5, 3, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}), 13);
+  CheckWorkload(Conv({1, 8, 9, 9, 16, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1}), 14, 0);
+}
+
+}  // namespace
+}  // namespace opal::tune

@@ -1,0 +1,157 @@
+// Configs and spaces: canonical JSON, validation of stored configs, and that sampling, mutation
+// and crossover stay inside the space (the space excludes invalid combinations).
+#include "opal/tuning_space.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "opal/target.h"
+#include "opal/tuning_framework.h"
+#include "tune/contraction.h"
+#include "tune/contraction_space.h"
+
+namespace opal {
+namespace {
+
+Target Avx2Host() {
+  return Target::Parse(
+             "cpu arch=x86_64 cores=2 features=avx,avx2,fma l1d=32K l2=512K l3=32M model=\"test\"")
+      .value();
+}
+
+Workload Gemm(int m, int n, int k) {
+  return Workload::FromJson({{"op", "dense"},
+                             {"dtype", "float32"},
+                             {"m", m},
+                             {"n", n},
+                             {"k", k},
+                             {"trans_a", false},
+                             {"trans_b", false}})
+      .value();
+}
+
+TEST(Config, CanonicalJsonRoundTrips) {
+  Config c{"t", {{"b", 2}, {"a", -1}}};
+  EXPECT_EQ(c.CanonicalJson(), R"({"knobs":{"a":-1,"b":2},"template":"t"})");
+  auto back = Config::FromJson(c.CanonicalJson());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, c);
+  EXPECT_FALSE(Config::FromJson("[1]").ok());
+  EXPECT_FALSE(Config::FromJson(R"({"template":"t","knobs":{"a":1.5}})").ok());
+  EXPECT_FALSE(Config::FromJson(R"({"template":"t","knobs":{},"code":"rm -rf"})").ok());
+}
+
+TEST(ContractionSpace, EveryDrawIsValidAndRespectsRegisterBudget) {
+  Target t = Avx2Host();
+  Workload w = Gemm(1024, 1024, 1024);
+  ConfigSpace s = tune::ContractionSpace(w, t);
+  std::mt19937_64 rng(1);
+  std::optional<Config> prev;
+  for (int i = 0; i < 300; ++i) {
+    auto c = s.Sample(rng);
+    ASSERT_TRUE(c.has_value());
+    ASSERT_TRUE(s.Contains(*c));
+    EXPECT_LE(c->Get("rx") * c->Get("ry") + c->Get("rx") + 1, 16);  // AVX2: 16 vector registers
+    EXPECT_EQ(c->Get("vec"), 8);  // native width for a wide output
+    auto m = s.Mutate(*c, rng);
+    ASSERT_TRUE(m.has_value());
+    EXPECT_TRUE(s.Contains(*m));
+    EXPECT_NE(*m, *c);
+    if (prev) {
+      auto x = s.Crossover(*prev, *c, rng);
+      if (x) EXPECT_TRUE(s.Contains(*x));
+    }
+    prev = c;
+  }
+}
+
+TEST(ContractionSpace, ExcludesInvalidCombinations) {
+  Target t = Avx2Host();
+  // Narrow output: vectors of 4, no tile wider than the output.
+  Workload narrow = Gemm(3, 5, 7);
+  ConfigSpace s = tune::ContractionSpace(narrow, t);
+  std::mt19937_64 rng(2);
+  for (int i = 0; i < 100; ++i) {
+    auto c = s.Sample(rng);
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->Get("vec"), 4);
+    EXPECT_LE(c->Get("ry"), 3);
+    EXPECT_EQ(c->Get("kc"), 0);
+  }
+  // Conv with padding: B must be packed (no in-place im2col).
+  Workload conv = Workload::FromJson({{"op", "conv2d"},
+                                      {"dtype", "float32"},
+                                      {"layout", "NCHW"},
+                                      {"n", 1},
+                                      {"c", 16},
+                                      {"h", 14},
+                                      {"w", 14},
+                                      {"k", 32},
+                                      {"kh", 3},
+                                      {"kw", 3},
+                                      {"stride_h", 1},
+                                      {"stride_w", 1},
+                                      {"pad_top", 1},
+                                      {"pad_left", 1},
+                                      {"pad_bottom", 1},
+                                      {"pad_right", 1},
+                                      {"dilation_h", 1},
+                                      {"dilation_w", 1},
+                                      {"groups", 1}})
+                      .value();
+  ConfigSpace cs = tune::ContractionSpace(conv, t);
+  for (int i = 0; i < 100; ++i) EXPECT_NE(cs.Sample(rng)->Get("pack_b"), 0);
+  // A stored config that the space excludes is rejected when read back.
+  Config c = *cs.Sample(rng);
+  c.knobs["pack_b"] = 0;
+  EXPECT_FALSE(cs.Parse(c.CanonicalJson()).ok());
+  c.knobs["rx"] = 7;
+  EXPECT_FALSE(cs.Parse(c.CanonicalJson()).ok());
+}
+
+TEST(ContractionSpace, DefaultIsInTheSpace) {
+  Target t = Avx2Host();
+  for (auto [m, n, k] : {std::tuple{1, 1, 1}, {1024, 1024, 1024}, {128, 768, 3072}, {5, 300, 2}}) {
+    Workload w = Gemm(m, n, k);
+    EXPECT_TRUE(tune::ContractionSpace(w, t).Contains(tune::ContractionDefault(w, t)))
+        << w.Summary();
+  }
+}
+
+}  // namespace
+}  // namespace opal
+
+namespace opal {
+namespace {
+
+TEST(HalideFramework, FeaturesHaveOneValuePerNameForEveryOp) {
+  auto fw = MakeTuningFramework("halide").value();
+  Target t = Avx2Host();
+  std::mt19937_64 rng(3);
+  for (
+      const char* js :
+      {R"({"op":"dense","dtype":"float32","m":5,"n":300,"k":2,"trans_a":true,"trans_b":true})",
+       R"({"op":"batch_matmul","dtype":"float32","batch":12,"m":128,"n":64,"k":128,"broadcast":"a"})",
+       R"({"op":"conv2d","dtype":"float32","layout":"NCHW","n":1,"c":32,"h":7,"w":7,"k":32,"kh":3,"kw":3,"stride_h":2,"stride_w":2,"pad_top":1,"pad_left":1,"pad_bottom":1,"pad_right":1,"dilation_h":1,"dilation_w":1,"groups":32})"}) {
+    Workload w = Workload::FromJson(Json::parse(js)).value();
+    ConfigSpace s = fw->Space(w, t).value();
+    for (int i = 0; i < 20; ++i) {
+      Config c = *s.Sample(rng);
+      std::vector<double> f = fw->Features(w, c, t);
+      ASSERT_EQ(f.size(), fw->FeatureNames().size());
+      for (double v : f) EXPECT_TRUE(std::isfinite(v)) << c.CanonicalJson();
+    }
+  }
+  Workload fp16 =
+      Workload::FromJson(
+          Json::parse(
+              R"({"op":"dense","dtype":"float16","m":5,"n":3,"k":2,"trans_a":false,"trans_b":false})"))
+          .value();
+  EXPECT_FALSE(fw->Supports(fp16));
+  EXPECT_EQ(fw->Space(fp16, t).status().code(), ErrorCode::kUnsupported);
+}
+
+}  // namespace
+}  // namespace opal
