@@ -1,0 +1,66 @@
+// MakePlanReport: the best plan, the homogeneous baselines and the time/cost front.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "opal/plan_search.h"
+
+namespace opal::plan {
+
+Result<PlanReport> MakePlanReport(const PlanContext& ctx, const Goal& goal, const SearchOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  PlanReport rep;
+  rep.goal = goal;
+  SearchOptions hetero = options;
+  for (int p = 0; p < static_cast<int>(ctx.cluster->pools.size()); ++p) {
+    if (options.only_pool >= 0 && p != options.only_pool) continue;
+    SearchOptions o = options;
+    o.only_pool = p;
+    o.seeds.clear();
+    OPAL_ASSIGN_OR_RETURN(SearchResult r, SearchPlan(ctx, goal, o));
+    if (r.found) hetero.seeds.push_back(r.best);
+    rep.homogeneous.push_back(std::move(r));
+  }
+  if (options.allow_heterogeneous && options.only_pool < 0) {
+    OPAL_ASSIGN_OR_RETURN(rep.best, SearchPlan(ctx, goal, hetero));
+  } else {
+    for (const auto& h : rep.homogeneous)
+      if (h.found && (!rep.best.found || h.objective < rep.best.objective)) rep.best = h;
+  }
+  if (!rep.best.found) {
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rep;
+  }
+  // Time/cost front: the fastest and the cheapest plans, then the fastest under price caps
+  // spread between their prices.
+  std::vector<Plan> cands{rep.best.best};
+  SearchOptions po = options;
+  po.seeds = hetero.seeds;
+  Goal fast{Goal::Kind::kThroughput, 0}, cheap{Goal::Kind::kMinCostPerIter, 0};
+  OPAL_ASSIGN_OR_RETURN(SearchResult f, SearchPlan(ctx, fast, po));
+  OPAL_ASSIGN_OR_RETURN(SearchResult c, SearchPlan(ctx, cheap, po));
+  if (f.found) cands.push_back(f.best);
+  if (c.found) cands.push_back(c.best);
+  for (const auto& h : rep.homogeneous)
+    if (h.found) cands.push_back(h.best);
+  if (f.found && c.found && options.pareto_points > 0) {
+    double lo = c.best.price_per_hour, hi = f.best.price_per_hour;
+    for (int i = 1; i <= options.pareto_points && hi > lo * 1.01; ++i) {
+      double cap = lo * std::pow(hi / lo, static_cast<double>(i) / (options.pareto_points + 1));
+      OPAL_ASSIGN_OR_RETURN(SearchResult r, SearchPlan(ctx, Goal{Goal::Kind::kMinTimeHourlyCap, cap}, po));
+      if (r.found) cands.push_back(r.best);
+    }
+  }
+  std::sort(cands.begin(), cands.end(), [](const Plan& a, const Plan& b) {
+    return a.CostPerIter() < b.CostPerIter() || (a.CostPerIter() == b.CostPerIter() && a.iter_time < b.iter_time);
+  });
+  for (const Plan& p : cands) {
+    if (!p.fits_memory) continue;
+    if (!rep.pareto.empty() && p.iter_time >= rep.pareto.back().iter_time) continue;  // dominated
+    rep.pareto.push_back(p);
+  }
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+}  // namespace opal::plan

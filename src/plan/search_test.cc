@@ -1,0 +1,164 @@
+// The branch-and-bound search against plain enumeration of the same space (BruteForcePlan):
+// random small instances (<= 8 layers, <= 3 GPU types, <= 8 GPUs), every goal.
+#include "opal/plan_search.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace opal::plan {
+namespace {
+
+// Layer times drawn at random per (layer, GPU, micro-batch, tp): the search must not rely on
+// any structure of the roofline.
+class RandomSource : public PerfSource {
+ public:
+  explicit RandomSource(uint32_t seed) : seed_(seed) {}
+  std::optional<LayerTime> Time(const ModelSpec&, int layer, const GpuType& gpu, int mbs, int tp) const override {
+    std::seed_seq seq{seed_, static_cast<uint32_t>(layer), static_cast<uint32_t>(gpu.name.size() * 131 + gpu.name[0]),
+                      static_cast<uint32_t>(mbs), static_cast<uint32_t>(tp)};
+    std::mt19937 rng(seq);
+    std::uniform_real_distribution<double> u(0.5, 2.0);
+    double base = mbs * u(rng) * 1e-3 / std::sqrt(static_cast<double>(tp));
+    return LayerTime{base, 2 * base * u(rng), 1e-4 * u(rng), "random"};
+  }
+  std::string Name() const override { return "random"; }
+
+ private:
+  uint32_t seed_;
+};
+
+Pool MakePool(const std::string& name, int count, int per_node, double mem_gb, double price, double net_gbs) {
+  Pool p;
+  p.gpu.name = name;
+  p.gpu.memory = mem_gb * 1e9;
+  p.gpu.tensor_flops = 100e12;
+  p.gpu.fp32_flops = 10e12;
+  p.gpu.mem_bw = 1e12;
+  p.gpu.intra.peak = 100e9;
+  p.instance.name = name + "-node";
+  p.instance.gpu = name;
+  p.instance.gpus_per_node = per_node;
+  p.instance.network = net_gbs * 1e9 * per_node;
+  p.instance.price_per_hour = price * per_node;
+  p.count = count;
+  return p;
+}
+
+struct Instance {
+  ModelSpec model;
+  Cluster cluster;
+};
+
+Instance RandomInstance(std::mt19937& rng) {
+  Instance in;
+  std::uniform_int_distribution<int> layers(2, 5), types(1, 3), gpus(1, 4), gb(0, 2);
+  TransformerConfig c;
+  c.name = "tiny";
+  c.layers = layers(rng);  // + embedding + head: <= 7 layers
+  c.hidden = 1024;
+  c.heads = 8;
+  c.seq_len = 512;
+  c.vocab = 8000;
+  c.global_batch = std::vector<int>{4, 8, 12}[gb(rng)];
+  c.iterations = 1000;
+  in.model = *ModelFromTransformer(c);
+  int n = types(rng), total = 0;
+  const char* names[] = {"fast", "big", "cheap"};
+  std::uniform_real_distribution<double> mem(1.0, 4.0), price(0.5, 4.0), net(1.0, 50.0);
+  for (int i = 0; i < n && total < 8; ++i) {
+    int count = std::min(gpus(rng), 8 - total);
+    total += count;
+    in.cluster.pools.push_back(MakePool(names[i], count, std::min(count, 2 + i), mem(rng), price(rng), net(rng)));
+  }
+  return in;
+}
+
+TEST(PlanSearch, SameOptimumAsBruteForceOnRandomSmallInstances) {
+  constexpr int kTrials = 16;
+  std::mt19937 rng(20240611);
+  int compared = 0, feasible = 0;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    Instance in = RandomInstance(rng);
+    RandomSource perf(static_cast<uint32_t>(trial));
+    CostOptions co;
+    co.reserve_bytes = 0.5e9;
+    PlanContext ctx{&in.model, &in.cluster, &perf, co};
+    std::vector<Goal> goals = {{Goal::Kind::kThroughput, 0}, {Goal::Kind::kMinCostPerIter, 0},
+                               {Goal::Kind::kMinTimeHourlyCap, 6.0}, {Goal::Kind::kMinCostDeadline, 60.0},
+                               {Goal::Kind::kMinTimeBudget, 5.0}};
+    SearchOptions o;
+    o.max_stages = 3;
+    o.max_tp = 4;
+    for (const Goal& g : goals) {
+      auto bf = BruteForcePlan(ctx, g, o);
+      auto bb = SearchPlan(ctx, g, o);
+      ASSERT_TRUE(bf.ok() && bb.ok()) << bf.status().message() << bb.status().message();
+      ASSERT_EQ(bf->found, bb->found) << "trial " << trial << " goal " << g.Describe();
+      ++compared;
+      if (!bf->found) continue;
+      ++feasible;
+      EXPECT_TRUE(bb->stats.complete);
+      EXPECT_NEAR(bb->objective, bf->objective, 1e-9 * bf->objective) << "trial " << trial << " goal " << g.Describe();
+      // The returned plan really has that value when scored on its own.
+      Plan p = bb->best;
+      ASSERT_TRUE(EstimatePlan(ctx, &p).ok());
+      EXPECT_NEAR(Objective(g, in.model, p), bf->objective, 1e-9 * bf->objective);
+    }
+  }
+  EXPECT_EQ(compared, kTrials * 5);
+  EXPECT_GT(feasible, kTrials * 2);  // most instances have plans: the comparison is not vacuous
+}
+
+TEST(PlanSearch, OnlyPoolRestrictsToOneGpuType) {
+  std::mt19937 rng(7);
+  Instance in = RandomInstance(rng);
+  in.cluster.pools = {MakePool("a", 4, 4, 8, 1, 10), MakePool("b", 4, 4, 8, 3, 10)};
+  RandomSource perf(3);
+  PlanContext ctx{&in.model, &in.cluster, &perf, {}};
+  SearchOptions o;
+  o.only_pool = 1;
+  auto r = SearchPlan(ctx, Goal{}, o);
+  ASSERT_TRUE(r.ok() && r->found);
+  for (const auto& s : r->best.stages) EXPECT_EQ(s.pool, 1);
+}
+
+TEST(PlanSearch, NothingFitsInTinyMemory) {
+  std::mt19937 rng(9);
+  Instance in = RandomInstance(rng);
+  in.cluster.pools = {MakePool("tiny", 8, 8, 0.01, 1, 10)};
+  RandomSource perf(1);
+  PlanContext ctx{&in.model, &in.cluster, &perf, {}};
+  auto r = SearchPlan(ctx, Goal{}, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->found);
+  auto rep = MakePlanReport(ctx, Goal{}, {});
+  ASSERT_TRUE(rep.ok());
+  EXPECT_FALSE(rep->best.found);
+}
+
+TEST(PlanSearch, JobGoalsNeedTheJobLength) {
+  std::mt19937 rng(11);
+  Instance in = RandomInstance(rng);
+  in.model.iterations = 0;
+  RandomSource perf(1);
+  PlanContext ctx{&in.model, &in.cluster, &perf, {}};
+  auto r = SearchPlan(ctx, Goal{Goal::Kind::kMinTimeBudget, 100}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(PlanSearch, GoalParsing) {
+  EXPECT_EQ(Goal::Parse("deadline=2h")->limit, 7200);
+  EXPECT_EQ(Goal::Parse("deadline=90m")->limit, 5400);
+  EXPECT_EQ(Goal::Parse("budget=5000")->kind, Goal::Kind::kMinTimeBudget);
+  EXPECT_EQ(Goal::Parse("hourly=12.5")->limit, 12.5);
+  EXPECT_FALSE(Goal::Parse("fastest").ok());
+  EXPECT_FALSE(Goal::Parse("budget=").ok());
+  EXPECT_FALSE(Goal::Parse("deadline=3w").ok());
+  EXPECT_FALSE(Goal::Parse("budget=-4").ok());
+}
+
+}  // namespace
+}  // namespace opal::plan

@@ -1,0 +1,132 @@
+// First incumbents for the branch and bound: cheap plans that are usually close to the best, so
+// that pruning starts at once. They never change the optimum, only how fast it is proven.
+//  - uniform: every stage on one configuration, layers split evenly, for every stage count;
+//  - balanced: for a pipeline order of the pools and a stage-time target tau, stages are filled
+//    greedily from the last layer backwards, each pool with the configuration that covers the
+//    most layers; tau is bisected and every feasible plan met is scored.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "opal/log.h"
+#include "plan/cost_terms.h"
+#include "plan/search_space.h"
+
+namespace opal::plan {
+namespace {
+
+void Consider(const PlanContext& ctx, const Goal& goal, Plan p, SearchResult* res) {
+  if (!EstimatePlan(ctx, &p).ok()) return;
+  double v = Objective(goal, *ctx.model, p);
+  if (v < res->objective) {
+    res->objective = v;
+    res->best = std::move(p);
+    res->found = true;
+  }
+}
+
+// Greedy cover from the last layer for one pool order; true when all layers are covered.
+bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelPrefix& pre,
+                   const std::vector<int>& order, double tau, Plan* out) {
+  const ModelSpec& m = *ctx.model;
+  int a = static_cast<int>(m.layers.size()), r = 0;
+  std::vector<StagePlan> rev;  // last stage first
+  for (auto it = order.rbegin(); it != order.rend() && a > 0; ++it) {
+    const Pool& pool = ctx.cluster->pools[*it];
+    int best_a = a, best_gpus = 0;
+    std::vector<StagePlan> best_stages;
+    for (const auto& c : sp.configs) {
+      if (c.pool != *it) continue;
+      int stages = pool.count / c.gpus, x = a, rr = r;
+      std::vector<StagePlan> st;
+      const StagePlan* next = rev.empty() ? nullptr : &rev.back();
+      while (stages-- > 0 && x > 0) {
+        // Blocking sends and receives count against tau: toward the next stage (known) and
+        // from the previous one (assumed on the same configuration).
+        const StagePlan* nx = st.empty() ? next : &st.back();
+        double comm = nx ? 2 * P2pSeconds(m.layers[x - 1].out_bytes, sp.micro_batch, pool, c.tp, c.dp,
+                                          ctx.cluster->pools[nx->pool], nx->tp, nx->dp)
+                         : 0;
+        int f = x;
+        while (f > 0) {
+          double in = f - 1 > 0 ? 2 * P2pSeconds(m.layers[f - 2].out_bytes, sp.micro_batch, pool, c.tp, c.dp, pool, c.tp, c.dp) : 0;
+          double mem = StageMemory(pre.params[x] - pre.params[f - 1], pre.act[x] - pre.act[f - 1],
+                                   pre.act_rep[x] - pre.act_rep[f - 1], m.layers[x - 1].out_bytes, c.tp, c.mbs,
+                                   InFlight(sp.num_micro, rr + 1), m.state_bytes_per_param, ctx.options.reserve_bytes);
+          if (mem > pool.gpu.memory || c.fb[x] - c.fb[f - 1] + comm + in > tau) break;
+          --f;
+        }
+        if (f == x) break;  // not even one layer fits
+        st.push_back(MakeStage(f, x, c.pool, c.tp, c.dp));
+        x = f;
+        ++rr;
+      }
+      int gpus = static_cast<int>(st.size()) * c.gpus;
+      if (x < best_a || (x == best_a && !st.empty() && gpus < best_gpus)) {
+        best_a = x;
+        best_gpus = gpus;
+        best_stages = st;
+      }
+    }
+    a = best_a;
+    r += static_cast<int>(best_stages.size());
+    rev.insert(rev.end(), best_stages.begin(), best_stages.end());
+  }
+  if (a > 0 || rev.empty()) return false;
+  out->stages.assign(rev.rbegin(), rev.rend());
+  out->micro_batch = sp.micro_batch;
+  return true;
+}
+
+}  // namespace
+
+void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o, const SpaceForBatch& sp,
+               const ModelPrefix& pre, SearchResult* res) {
+  const int L = static_cast<int>(ctx.model->layers.size());
+  const int stage_cap = o.max_stages > 0 ? o.max_stages : L;
+  for (const auto& c : sp.configs) {
+    const int max_s = std::min({L, stage_cap, ctx.cluster->pools[c.pool].count / c.gpus});
+    for (int S = 1; S <= max_s; ++S) {
+      Plan p;
+      p.micro_batch = sp.micro_batch;
+      for (int s = 0; s < S; ++s)
+        p.stages.push_back(MakeStage(static_cast<int>(1LL * L * s / S), static_cast<int>(1LL * L * (s + 1) / S), c.pool, c.tp, c.dp));
+      Consider(ctx, goal, p, res);
+    }
+  }
+  // Pools used by the space, in three orders: most memory first (early stages keep more
+  // micro-batches in flight), fastest first, slowest first.
+  std::vector<int> pools;
+  for (const auto& c : sp.configs)
+    if (std::find(pools.begin(), pools.end(), c.pool) == pools.end()) pools.push_back(c.pool);
+  if (pools.size() < 2) return;
+  const auto& P = ctx.cluster->pools;
+  std::vector<std::vector<int>> orders(3, pools);
+  std::stable_sort(orders[0].begin(), orders[0].end(), [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
+  std::stable_sort(orders[1].begin(), orders[1].end(), [&](int x, int y) { return P[x].gpu.tensor_flops > P[y].gpu.tensor_flops; });
+  orders[2].assign(orders[1].rbegin(), orders[1].rend());
+  double hi = 0;
+  for (const auto& c : sp.configs) hi = std::max(hi, c.fb[L]);
+  const double lo = std::max(1e-9, sp.lb_work[L] / std::max(1, ctx.cluster->TotalGpus()));
+  for (const auto& order : orders) {
+    double a = lo, b = hi * 1.01;
+    for (int it = 0; it < 40 && b / a > 1.0005; ++it) {
+      double tau = std::sqrt(a * b);
+      Plan p;
+      if (BalancedCover(ctx, sp, pre, order, tau, &p) && static_cast<int>(p.stages.size()) <= stage_cap) {
+        if (log::GetLevel() <= log::Level::kDebug) {
+          Plan q = p;
+          if (EstimatePlan(ctx, &q).ok())
+            log::Debug("seed b={} tau={:.3f}: {} stages, {} GPUs, T={:.2f} fits={}", sp.micro_batch, tau,
+                       q.stages.size(), q.Gpus(), q.iter_time, q.fits_memory);
+        }
+        Consider(ctx, goal, p, res);
+        b = tau;
+      } else {
+        a = tau;
+      }
+    }
+  }
+}
+
+}  // namespace opal::plan
