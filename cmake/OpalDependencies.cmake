@@ -16,3 +16,11 @@ target_compile_definitions(opal_onnx INTERFACE ONNX_ML=1 ONNX_NAMESPACE=onnx)
 if(OPAL_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
+
+# Kernel tuning (src/tune): Halide JIT. Its benchmark (bench/kernels) compares against oneDNN and
+# OpenBLAS when they are installed.
+find_package(Halide REQUIRED)
+# dnnl's CMake config insists on OpenCL (the Debian build enables it): find the library directly.
+find_library(OPAL_DNNL_LIBRARY NAMES dnnl)
+find_path(OPAL_DNNL_INCLUDE_DIR NAMES dnnl.hpp)
+find_package(OpenBLAS CONFIG QUIET)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages opal needs. Idempotent: packages already present are skipped,
 # and apt-get runs only when something is missing.
-#   scripts/install-deps.sh            build + test dependencies
-#   scripts/install-deps.sh --slurm    also the single-node Slurm cluster used by launcher tests
+#   scripts/install-deps.sh    build + test dependencies (Slurm included: the launcher's test runs a
+#                              single-node cluster)
 set -euo pipefail
 
 packages=(
@@ -16,10 +16,8 @@ packages=(
   libdnnl-dev libopenblas-dev
   python3-torch python3-onnx python3-numpy
   util-linux
+  slurm-wlm munge slurm-client
 )
-if [[ "${1:-}" == "--slurm" ]]; then
-  packages+=(slurm-wlm munge slurm-client)
-fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -68,7 +68,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   sqlite3_extended_result_codes(db, 1);
   // journal_mode=WAL needs a short write lock itself: retry it like any write.
   for (int attempt = 0;; ++attempt) {
-    Status st = out->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536");
+    Status st = out->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824");
     if (st.ok()) break;
     if (st.code() != ErrorCode::kUnavailable || attempt >= 10) return st.WithContext("opening " + path);
   }

@@ -20,7 +20,11 @@ using CommandFn = std::function<Status()>;
 
 void AddTargetCommand(CLI::App& app, CommandFn* run);
 void AddTasksCommand(CLI::App& app, CommandFn* run);
+void AddTuneCommand(CLI::App& app, CommandFn* run);
+void AddPlanCommand(CLI::App& app, CommandFn* run);
 void AddDbCommand(CLI::App& app, CommandFn* run);
+void AddCostModelCommand(CLI::App& app, CommandFn* run);
+void AddWorkerCommand(CLI::App& app, CommandFn* run);  // also `opal status`
 
 // --target: "" or "host" means the detected host.
 Result<Target> ResolveTarget(const std::string& spec);

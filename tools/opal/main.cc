@@ -19,7 +19,11 @@ int main(int argc, char** argv) {
   opal::cli::CommandFn run;
   opal::cli::AddTargetCommand(app, &run);
   opal::cli::AddTasksCommand(app, &run);
+  opal::cli::AddTuneCommand(app, &run);
+  opal::cli::AddPlanCommand(app, &run);
   opal::cli::AddDbCommand(app, &run);
+  opal::cli::AddCostModelCommand(app, &run);
+  opal::cli::AddWorkerCommand(app, &run);
 
   try {
     app.parse(argc, argv);

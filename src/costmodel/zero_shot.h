@@ -1,0 +1,37 @@
+// Zero-shot tuning: for a workload with no (or few) records, sample many valid configs, rank them
+// with the cost model, and measure only the top K -- minutes instead of a full search.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "opal/cost_model.h"
+#include "opal/record_store.h"
+#include "opal/tuning_framework.h"
+
+namespace opal::costmodel {
+
+struct ZeroShotOptions {
+  int samples = 2000;     // valid configs drawn and ranked
+  int measure = 8;        // top-ranked configs measured (K)
+  uint64_t seed = 0;      // 0 = random
+  MeasureOptions measure_options;
+  std::string worker_id;
+};
+
+struct ZeroShotResult {
+  int sampled = 0;
+  int measured = 0;
+  int failed = 0;
+  double rank_s = 0;     // sampling + features + prediction
+  double measure_s = 0;  // building + measuring the top K
+  std::optional<Record> best;  // best valid record among those measured
+};
+
+// Every measured trial is written to `store`. Configs already in the store are not measured again
+// (they are skipped when sampling). Errors: kUnsupported (no space), the model's feature-version
+// mismatch, the store's errors.
+Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, const Target& t, RecordStore& store,
+                                    const CostModel& model, const ZeroShotOptions& o);
+
+}  // namespace opal::costmodel

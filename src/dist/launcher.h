@@ -1,0 +1,47 @@
+// Launching workers for a job already in the queue, and following its progress.
+//   local   N `opal worker` processes on this machine (builds overlap, measurements take turns
+//           through the device lock); they exit when the queue has nothing left for them
+//   slurm   an `sbatch --array=0-(N-1)` of workers (partition, nodes, time limit), followed with
+//           squeue until the array ends
+//   none    nothing is started: the worker command to run on remote devices is printed
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "opal/status.h"
+#include "opal/task_queue.h"
+
+namespace opal::dist {
+
+struct LaunchOptions {
+  std::string launcher = "local";  // local | slurm | none
+  int workers = 1;
+  std::string store_dsn;
+  std::string opal_binary;    // path of the opal executable the workers run
+  std::string target;         // --target given to workers ("" = their host)
+  double lease_s = 60;
+  // slurm
+  std::string partition;
+  int nodes = 0;              // 0 = let Slurm choose
+  std::string time_limit;     // e.g. "02:00:00"
+  std::string log_dir;        // worker logs (slurm-%A_%a.out); "" = current directory
+  std::vector<std::string> sbatch_args;  // passed through
+  bool follow = true;         // wait for the job and show progress
+};
+
+// The command line of one worker for this job's store (what `--launcher none` prints).
+std::vector<std::string> WorkerCommand(const LaunchOptions& o);
+
+// Starts the workers and, with follow, waits until the job has no pending or running task (or
+// the workers are gone), showing progress on stderr. Returns the job's final summary.
+Result<JobSummary> Launch(TaskQueue& queue, const std::string& job_id, const LaunchOptions& o);
+
+// One progress line: "job-…: 3/10 done, 2 running, 0 failed, 45 trials, ETA 2m".
+std::string ProgressLine(const JobSummary& s, double elapsed_s);
+
+// Shell-quotes one argument.
+std::string ShellQuote(const std::string& s);
+
+}  // namespace opal::dist

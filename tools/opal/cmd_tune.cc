@@ -1,0 +1,327 @@
+// opal tune MODEL.onnx | --workload JSON|KEY  [--trials N] [--time-budget S] [--strategy S]
+//           [--early-stop N] [--store DSN] [--framework NAME] [--seed N] [--json]
+// Tunes on this host; every trial is written to the store. A live progress line goes to stderr.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+
+#include "commands.h"
+#include "opal/onnx_import.h"
+#include "opal/record_store.h"
+#include "opal/tasks.h"
+#include "opal/tuning_search.h"
+#include "dist/launcher.h"
+#include "dist/tune_job.h"
+#include "costmodel/training_data.h"
+#include "costmodel/zero_shot.h"
+
+namespace opal::cli {
+namespace {
+
+struct Options {
+  std::string model;
+  std::string workload;
+  int trials = 0;
+  double time_budget_s = 0;
+  std::string strategy = "evolutionary";
+  int early_stop = 0;
+  std::string store;
+  std::string framework = "halide";
+  uint64_t seed = 0;
+  int min_trials = 8;
+  bool json = false;
+  std::vector<std::string> input_shapes;
+  // Distributed: enqueue the tasks as a job and let workers pull them (see docs/distributed.md).
+  int workers = 0;
+  std::string launcher;  // local | slurm | none; "" = in this process
+  dist::LaunchOptions launch;
+  int max_attempts = 3;
+  // Cost model: ranks candidates (model-guided search), or picks the K configs to measure (zero-shot).
+  std::string cost_model;
+  bool zero_shot = false;
+  int measure_k = 8;
+  int samples = 2000;
+  int retrain_every = 0;
+};
+
+std::string Clock(double s) {
+  int t = static_cast<int>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+                   : fmt::format("{}:{:02}", t / 60, t % 60);
+}
+
+// --workload: a JSON object, or a workload key already known to the store.
+Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store) {
+  if (!spec.empty() && spec.front() == '{') {
+    Json j = Json::parse(spec, nullptr, false);
+    if (j.is_discarded()) return Error(ErrorCode::kInvalidArgument, "--workload: not valid JSON");
+    auto w = Workload::FromJson(j);
+    if (!w.ok()) return w.status().WithContext("--workload");
+    return w;
+  }
+  RecordFilter f;
+  f.workload_key = spec;
+  std::string json;
+  OPAL_RETURN_IF_ERROR(store.Scan(f, [&](const Record& r) {
+    json = r.workload_json;
+    return false;
+  }));
+  if (json.empty()) {
+    return Error(ErrorCode::kNotFound,
+                 "--workload {}: no record with this key in {}; pass the workload as JSON", spec,
+                 store.Describe());
+  }
+  return Workload::FromJson(Json::parse(json));
+}
+
+struct TaskOutcome {
+  Workload workload;
+  int count = 1;
+  double share = 1;
+  TuneResult result;
+};
+
+// Enqueues the tasks as one job (resubmitting resumes it) and runs them through workers.
+Status RunDistributed(const Options& o, const std::string& dsn, TuningFramework& fw, const Target& host,
+                      const std::vector<TaskOutcome>& tasks, const std::vector<TaskBudget>& budgets) {
+  std::vector<dist::TuneJobTask> jt;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (!fw.Supports(tasks[i].workload)) continue;
+    jt.push_back({tasks[i].workload, budgets[i].trials, budgets[i].time_s});
+  }
+  dist::TuneJobOptions jo;
+  jo.name = o.model.empty() ? tasks[0].workload.Key() : o.model;
+  jo.target = host;
+  jo.framework = fw.Name();
+  jo.framework_version = fw.Version();
+  jo.strategy = o.strategy;
+  jo.early_stop = o.early_stop;
+  jo.seed = o.seed;
+  jo.max_attempts = o.max_attempts;
+  OPAL_ASSIGN_OR_RETURN(auto queue, TaskQueue::Open(dsn));
+  OPAL_ASSIGN_OR_RETURN(std::string job_id, queue->Submit(dist::MakeTuneJob(jt, jo)));
+  dist::LaunchOptions lo = o.launch;
+  lo.launcher = o.launcher.empty() ? "local" : o.launcher;
+  lo.workers = std::max(1, o.workers);
+  lo.store_dsn = dsn;
+  if (lo.opal_binary.empty()) {
+    char self[4096];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    lo.opal_binary = n > 0 ? std::string(self, static_cast<size_t>(n)) : "opal";
+  }
+  std::fprintf(stderr, "opal: job %s: %zu tasks in %s\n", job_id.c_str(), jt.size(), RecordStore::RedactDsn(dsn).c_str());
+  OPAL_ASSIGN_OR_RETURN(JobSummary s, dist::Launch(*queue, job_id, lo));
+  if (o.json) {
+    fmt::print("{}\n", Json{{"format", "opal.tune_job/1"}, {"job", s.id}, {"tasks", s.tasks}, {"done", s.done},
+                             {"failed", s.failed}, {"pending", s.pending}, {"running", s.running},
+                             {"trials", s.trials}}
+                            .dump(2));
+  } else if (lo.launcher != "none") {
+    fmt::print("{}\n(details: opal status {} --store ...)\n", dist::ProgressLine(s, 0), s.id);
+  }
+  if (s.failed > 0 && lo.launcher != "none") {
+    return Error(ErrorCode::kFailed, "{} of {} tasks failed; see `opal status {}`", s.failed, s.tasks, s.id);
+  }
+  return Status::Ok();
+}
+
+// Zero-shot: per task, rank `samples` configs with the model and measure the top K.
+Status RunZeroShot(const Options& o, TuningFramework& fw, const Target& host, RecordStore& store,
+                   const CostModel& model, const std::vector<TaskOutcome>& tasks) {
+  Json out = {{"format", "opal.zeroshot/1"}, {"store", store.Describe()}, {"target", host.ExactKey()},
+              {"tasks", Json::array()}};
+  if (!o.json) fmt::print("{:>3}  {:<29} {:>7} {:>8} {:>8} {:>10} {:>8}  {}\n", "#", "key", "sampled", "measured",
+                          "rank s", "GFLOP/s", "total s", "workload");
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Workload& w = tasks[i].workload;
+    if (!fw.Supports(w)) continue;
+    costmodel::ZeroShotOptions zo;
+    zo.samples = o.samples;
+    zo.measure = o.measure_k;
+    zo.seed = o.seed ? o.seed + i : 0;
+    OPAL_ASSIGN_OR_RETURN(auto r, costmodel::ZeroShotTune(fw, w, host, store, model, zo));
+    const double g = r.best ? r.best->gflops : 0;
+    out["tasks"].push_back({{"workload_key", w.Key()}, {"sampled", r.sampled}, {"measured", r.measured},
+                            {"failed", r.failed}, {"rank_s", r.rank_s}, {"measure_s", r.measure_s}, {"gflops", g}});
+    if (!o.json)
+      fmt::print("{:>3}  {:<29} {:>7} {:>8} {:>8.2f} {:>10.1f} {:>8.1f}  {}\n", i + 1, w.Key(), r.sampled, r.measured,
+                 r.rank_s, g, r.rank_s + r.measure_s, w.Summary());
+  }
+  if (o.json) fmt::print("{}\n", out.dump(2));
+  return Status::Ok();
+}
+
+Status Run(const Options& o) {
+  if (o.model.empty() == o.workload.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "give either MODEL.onnx or --workload JSON|KEY");
+  }
+  if (o.trials < 0 || o.time_budget_s < 0)
+    return Error(ErrorCode::kInvalidArgument, "--trials and --time-budget must be >= 0");
+  const std::string dsn = o.store.empty() ? RecordStore::DefaultDsn() : o.store;
+  OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(dsn));
+  OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(o.framework));
+  const Target host = Target::DetectHost();
+
+  std::vector<TaskOutcome> tasks;
+  std::vector<TaskBudget> budgets;
+  if (!o.workload.empty()) {
+    OPAL_ASSIGN_OR_RETURN(Workload w, ResolveWorkload(o.workload, *store));
+    tasks.push_back({w, 1, 1, {}});
+    budgets.push_back({o.trials > 0 ? o.trials : 200, o.time_budget_s});
+  } else {
+    ImportOptions io;
+    OPAL_ASSIGN_OR_RETURN(io.input_shapes, ParseInputShapes(o.input_shapes));
+    OPAL_ASSIGN_OR_RETURN(Graph g, ImportOnnxFile(o.model, io));
+    TaskList tl = ExtractTasks(g);
+    if (tl.tasks.empty())
+      return Error(ErrorCode::kInvalidArgument, "{}: the model has no tunable workloads", o.model);
+    const int total = o.trials > 0 ? o.trials : 64 * static_cast<int>(tl.tasks.size());
+    budgets = SplitBudget(tl, total, o.time_budget_s, std::min(o.min_trials, total));
+    for (const Task& t : tl.tasks) tasks.push_back({t.workload, t.count, t.share, {}});
+  }
+
+  if (o.workers > 0 || !o.launcher.empty()) return RunDistributed(o, dsn, *fw, host, tasks, budgets);
+
+  std::shared_ptr<const CostModel> model;
+  if (!o.cost_model.empty()) {
+    OPAL_ASSIGN_OR_RETURN(CostModel m, CostModel::Load(o.cost_model));
+    model = std::make_shared<const CostModel>(std::move(m));
+  }
+  if (o.zero_shot && !model) return Error(ErrorCode::kInvalidArgument, "--zero-shot needs --cost-model FILE");
+  if (o.zero_shot) return RunZeroShot(o, *fw, host, *store, *model, tasks);
+  std::vector<TrainingRow> base_rows;
+  if (model && o.retrain_every > 0) {
+    OPAL_ASSIGN_OR_RETURN(base_rows, costmodel::LoadTrainingRows(*store, *fw, {}));
+  }
+
+  int planned = 0;
+  for (const auto& b : budgets) planned += b.trials;
+  int done_before = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const bool tty = isatty(STDERR_FILENO);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    TaskOutcome& t = tasks[i];
+    if (!fw->Supports(t.workload)) {
+      fmt::print(stderr, "[{}/{}] {}: skipped, framework {} has no template for it\n", i + 1,
+                 tasks.size(), t.workload.Summary(), fw->Name());
+      continue;
+    }
+    SearchOptions so;
+    so.strategy = o.strategy;
+    so.max_trials = budgets[i].trials;
+    so.time_budget_s = budgets[i].time_s;
+    so.early_stop = o.early_stop;
+    so.seed = o.seed ? o.seed + i : 0;
+    if (model) so.rank = costmodel::MakeRankFn(model, *fw, host, store.get(), base_rows, o.retrain_every);
+    so.on_trial = [&](const TuneProgress& p) {
+      double total_elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      int done = done_before + p.trial;
+      double eta = done > 0 ? total_elapsed / done * std::max(0, planned - done) : 0;
+      std::string line =
+          fmt::format("[{}/{}] {}  trial {}/{}  best {:.1f} GFLOP/s  failed {}  elapsed {}  ETA {}",
+                      i + 1, tasks.size(), t.workload.Key(), p.trial, p.max_trials, p.best_gflops,
+                      p.failed, Clock(total_elapsed), Clock(eta));
+      if (tty) {
+        fmt::print(stderr, "\r\033[K{}", line);
+      } else if (p.trial == p.max_trials || p.trial % 10 == 0) {
+        fmt::print(stderr, "{}\n", line);
+      }
+      std::fflush(stderr);
+    };
+    auto r = TuneWorkload(*fw, t.workload, host, *store, so);
+    if (tty) fmt::print(stderr, "\n");
+    if (!r.ok()) return r.status().WithContext(t.workload.Key());
+    t.result = std::move(*r);
+    done_before += budgets[i].trials;
+  }
+
+  if (o.json) {
+    Json j;
+    j["format"] = "opal.tune/1";
+    j["store"] = store->Describe();
+    j["target"] = host.ExactKey();
+    j["framework"] = fw->Name() + "/" + fw->Version();
+    j["tasks"] = Json::array();
+    for (const auto& t : tasks) {
+      Json e = {{"workload_key", t.workload.Key()},
+                {"workload", t.workload.json()},
+                {"count", t.count},
+                {"share", t.share},
+                {"trials", t.result.trials},
+                {"failed", t.result.failed},
+                {"elapsed_s", t.result.elapsed_s},
+                {"stop_reason", t.result.stop_reason}};
+      if (t.result.best) {
+        e["best"] = {{"gflops", t.result.best->gflops},
+                     {"median_s", t.result.best->median_s},
+                     {"config", Json::parse(t.result.best->config_json)},
+                     {"uid", t.result.best->uid}};
+      }
+      j["tasks"].push_back(e);
+    }
+    fmt::print("{}\n", j.dump(2));
+    return Status::Ok();
+  }
+  fmt::print("store   {}\ntarget  {}\n\n", store->Describe(), host.ExactKey());
+  fmt::print("{:>3}  {:<29} {:>6} {:>6} {:>10} {:>10}  {}\n", "#", "key", "trials", "failed",
+             "best ms", "GFLOP/s", "workload");
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto& t = tasks[i];
+    const auto& b = t.result.best;
+    fmt::print("{:>3}  {:<29} {:>6} {:>6} {:>10} {:>10}  {}\n", i + 1, t.workload.Key(),
+               t.result.trials, t.result.failed, b ? fmt::format("{:.4f}", b->median_s * 1e3) : "-",
+               b ? fmt::format("{:.1f}", b->gflops) : "-", t.workload.Summary());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddTuneCommand(CLI::App& app, CommandFn* run) {
+  auto o = std::make_shared<Options>();
+  CLI::App* sub =
+      app.add_subcommand("tune", "Tune the workloads of a model (or one workload) on this machine");
+  sub->add_option("model", o->model, "ONNX model: tune all its tasks, trials split by FLOPs share");
+  sub->add_option("--workload", o->workload,
+                  "One workload: its JSON, or a workload key known to the store");
+  sub->add_option("--trials", o->trials,
+                  "Trials to measure: per workload (default 200), or in total for a model (default "
+                  "64 per task)");
+  sub->add_option("--time-budget", o->time_budget_s,
+                  "Wall-clock seconds (for a model: in total, split by share)");
+  sub->add_option("--strategy", o->strategy, "Search strategy: evolutionary (default) or random");
+  sub->add_option("--early-stop", o->early_stop,
+                  "Stop a workload after N trials without a new best (0 = never)");
+  sub->add_option("--min-trials", o->min_trials,
+                  "Fewest trials any task of a model gets (default 8)");
+  sub->add_option("--store", o->store,
+                  "Record store DSN (default: $OPAL_STORE or the user's SQLite store)");
+  sub->add_option("--framework", o->framework, "Tuning framework (default halide)");
+  sub->add_option("--seed", o->seed, "Random seed (default: random)");
+  sub->add_option("--input-shape", o->input_shapes,
+                  "Shape for a graph input: NAME=1x3x224x224 (repeatable)");
+  sub->add_flag("--json", o->json, "Print the result as JSON (format opal.tune/1)");
+  sub->add_option("--cost-model", o->cost_model, "Cost model file (opal costmodel train): guides the search");
+  sub->add_flag("--zero-shot", o->zero_shot, "Rank --samples configs with the cost model and measure only the top K");
+  sub->add_option("--measure", o->measure_k, "Zero-shot: configs measured per workload (default 8)");
+  sub->add_option("--samples", o->samples, "Zero-shot: configs sampled and ranked per workload (default 2000)");
+  sub->add_option("--retrain-every", o->retrain_every,
+                  "Model-guided search: retrain the model after every N new trials of the workload (0 = never)");
+  sub->add_option("--workers", o->workers, "Enqueue the tasks as a job and run N workers (default launcher: local)");
+  sub->add_option("--launcher", o->launcher, "local | slurm | none (none: only enqueue and print the worker command)")
+      ->check(CLI::IsMember({"local", "slurm", "none"}));
+  sub->add_option("--max-attempts", o->max_attempts, "Attempts per task before it is failed (default 3)");
+  sub->add_option("--lease", o->launch.lease_s, "Worker lease in seconds (default 60)");
+  sub->add_option("--partition", o->launch.partition, "Slurm partition");
+  sub->add_option("--nodes", o->launch.nodes, "Slurm nodes");
+  sub->add_option("--time-limit", o->launch.time_limit, "Slurm time limit (e.g. 02:00:00)");
+  sub->add_option("--slurm-log-dir", o->launch.log_dir, "Directory for the Slurm workers' logs");
+  sub->add_option("--sbatch-arg", o->launch.sbatch_args, "Extra sbatch argument (repeatable)");
+  sub->add_flag("--no-follow", [o](int64_t) { o->launch.follow = false; }, "Slurm: submit and return");
+  sub->callback([o, run] { *run = [o] { return Run(*o); }; });
+}
+
+}  // namespace opal::cli
