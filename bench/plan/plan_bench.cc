@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   auto catalog = LoadCatalog(DefaultCatalogDir() + "/gpus.json");
   auto roof = RooflineSource::Load(DefaultCatalogDir() + "/efficiency.json");
   if (!catalog.ok() || !roof.ok()) {
-    fmt::print(stderr, "{}\n", !catalog.ok() ? catalog.status().message() : roof.status().message());
+    fmt::print(stderr, "{}\n",
+               !catalog.ok() ? catalog.status().message() : roof.status().message());
     return 1;
   }
   TransformerConfig cfg;
@@ -39,14 +40,16 @@ int main(int argc, char** argv) {
   cfg.recompute = true;  // as Megatron trains GPT-3: without it activations do not fit
   auto model = ModelFromTransformer(cfg);
   // Share of each GPU type in the available pool (sums to 1).
-  const std::vector<std::pair<std::string, double>> mix = {{"H100-80", 0.25}, {"A100-80", 0.25}, {"A100-40", 0.25},
-                                                           {"V100-16", 0.0625}, {"L4", 0.125}, {"T4", 0.0625}};
-  fmt::print("{:>6}  {:>9} {:>9} {:>9}  {:>10} {:>10}  {:>10}  {}\n", "GPUs", "min s", "median s", "max s", "nodes",
-             "report s", "s/iter", "best plan");
+  const std::vector<std::pair<std::string, double>> mix = {{"H100-80", 0.25}, {"A100-80", 0.25},
+                                                           {"A100-40", 0.25}, {"V100-16", 0.0625},
+                                                           {"L4", 0.125},     {"T4", 0.0625}};
+  fmt::print("{:>6}  {:>9} {:>9} {:>9}  {:>10} {:>10}  {:>10}  {}\n", "GPUs", "min s", "median s",
+             "max s", "nodes", "report s", "s/iter", "best plan");
   for (int total : totals) {
     opal::Json j{{"available", opal::Json::array()}};
     for (const auto& [g, share] : mix)
-      j["available"].push_back({{"gpu", g}, {"count", std::max(1, static_cast<int>(total * share))}});
+      j["available"].push_back(
+          {{"gpu", g}, {"count", std::max(1, static_cast<int>(total * share))}});
     Catalog cat = *catalog;
     auto cluster = ClusterFromJson(j, &cat, "bench");
     if (!cluster.ok()) {
@@ -84,15 +87,17 @@ int main(int argc, char** argv) {
         e.second += 1;
       }
       for (const auto& [g, e] : per_type)
-        shape += fmt::format("{}{} x{} in {} stages", shape.empty() ? "" : ", ", g, e.first, e.second);
+        shape +=
+            fmt::format("{}{} x{} in {} stages", shape.empty() ? "" : ", ", g, e.first, e.second);
       shape += fmt::format(" ({} stages, b={}){}", last.best.stages.size(), last.best.micro_batch,
-                           last.stats.complete ? " optimal"
-                                               : fmt::format(" time limit; within {:.2f}x of the optimum",
-                                                             last.objective / last.stats.lower_bound));
+                           last.stats.complete
+                               ? " optimal"
+                               : fmt::format(" time limit; within {:.2f}x of the optimum",
+                                             last.objective / last.stats.lower_bound));
     }
-    fmt::print("{:>6}  {:>9.3f} {:>9.3f} {:>9.3f}  {:>10} {:>10.3f}  {:>10.2f}  {}\n", total, times.front(),
-               times[times.size() / 2], times.back(), last.stats.nodes, rep.ok() ? report_s : -1.0,
-               last.found ? last.best.iter_time : 0.0, shape);
+    fmt::print("{:>6}  {:>9.3f} {:>9.3f} {:>9.3f}  {:>10} {:>10.3f}  {:>10.2f}  {}\n", total,
+               times.front(), times[times.size() / 2], times.back(), last.stats.nodes,
+               rep.ok() ? report_s : -1.0, last.found ? last.best.iter_time : 0.0, shape);
   }
   return 0;
 }

@@ -38,8 +38,8 @@ struct Plan {
   int micro_batch = 1;  // samples per global micro-batch
   int num_micro = 1;    // micro-batches per iteration
   // Filled by EstimatePlan:
-  double iter_time = 0;        // seconds
-  double price_per_hour = 0;   // USD for all GPUs of the plan
+  double iter_time = 0;       // seconds
+  double price_per_hour = 0;  // USD for all GPUs of the plan
   bool fits_memory = true;
   int Gpus() const;
   double CostPerIter() const { return iter_time * price_per_hour / 3600; }
@@ -47,7 +47,13 @@ struct Plan {
 
 // What the job is after. Deadline/budget are for the whole job (model.iterations).
 struct Goal {
-  enum class Kind { kThroughput, kMinCostPerIter, kMinCostDeadline, kMinTimeBudget, kMinTimeHourlyCap };
+  enum class Kind {
+    kThroughput,
+    kMinCostPerIter,
+    kMinCostDeadline,
+    kMinTimeBudget,
+    kMinTimeHourlyCap
+  };
   Kind kind = Kind::kThroughput;
   double limit = 0;  // seconds (deadline), USD (budget) or USD/hour (cap)
   // Parses "throughput", "cost", "deadline=36h", "budget=50000", "hourly=300".
@@ -59,6 +65,9 @@ struct Goal {
 struct CostOptions {
   double reserve_bytes = 3.0 * (1 << 30);  // CUDA context, allocator slack, framework buffers
   double grad_bytes = 2;                   // bytes per gradient element all-reduced
+  // Stage-to-stage sends split over the tensor-parallel ranks (Megatron-LM) instead of each rank
+  // sending the whole activation (DeepSpeed's pipeline engine, which Sailor's measurements use).
+  bool p2p_split_by_tp = false;
 };
 
 // Everything the cost model needs, bundled (borrowed pointers; must outlive the context).

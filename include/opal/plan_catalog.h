@@ -32,22 +32,22 @@ struct LinkCurve {
 };
 
 struct GpuType {
-  std::string name;          // "A100-80"
-  double memory = 0;         // bytes of device memory
-  double tensor_flops = 0;   // dense fp16/bf16 peak, FLOP/s (tensor cores where present)
-  double fp32_flops = 0;     // FLOP/s
-  double mem_bw = 0;         // bytes/s
-  LinkCurve intra;           // per-GPU link inside a node (NVLink / PCIe)
-  LinkCurve inter;           // per-GPU share of the node's network, when measured
+  std::string name;         // "A100-80"
+  double memory = 0;        // bytes of device memory
+  double tensor_flops = 0;  // dense fp16/bf16 peak, FLOP/s (tensor cores where present)
+  double fp32_flops = 0;    // FLOP/s
+  double mem_bw = 0;        // bytes/s
+  LinkCurve intra;          // per-GPU link inside a node (NVLink / PCIe)
+  LinkCurve inter;          // per-GPU share of the node's network, when measured
   std::string source;
 };
 
 struct InstanceType {
-  std::string name;          // "p4de.24xlarge"
-  std::string gpu;           // GpuType::name
+  std::string name;  // "p4de.24xlarge"
+  std::string gpu;   // GpuType::name
   int gpus_per_node = 1;
-  double network = 0;        // node network bandwidth, bytes/s
-  double price_per_hour = 0; // USD for the whole node, on demand
+  double network = 0;         // node network bandwidth, bytes/s
+  double price_per_hour = 0;  // USD for the whole node, on demand
   std::string provider, price_date, source;
 };
 
@@ -55,7 +55,7 @@ struct Catalog {
   std::vector<GpuType> gpus;
   std::vector<InstanceType> instances;
 
-  const GpuType* FindGpu(const std::string& name) const;        // nullptr when absent
+  const GpuType* FindGpu(const std::string& name) const;  // nullptr when absent
   const InstanceType* FindInstance(const std::string& name) const;
   // The cheapest instance (per GPU) of a GPU type; nullptr when there is none.
   const InstanceType* CheapestInstanceFor(const std::string& gpu) const;

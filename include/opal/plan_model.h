@@ -32,7 +32,7 @@ struct LayerSpec {
 struct TransformerConfig {
   std::string name = "transformer";
   int layers = 0, hidden = 0, heads = 0, seq_len = 0, vocab = 0, ffn = 0;  // ffn 0: 4*hidden
-  int dtype_bytes = 2;       // fp16/bf16 = 2, fp32 = 4
+  int dtype_bytes = 2;  // fp16/bf16 = 2, fp32 = 4
   std::string optimizer = "adam";
   bool recompute = false;    // full activation recomputation (keep only each layer's input)
   int64_t global_batch = 0;  // sequences per iteration
@@ -46,7 +46,7 @@ struct ModelSpec {
   int seq_len = 1;
   int dtype_bytes = 2;
   double state_bytes_per_param = 16;  // weights + grads + optimizer state (Adam mixed precision)
-  bool recompute = false;  // backward re-runs the forward (layer times: bwd += fwd)
+  bool recompute = false;             // backward re-runs the forward (layer times: bwd += fwd)
   int64_t global_batch = 1;
   int64_t iterations = 0;  // 0: unknown (job-level goals need it)
   double TotalParams() const;

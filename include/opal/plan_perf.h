@@ -59,11 +59,11 @@ class ProfileSource : public PerfSource {
 
 // Efficiency factors of the roofline model for one GPU type (or the default for all).
 struct Efficiency {
-  double matmul = 0.5;     // fraction of tensor peak reached by matrix products
-  double memory = 0.6;     // fraction of memory bandwidth reached by the other operators
-  double update = 0.1;     // fraction of memory bandwidth reached by the optimizer step
-  double overhead = 0;     // seconds of fixed cost per layer and pass (kernel launches)
-  std::string fitted_on;   // what these were calibrated on ("" = defaults)
+  double matmul = 0.5;    // fraction of tensor peak reached by matrix products
+  double memory = 0.6;    // fraction of memory bandwidth reached by the other operators
+  double update = 0.1;    // fraction of memory bandwidth reached by the optimizer step
+  double overhead = 0;    // seconds of fixed cost per layer and pass (kernel launches)
+  std::string fitted_on;  // what these were calibrated on ("" = defaults)
 };
 
 // time = max(FLOP / (peak * eff.matmul), bytes / (bw * eff.memory)) + overhead per pass;

@@ -19,9 +19,9 @@ std::string ReportSvg(const PlanContext& ctx, const PlanReport& report, const Si
 // Gain of the best plan over the best homogeneous plan under the report's goal, as
 // time ratio (homogeneous / best) and cost ratio; 0 when there is no feasible homogeneous plan.
 struct Gain {
-  int pool = -1;             // pool of the best homogeneous plan
-  double speedup = 0;        // iteration time homogeneous / best
-  double cost_ratio = 0;     // cost per iteration homogeneous / best
+  int pool = -1;          // pool of the best homogeneous plan
+  double speedup = 0;     // iteration time homogeneous / best
+  double cost_ratio = 0;  // cost per iteration homogeneous / best
 };
 Gain GainOverHomogeneous(const ModelSpec& model, const PlanReport& report);
 

@@ -14,14 +14,14 @@
 namespace opal::plan {
 
 struct SearchOptions {
-  int max_stages = 0;        // 0: no limit but the layer count
-  int max_tp = 8;            // tensor-parallel degrees 1, 2, 4, ... up to this and the node size
-  std::vector<int> micro_batches;  // candidate b; empty: every divisor of the global batch
-  int max_micro_batch = 512;       // cap on b when micro_batches is empty
-  bool allow_heterogeneous = true; // false: a plan uses one pool
-  int only_pool = -1;              // >= 0: restrict to this pool (the homogeneous baselines)
-  int pareto_points = 8;           // cost caps tried for the time/cost front
-  std::vector<Plan> seeds;         // plans to start from (their value bounds the search)
+  int max_stages = 0;  // 0: no limit but the layer count
+  int max_tp = 8;      // tensor-parallel degrees 1, 2, 4, ... up to this and the node size
+  std::vector<int> micro_batches;   // candidate b; empty: every divisor of the global batch
+  int max_micro_batch = 512;        // cap on b when micro_batches is empty
+  bool allow_heterogeneous = true;  // false: a plan uses one pool
+  int only_pool = -1;               // >= 0: restrict to this pool (the homogeneous baselines)
+  int pareto_points = 8;            // cost caps tried for the time/cost front
+  std::vector<Plan> seeds;          // plans to start from (their value bounds the search)
   // Stop the branch and bound after this many seconds and return the best plan found so far
   // (SearchStats::complete tells whether optimality was proven). 0: no limit (exact).
   double time_limit_s = 0;
@@ -29,11 +29,11 @@ struct SearchOptions {
 
 struct SearchStats {
   double seconds = 0;
-  bool complete = true;     // the search finished: the result is the optimum of the space
+  bool complete = true;  // the search finished: the result is the optimum of the space
   // A lower bound on the goal's value over the whole space (when !complete, the best plan is
   // within objective / lower_bound of the optimum).
   double lower_bound = 0;
-  long long nodes = 0;      // stage choices evaluated
+  long long nodes = 0;  // stage choices evaluated
   long long pruned = 0;
 };
 

@@ -10,7 +10,8 @@ namespace opal::plan {
 namespace {
 
 struct Enumerator {
-  Enumerator(const PlanContext& c, const Goal& g, const SearchOptions& opt) : ctx(c), goal(g), o(opt) {}
+  Enumerator(const PlanContext& c, const Goal& g, const SearchOptions& opt)
+      : ctx(c), goal(g), o(opt) {}
   const PlanContext& ctx;
   const Goal& goal;
   const SearchOptions& o;
@@ -60,7 +61,8 @@ struct Enumerator {
 
 }  // namespace
 
-Result<SearchResult> BruteForcePlan(const PlanContext& ctx, const Goal& goal, const SearchOptions& options) {
+Result<SearchResult> BruteForcePlan(const PlanContext& ctx, const Goal& goal,
+                                    const SearchOptions& options) {
   OPAL_RETURN_IF_ERROR(CheckSearchInputs(ctx, goal));
   auto t0 = std::chrono::steady_clock::now();
   Enumerator en(ctx, goal, options);
@@ -73,7 +75,8 @@ Result<SearchResult> BruteForcePlan(const PlanContext& ctx, const Goal& goal, co
     en.cur.micro_batch = b;
     en.Stage(0);
   }
-  en.res.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  en.res.stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return en.res;
 }
 

@@ -11,7 +11,8 @@
 namespace opal::plan {
 namespace {
 
-double Predict(const CalibrationSample& s, double mm, double mem, double ovh, double peak, double bw) {
+double Predict(const CalibrationSample& s, double mm, double mem, double ovh, double peak,
+               double bw) {
   return s.flops / (peak * mm) + s.bytes / (bw * mem) + ovh;
 }
 
@@ -28,8 +29,11 @@ std::vector<double> LogGrid(double lo, double hi, int n) {
 }
 
 Json EffJson(const Efficiency& e) {
-  return Json{{"matmul", e.matmul}, {"memory", e.memory}, {"update", e.update},
-              {"overhead_s", e.overhead}, {"fitted_on", e.fitted_on}};
+  return Json{{"matmul", e.matmul},
+              {"memory", e.memory},
+              {"update", e.update},
+              {"overhead_s", e.overhead},
+              {"fitted_on", e.fitted_on}};
 }
 
 // DeepBench names its GPUs without memory sizes.
@@ -40,7 +44,8 @@ std::string CatalogName(const std::string& deepbench_gpu) {
 
 }  // namespace
 
-CalibrationResult FitEfficiency(const std::vector<CalibrationSample>& samples, double peak, double bw) {
+CalibrationResult FitEfficiency(const std::vector<CalibrationSample>& samples, double peak,
+                                double bw) {
   OPAL_CHECK(!samples.empty(), "no calibration samples");
   CalibrationResult best;
   double best_loss = 1e300;
@@ -68,20 +73,24 @@ CalibrationResult FitEfficiency(const std::vector<CalibrationSample>& samples, d
   return best;
 }
 
-double RooflineMape(const std::vector<CalibrationSample>& samples, const Efficiency& e, double peak, double bw) {
+double RooflineMape(const std::vector<CalibrationSample>& samples, const Efficiency& e, double peak,
+                    double bw) {
   double sum = 0;
   for (const auto& s : samples)
-    sum += std::fabs(Predict(s, e.matmul, e.memory, e.overhead, peak, bw) - s.measured) / s.measured;
+    sum +=
+        std::fabs(Predict(s, e.matmul, e.memory, e.overhead, peak, bw) - s.measured) / s.measured;
   return samples.empty() ? 0 : sum / static_cast<double>(samples.size());
 }
 
-Result<std::map<std::string, std::vector<CalibrationSample>>> ReadDeepBenchGemm(const std::string& path) {
+Result<std::map<std::string, std::vector<CalibrationSample>>> ReadDeepBenchGemm(
+    const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error(ErrorCode::kNotFound, "cannot read DeepBench GEMM file '{}'", path);
   std::string line;
   std::getline(in, line);
   if (line.rfind("gpu,precision,M,N,K", 0) != 0)
-    return Error(ErrorCode::kInvalidModel, "{}: expected the header gpu,precision,M,N,K,a_trans,b_trans,time_ms", path);
+    return Error(ErrorCode::kInvalidModel,
+                 "{}: expected the header gpu,precision,M,N,K,a_trans,b_trans,time_ms", path);
   std::map<std::string, std::vector<CalibrationSample>> out;
   int row = 1;
   while (std::getline(in, line)) {
@@ -90,13 +99,15 @@ Result<std::map<std::string, std::vector<CalibrationSample>>> ReadDeepBenchGemm(
     std::vector<std::string> f;
     std::stringstream ss(line);
     for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
-    if (f.size() != 8) return Error(ErrorCode::kInvalidModel, "{}:{}: expected 8 fields", path, row);
+    if (f.size() != 8)
+      return Error(ErrorCode::kInvalidModel, "{}:{}: expected 8 fields", path, row);
     double m = std::atof(f[2].c_str()), n = std::atof(f[3].c_str()), k = std::atof(f[4].c_str());
     double ms = std::atof(f[7].c_str());
     if (m <= 0 || n <= 0 || k <= 0 || ms <= 0)
       return Error(ErrorCode::kInvalidModel, "{}:{}: sizes and time must be > 0", path, row);
     double p = f[1] == "fp16" ? 2 : 4;
-    out[CatalogName(f[0]) + "/" + f[1]].push_back({2 * m * n * k, p * (m * k + k * n + m * n), ms / 1e3});
+    out[CatalogName(f[0]) + "/" + f[1]].push_back(
+        {2 * m * n * k, p * (m * k + k * n + m * n), ms / 1e3});
   }
   return out;
 }
@@ -120,8 +131,10 @@ std::vector<CalibrationSample> ProfileSamples(const ModelSpec& model, const Prof
 }
 
 Result<Json> Calibrate(const Catalog& catalog, const CalibrationInput& input) {
-  Json out{{"about", "Roofline efficiency factors fitted by `opal plan --calibrate` (see docs/planner.md)."},
-           {"gpus", Json::object()}, {"fits", Json::array()}};
+  Json out{{"about",
+            "Roofline efficiency factors fitted by `opal plan --calibrate` (see docs/planner.md)."},
+           {"gpus", Json::object()},
+           {"fits", Json::array()}};
   std::vector<double> mm, mem, upd, ovh;
   std::map<std::string, bool> from_profile;
   // Per GPU: the samples of each model, and the optimizer-step efficiencies seen.
@@ -142,7 +155,8 @@ Result<Json> Calibrate(const Catalog& catalog, const CalibrationInput& input) {
       for (const auto& [mbs, layers] : *prof->Table(gpu, 1))
         for (size_t i = 0; i < layers.size() && i < model->layers.size(); ++i)
           if (layers[i].update > 0 && model->layers[i].params > 0)
-            pg.update.push_back(2 * model->state_bytes_per_param * model->layers[i].params / (g->mem_bw * layers[i].update));
+            pg.update.push_back(2 * model->state_bytes_per_param * model->layers[i].params /
+                                (g->mem_bw * layers[i].update));
     }
   }
   for (auto& [gpu, pg] : per_gpu) {
@@ -157,26 +171,36 @@ Result<Json> Calibrate(const Catalog& catalog, const CalibrationInput& input) {
     if (pg.by_model.size() > 1) {
       CalibrationResult first = FitEfficiency(pg.by_model[0].second, pg.peak, g->mem_bw);
       for (size_t i = 1; i < pg.by_model.size(); ++i)
-        out["fits"].push_back({{"gpu", gpu}, {"data", "profile " + pg.by_model[i].first},
-                               {"fitted_on", pg.by_model[0].first}, {"samples", pg.by_model[i].second.size()},
-                               {"transfer_mape", RooflineMape(pg.by_model[i].second, first.eff, pg.peak, g->mem_bw)}});
+        out["fits"].push_back({{"gpu", gpu},
+                               {"data", "profile " + pg.by_model[i].first},
+                               {"fitted_on", pg.by_model[0].first},
+                               {"samples", pg.by_model[i].second.size()},
+                               {"transfer_mape", RooflineMape(pg.by_model[i].second, first.eff,
+                                                              pg.peak, g->mem_bw)}});
     }
     CalibrationResult r = FitEfficiency(all, pg.peak, g->mem_bw);
-    r.eff.update = std::clamp(Median(pg.update), 1e-4, 1.0);
-    r.eff.fitted_on = fmt::format("profile {} ({} block passes, MAPE {:.1f}%)", names, r.samples, 100 * r.mape);
+    r.eff.update =
+        pg.update.empty() ? 0 : std::clamp(Median(pg.update), 1e-4, 1.0);  // 0: none measured
+    r.eff.fitted_on =
+        fmt::format("profile {} ({} block passes, MAPE {:.1f}%)", names, r.samples, 100 * r.mape);
     out["gpus"][gpu] = EffJson(r.eff);
-    out["fits"].push_back({{"gpu", gpu}, {"data", "profile " + names}, {"samples", r.samples}, {"mape", r.mape}});
+    out["fits"].push_back(
+        {{"gpu", gpu}, {"data", "profile " + names}, {"samples", r.samples}, {"mape", r.mape}});
     from_profile[gpu] = true;
     mm.push_back(r.eff.matmul);
     mem.push_back(r.eff.memory);
-    upd.push_back(r.eff.update);
+    if (r.eff.update > 0) upd.push_back(r.eff.update);
     ovh.push_back(r.eff.overhead);
   }
   Efficiency dflt;
   if (!mm.empty()) {
-    dflt = {Median(mm), Median(mem), Median(upd), Median(ovh),
+    dflt = {Median(mm), Median(mem), upd.empty() ? dflt.update : Median(upd), Median(ovh),
             fmt::format("median of {} profile fits", mm.size())};
   }
+  // GPUs whose profiles have no optimizer times (Sailor's A100-80 files hold zeros) take the
+  // default's update factor.
+  for (auto& [gpu, e] : out["gpus"].items())
+    if (e["update"].get<double>() <= 0) e["update"] = dflt.update;
   if (!input.deepbench_gemm_csv.empty()) {
     OPAL_ASSIGN_OR_RETURN(auto groups, ReadDeepBenchGemm(input.deepbench_gemm_csv));
     for (const auto& [key, samples] : groups) {
@@ -185,13 +209,19 @@ Result<Json> Calibrate(const Catalog& catalog, const CalibrationInput& input) {
       if (!g) continue;
       double peak = prec == "fp16" ? g->tensor_flops : g->fp32_flops;
       CalibrationResult r = FitEfficiency(samples, peak, g->mem_bw);
-      out["fits"].push_back({{"gpu", gpu}, {"data", "deepbench gemm " + prec}, {"samples", r.samples},
-                             {"mape", r.mape}, {"matmul", r.eff.matmul}, {"memory", r.eff.memory},
+      out["fits"].push_back({{"gpu", gpu},
+                             {"data", "deepbench gemm " + prec},
+                             {"samples", r.samples},
+                             {"mape", r.mape},
+                             {"matmul", r.eff.matmul},
+                             {"memory", r.eff.memory},
                              {"overhead_s", r.eff.overhead}});
       if (from_profile[gpu] || prec != "fp16") continue;
       Efficiency e = dflt;
       e.matmul = r.eff.matmul;
-      e.fitted_on = fmt::format("deepbench gemm fp16 ({} GEMMs, MAPE {:.1f}%), other factors default", r.samples, 100 * r.mape);
+      e.fitted_on =
+          fmt::format("deepbench gemm fp16 ({} GEMMs, MAPE {:.1f}%), other factors default",
+                      r.samples, 100 * r.mape);
       out["gpus"][gpu] = EffJson(e);
     }
   }

@@ -58,7 +58,8 @@ std::string Catalog::GpuNames() const {
 Status Catalog::Merge(const Json& j, const std::string& origin) {
   if (!j.is_object()) return Error(ErrorCode::kInvalidModel, "{}: expected a JSON object", origin);
   if (j.contains("gpus")) {
-    if (!j["gpus"].is_array()) return Error(ErrorCode::kInvalidModel, "{}: 'gpus' must be a list", origin);
+    if (!j["gpus"].is_array())
+      return Error(ErrorCode::kInvalidModel, "{}: 'gpus' must be a list", origin);
     for (const auto& e : j["gpus"]) {
       JsonReader r(e, origin + ": gpu");
       GpuType g;
@@ -71,8 +72,12 @@ Status Catalog::Merge(const Json& j, const std::string& origin) {
       g.intra.peak = r.Positive("intra_gbps") * 1e9;
       g.source = r.Str("source");
       OPAL_RETURN_IF_ERROR(r.status());
-      auto it = std::find_if(gpus.begin(), gpus.end(), [&](const GpuType& x) { return x.name == g.name; });
-      if (it != gpus.end()) *it = g; else gpus.push_back(g);
+      auto it = std::find_if(gpus.begin(), gpus.end(),
+                             [&](const GpuType& x) { return x.name == g.name; });
+      if (it != gpus.end())
+        *it = g;
+      else
+        gpus.push_back(g);
     }
   }
   if (j.contains("instances")) {
@@ -92,11 +97,15 @@ Status Catalog::Merge(const Json& j, const std::string& origin) {
       i.source = r.Str("source");
       OPAL_RETURN_IF_ERROR(r.status());
       if (!FindGpu(i.gpu))
-        return Error(ErrorCode::kInvalidModel, "{}: instance '{}' uses unknown GPU '{}' (known: {})",
-                     origin, i.name, i.gpu, GpuNames());
+        return Error(ErrorCode::kInvalidModel,
+                     "{}: instance '{}' uses unknown GPU '{}' (known: {})", origin, i.name, i.gpu,
+                     GpuNames());
       auto it = std::find_if(instances.begin(), instances.end(),
                              [&](const InstanceType& x) { return x.name == i.name; });
-      if (it != instances.end()) *it = i; else instances.push_back(i);
+      if (it != instances.end())
+        *it = i;
+      else
+        instances.push_back(i);
     }
   }
   return Status::Ok();
@@ -132,7 +141,8 @@ Result<Cluster> ClusterFromJson(const Json& j, Catalog* catalog, const std::stri
   OPAL_RETURN_IF_ERROR(catalog->Merge(j, origin));
   if (!j.contains("available") || !j["available"].is_array() || j["available"].empty())
     return Error(ErrorCode::kInvalidModel,
-                 "{}: no 'available' list; give e.g. \"available\": [{{\"gpu\": \"A100-80\", \"count\": 16}}]",
+                 "{}: no 'available' list; give e.g. \"available\": [{{\"gpu\": \"A100-80\", "
+                 "\"count\": 16}}]",
                  origin);
   Cluster c;
   for (const auto& e : j["available"]) {
@@ -146,16 +156,19 @@ Result<Cluster> ClusterFromJson(const Json& j, Catalog* catalog, const std::stri
     if (!g)
       return Error(ErrorCode::kInvalidArgument, "{}: unknown GPU '{}' (known: {})", origin, gpu,
                    catalog->GpuNames());
-    const InstanceType* i = inst.empty() ? catalog->CheapestInstanceFor(gpu) : catalog->FindInstance(inst);
+    const InstanceType* i =
+        inst.empty() ? catalog->CheapestInstanceFor(gpu) : catalog->FindInstance(inst);
     if (!i)
-      return Error(ErrorCode::kInvalidArgument, "{}: no instance type '{}' for GPU '{}' in the catalog",
-                   origin, inst.empty() ? "(any)" : inst, gpu);
+      return Error(ErrorCode::kInvalidArgument,
+                   "{}: no instance type '{}' for GPU '{}' in the catalog", origin,
+                   inst.empty() ? "(any)" : inst, gpu);
     if (i->gpu != gpu)
       return Error(ErrorCode::kInvalidArgument, "{}: instance '{}' has {} GPUs, not {}", origin,
                    i->name, i->gpu, gpu);
     for (const auto& q : c.pools)
       if (q.gpu.name == gpu && q.instance.name == i->name)
-        return Error(ErrorCode::kInvalidModel, "{}: GPU '{}' on '{}' listed twice", origin, gpu, i->name);
+        return Error(ErrorCode::kInvalidModel, "{}: GPU '{}' on '{}' listed twice", origin, gpu,
+                     i->name);
     p.gpu = *g;
     p.instance = *i;
     c.pools.push_back(p);
@@ -178,7 +191,8 @@ Result<LinkCurve> CurveFromJson(const Json& e, const std::string& where) {
     return Error(ErrorCode::kInvalidModel, "{}: expected [[coefficients], peak]", where);
   LinkCurve c;
   for (const auto& x : e[0]) {
-    if (!x.is_number()) return Error(ErrorCode::kInvalidModel, "{}: coefficient is not a number", where);
+    if (!x.is_number())
+      return Error(ErrorCode::kInvalidModel, "{}: coefficient is not a number", where);
     c.coeffs.push_back(x.get<double>());
   }
   c.peak = e[1].get<double>();
@@ -203,8 +217,9 @@ Status ApplySailorNetwork(const std::string& path, Catalog* catalog) {
         if (kk > 0 && (best_k == 0 || kk < best_k)) best_k = kk;
       }
       if (best_k == 0) continue;
-      OPAL_ASSIGN_OR_RETURN(LinkCurve c, CurveFromJson(per_k[std::to_string(best_k)],
-                                                       fmt::format("{}: {}/{}/{}", path, kind, gpu, best_k)));
+      OPAL_ASSIGN_OR_RETURN(LinkCurve c,
+                            CurveFromJson(per_k[std::to_string(best_k)],
+                                          fmt::format("{}: {}/{}/{}", path, kind, gpu, best_k)));
       (std::string(kind) == "inter" ? g->inter : g->intra) = c;
     }
   }

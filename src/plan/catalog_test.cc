@@ -1,10 +1,10 @@
-#include "opal/plan_catalog.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+
+#include "opal/plan_catalog.h"
 
 namespace opal::plan {
 namespace {
@@ -61,7 +61,8 @@ TEST(Catalog, ClusterFileErrorsAreOneLineAndTyped) {
   }
   {
     Catalog c = base;
-    auto r = LoadCluster(WriteTemp("unknown.json", R"({"available": [{"gpu": "B300", "count": 8}]})"), &c);
+    auto r = LoadCluster(
+        WriteTemp("unknown.json", R"({"available": [{"gpu": "B300", "count": 8}]})"), &c);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
     EXPECT_NE(r.status().message().find("A100-80"), std::string::npos) << "lists the known GPUs";
@@ -69,7 +70,8 @@ TEST(Catalog, ClusterFileErrorsAreOneLineAndTyped) {
   }
   {
     Catalog c = base;
-    auto r = LoadCluster(WriteTemp("zero.json", R"({"available": [{"gpu": "L4", "count": 0}]})"), &c);
+    auto r =
+        LoadCluster(WriteTemp("zero.json", R"({"available": [{"gpu": "L4", "count": 0}]})"), &c);
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("count"), std::string::npos);
   }
@@ -84,7 +86,8 @@ TEST(Catalog, ClusterFileAddsAndOverridesTypes) {
                    "price_per_hour": 40, "provider": "test", "price_date": "2025-01", "source": "test"},
                   {"name": "g6.48xlarge", "gpu": "L4", "gpus_per_node": 8, "network_gbit": 100,
                    "price_per_hour": 8, "provider": "aws", "price_date": "2025-01", "source": "negotiated"}],
-    "available": [{"gpu": "MI300X", "count": 16}, {"gpu": "L4", "count": 8}]})"), &c, "inline");
+    "available": [{"gpu": "MI300X", "count": 16}, {"gpu": "L4", "count": 8}]})"),
+                           &c, "inline");
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->pools.size(), 2u);
   EXPECT_DOUBLE_EQ(r->pools[0].PricePerGpuHour(), 5.0);

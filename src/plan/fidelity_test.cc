@@ -25,12 +25,15 @@ struct Setup {
 std::unique_ptr<Setup> Load(const std::string& config, const std::string& profiles) {
   auto s = std::make_unique<Setup>();
   s->catalog = *LoadCatalog(std::string(OPAL_SOURCE_DIR) + "/data/catalog/gpus.json");
-  EXPECT_TRUE(ApplySailorNetwork(kData + "/providers/network_coeffs_all_homo.json", &s->catalog).ok());
-  auto cl = ClusterFromJson(Json::parse(R"({"available": [{"gpu": "GH-96", "count": 1024}]})"), &s->catalog, "test");
+  EXPECT_TRUE(
+      ApplySailorNetwork(kData + "/providers/network_coeffs_all_homo.json", &s->catalog).ok());
+  auto cl = ClusterFromJson(Json::parse(R"({"available": [{"gpu": "GH-96", "count": 1024}]})"),
+                            &s->catalog, "test");
   EXPECT_TRUE(cl.ok());
   s->cluster = *cl;
   s->model = *ModelFromTransformer(*LoadTransformerConfig(kData + "/configs/" + config));
-  auto prof = ProfileSource::Load(kData + "/profiles/" + profiles, static_cast<int>(s->model.layers.size()));
+  auto prof = ProfileSource::Load(kData + "/profiles/" + profiles,
+                                  static_cast<int>(s->model.layers.size()));
   if (prof.ok()) s->perf.Add(std::shared_ptr<const PerfSource>(std::move(*prof)));
   auto roof = RooflineSource::Load(std::string(OPAL_SOURCE_DIR) + "/data/catalog/efficiency.json");
   EXPECT_TRUE(roof.ok());
@@ -70,11 +73,13 @@ TEST(Fidelity, PlannerDoesNotChooseWorseThanTheMeasuredBest) {
   auto s = Load("training_config_opt_350.json", "OPT-350");
   // Group the measured plans by GPU count and global batch; the planner gets the same GPUs.
   std::map<std::pair<int, int64_t>, std::vector<SailorPlan>> groups;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(kData + "/validation/clariden/OPT-350")) {
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(kData + "/validation/clariden/OPT-350")) {
     if (e.path().extension() != ".json") continue;
     auto sp = LoadSailorPlan(e.path().string(), s->cluster);
     ASSERT_TRUE(sp.ok()) << sp.status().message();
-    groups[{sp->plan.Gpus(), static_cast<int64_t>(sp->plan.micro_batch) * sp->plan.num_micro}].push_back(*sp);
+    groups[{sp->plan.Gpus(), static_cast<int64_t>(sp->plan.micro_batch) * sp->plan.num_micro}]
+        .push_back(*sp);
   }
   for (auto& [key, plans] : groups) {
     ModelSpec model = s->model;
@@ -91,10 +96,13 @@ TEST(Fidelity, PlannerDoesNotChooseWorseThanTheMeasuredBest) {
     o.time_limit_s = 10;
     auto r = SearchPlan(ctx, Goal{}, o);
     ASSERT_TRUE(r.ok() && r->found);
-    fmt::print("{:>4} GPUs, batch {:>5}: measured best {:.3f} s (estimated {:.3f} s); opal's plan estimated {:.3f} s, "
-               "{} stages, tp {}, dp {}, micro-batch {}\n",
-               key.first, key.second, best->measured, best->plan.iter_time, r->best.iter_time, r->best.stages.size(),
-               r->best.stages[0].tp, r->best.stages[0].dp, r->best.micro_batch / r->best.stages[0].dp);
+    fmt::print(
+        "{:>4} GPUs, batch {:>5}: measured best {:.3f} s (estimated {:.3f} s); opal's plan "
+        "estimated {:.3f} s, "
+        "{} stages, tp {}, dp {}, micro-batch {}\n",
+        key.first, key.second, best->measured, best->plan.iter_time, r->best.iter_time,
+        r->best.stages.size(), r->best.stages[0].tp, r->best.stages[0].dp,
+        r->best.micro_batch / r->best.stages[0].dp);
     EXPECT_LE(r->best.iter_time, best->plan.iter_time * (1 + 1e-9));
   }
 }

@@ -12,7 +12,8 @@ namespace {
 bool IsConstant(const Value& v) { return v.is_initializer || v.constant != nullptr; }
 
 double Bytes(const Value& v) {
-  return static_cast<double>(NumElements(v.shape)) * static_cast<double>(std::max<size_t>(DTypeSize(v.dtype), 1));
+  return static_cast<double>(NumElements(v.shape)) *
+         static_cast<double>(std::max<size_t>(DTypeSize(v.dtype), 1));
 }
 
 // Forward FLOP of a node in matrix products (0 for other operators).
@@ -79,7 +80,8 @@ Result<ModelSpec> ModelFromGraph(const Graph& g, int64_t batch, int max_layers) 
       const Node& node = g.node(i);
       for (ValueId v : node.outputs)
         if (!g.value(v).shape_known)
-          return Error(ErrorCode::kInvalidModel, "{}: output '{}' has an unknown shape ({}); the planner needs all shapes",
+          return Error(ErrorCode::kInvalidModel,
+                       "{}: output '{}' has an unknown shape ({}); the planner needs all shapes",
                        node.Describe(), g.value(v).name, g.value(v).unknown_reason);
       double f = MatmulFlops(g, node);
       l.matmul_flops += f / b;
@@ -100,7 +102,9 @@ Result<ModelSpec> ModelFromGraph(const Graph& g, int64_t batch, int max_layers) 
   while (static_cast<int>(m.layers.size()) > std::max(1, max_layers)) {
     size_t best = 0;
     for (size_t i = 0; i + 1 < m.layers.size(); ++i)
-      if (work(m.layers[i]) + work(m.layers[i + 1]) < work(m.layers[best]) + work(m.layers[best + 1])) best = i;
+      if (work(m.layers[i]) + work(m.layers[i + 1]) <
+          work(m.layers[best]) + work(m.layers[best + 1]))
+        best = i;
     LayerSpec& a = m.layers[best];
     const LayerSpec& c = m.layers[best + 1];
     a.matmul_flops += c.matmul_flops;

@@ -16,7 +16,8 @@ double ModelSpec::TotalParams() const {
 
 Result<ModelSpec> ModelFromTransformer(const TransformerConfig& c) {
   auto bad = [&](const char* what, double v) {
-    return Error(ErrorCode::kInvalidModel, "transformer '{}': {} must be > 0, got {}", c.name, what, v);
+    return Error(ErrorCode::kInvalidModel, "transformer '{}': {} must be > 0, got {}", c.name, what,
+                 v);
   };
   if (c.layers <= 0) return bad("layers", c.layers);
   if (c.hidden <= 0) return bad("hidden size", c.hidden);
@@ -25,7 +26,8 @@ Result<ModelSpec> ModelFromTransformer(const TransformerConfig& c) {
   if (c.vocab <= 0) return bad("vocabulary", c.vocab);
   if (c.global_batch <= 0) return bad("global batch", static_cast<double>(c.global_batch));
   if (c.dtype_bytes != 2 && c.dtype_bytes != 4)
-    return Error(ErrorCode::kInvalidModel, "transformer '{}': precision must be 2 or 4 bytes", c.name);
+    return Error(ErrorCode::kInvalidModel, "transformer '{}': precision must be 2 or 4 bytes",
+                 c.name);
   const double s = c.seq_len, h = c.hidden, a = c.heads, v = c.vocab, p = c.dtype_bytes;
   const double f = c.ffn > 0 ? c.ffn : 4 * h;
   ModelSpec m;
@@ -36,18 +38,24 @@ Result<ModelSpec> ModelFromTransformer(const TransformerConfig& c) {
   m.iterations = c.iterations;
   m.recompute = c.recompute;
   if (m.iterations <= 0 && c.tokens > 0)
-    m.iterations = static_cast<int64_t>(std::ceil(c.tokens / (s * static_cast<double>(c.global_batch))));
+    m.iterations =
+        static_cast<int64_t>(std::ceil(c.tokens / (s * static_cast<double>(c.global_batch))));
   std::string opt = c.optimizer;
   std::transform(opt.begin(), opt.end(), opt.begin(), ::tolower);
-  if (opt == "sgd") m.state_bytes_per_param = p == 2 ? 12 : 8;  // momentum (+ fp32 master copy)
-  else if (opt == "adam" || opt == "adamw") m.state_bytes_per_param = 16;
-  else return Error(ErrorCode::kInvalidModel, "transformer '{}': unknown optimizer '{}' (adam, adamw, sgd)", c.name, c.optimizer);
+  if (opt == "sgd")
+    m.state_bytes_per_param = p == 2 ? 12 : 8;  // momentum (+ fp32 master copy)
+  else if (opt == "adam" || opt == "adamw")
+    m.state_bytes_per_param = 16;
+  else
+    return Error(ErrorCode::kInvalidModel,
+                 "transformer '{}': unknown optimizer '{}' (adam, adamw, sgd)", c.name,
+                 c.optimizer);
 
   // Embedding: token gather + position add + dropout. Vocab-parallel under tensor parallelism.
   LayerSpec emb{"embedding", 0, p * s * h * 4, v * h + s * h, p * s * h, p * s * h, s * h, 1};
   m.layers.push_back(emb);
-  // Transformer block (Megatron layout). FLOP: QKV 6sh^2, out 2sh^2, FFN 4shf, scores+context 4s^2h.
-  // Other traffic: 2 layer norms, 2 residual adds, 2 dropouts on s*h; bias+GeLU on s*f;
+  // Transformer block (Megatron layout). FLOP: QKV 6sh^2, out 2sh^2, FFN 4shf, scores+context
+  // 4s^2h. Other traffic: 2 layer norms, 2 residual adds, 2 dropouts on s*h; bias+GeLU on s*f;
   // scale/mask, softmax and dropout on the a*s*s scores. Activation memory per Korthikanti et
   // al. 2022 (no recomputation): s*h*(10 + 24/t) + 5*a*s^2/t bytes for fp16.
   for (int i = 0; i < c.layers; ++i) {
@@ -64,8 +72,14 @@ Result<ModelSpec> ModelFromTransformer(const TransformerConfig& c) {
   }
   // Head: final layer norm, LM projection (its own copy of the embedding under pipelining),
   // softmax cross-entropy in fp32.
-  LayerSpec head{"head", 2 * s * h * v, s * v * (p + 12) + p * s * h * 2, v * h + 2 * h, 0,
-                 s * v * (p + 4), 2 * p * s * h, 1};
+  LayerSpec head{"head",
+                 2 * s * h * v,
+                 s * v * (p + 12) + p * s * h * 2,
+                 v * h + 2 * h,
+                 0,
+                 s * v * (p + 4),
+                 2 * p * s * h,
+                 1};
   m.layers.push_back(head);
   if (c.recompute) {  // only each layer's input is kept; the rest is rebuilt in the backward
     for (auto& l : m.layers) {
@@ -93,13 +107,18 @@ Result<TransformerConfig> TransformerConfigFromJson(const Json& j, const std::st
   c.optimizer = r.OptStr("optimizer", "adam");
   std::string prec = r.OptStr("precision", "fp16");
   if (r.Has("recompute")) {
-    if (!j["recompute"].is_boolean()) return Error(ErrorCode::kInvalidModel, "{}: 'recompute' must be true or false", origin);
+    if (!j["recompute"].is_boolean())
+      return Error(ErrorCode::kInvalidModel, "{}: 'recompute' must be true or false", origin);
     c.recompute = j["recompute"].get<bool>();
   }
   OPAL_RETURN_IF_ERROR(r.status());
-  if (prec == "fp16" || prec == "bf16") c.dtype_bytes = 2;
-  else if (prec == "fp32") c.dtype_bytes = 4;
-  else return Error(ErrorCode::kInvalidModel, "{}: precision '{}' is not fp16, bf16 or fp32", origin, prec);
+  if (prec == "fp16" || prec == "bf16")
+    c.dtype_bytes = 2;
+  else if (prec == "fp32")
+    c.dtype_bytes = 4;
+  else
+    return Error(ErrorCode::kInvalidModel, "{}: precision '{}' is not fp16, bf16 or fp32", origin,
+                 prec);
   return c;
 }
 

@@ -1,12 +1,11 @@
 // Job input: the transformer's work and sizes against published formulas, and the cutting of an
 // ONNX graph into layers.
-#include "opal/plan_model.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "opal/onnx_import.h"
+#include "opal/plan_model.h"
 #include "testing/onnx_model_builder.h"
 
 namespace opal::plan {
@@ -73,7 +72,10 @@ TEST(GraphLayers, CutsWhereOneActivationCrosses) {
   // x -> [MatMul w1 -> Relu] -> [MatMul w2 -> Add(+ its input)] -> [MatMul w3] -> y
   // The residual Add keeps two values alive inside the second block: no cut there.
   testing::OnnxModelBuilder b;
-  b.Input("x", {4, 16}).Initializer("w1", {16, 32}).Initializer("w2", {32, 32}).Initializer("w3", {32, 8});
+  b.Input("x", {4, 16})
+      .Initializer("w1", {16, 32})
+      .Initializer("w2", {32, 32})
+      .Initializer("w3", {32, 8});
   b.Node("MatMul", {"x", "w1"}, {"a"}, "mm1");
   b.Node("Relu", {"a"}, {"r"}, "relu");
   b.Node("MatMul", {"r", "w2"}, {"c"}, "mm2");

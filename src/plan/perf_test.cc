@@ -1,11 +1,11 @@
 // Layer-time sources: Sailor profiles (exact where measured, interpolated between, capped by
 // larger micro-batches), the roofline, and the calibration fit recovering known factors.
-#include "opal/plan_perf.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "opal/plan_perf.h"
 
 namespace opal::plan {
 namespace {

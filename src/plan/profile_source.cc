@@ -32,35 +32,49 @@ Result<std::unique_ptr<ProfileSource>> ProfileSource::Load(const std::string& di
     if (e.is_directory() && fs::exists(e.path() / "profile.json")) gpu_dirs.push_back(e.path());
   std::sort(gpu_dirs.begin(), gpu_dirs.end());
   if (gpu_dirs.empty())
-    return Error(ErrorCode::kNotFound, "'{}' has no <GPU>/profile.json; give the directory of one model, e.g. profiles/OPT-350", dir);
+    return Error(
+        ErrorCode::kNotFound,
+        "'{}' has no <GPU>/profile.json; give the directory of one model, e.g. profiles/OPT-350",
+        dir);
   for (const auto& gd : gpu_dirs) {
     std::string path = (gd / "profile.json").string(), gpu = gd.filename().string();
     OPAL_ASSIGN_OR_RETURN(Json j, ReadJsonFile(path, "profile"));
-    if (!j.is_object()) return Error(ErrorCode::kInvalidModel, "{}: expected {{mbs: {{tp: {{layer: [fwd, bwd, update]}}}}}}", path);
+    if (!j.is_object())
+      return Error(ErrorCode::kInvalidModel,
+                   "{}: expected {{mbs: {{tp: {{layer: [fwd, bwd, update]}}}}}}", path);
     auto& per_tp = src->data_[gpu];
     bool mismatch = false;
     for (const auto& [mbs_s, by_tp] : j.items()) {
       int mbs = 0;
       if (!ParseInt(mbs_s, &mbs) || mbs <= 0 || !by_tp.is_object())
-        return Error(ErrorCode::kInvalidModel, "{}: micro-batch key '{}' is not a positive integer", path, mbs_s);
+        return Error(ErrorCode::kInvalidModel, "{}: micro-batch key '{}' is not a positive integer",
+                     path, mbs_s);
       for (const auto& [tp_s, layers] : by_tp.items()) {
         int tp = 0;
         if (!ParseInt(tp_s, &tp) || tp <= 0 || !layers.is_object())
-          return Error(ErrorCode::kInvalidModel, "{}: tensor-parallel key '{}' (mbs {}) is not a positive integer", path, tp_s, mbs);
+          return Error(ErrorCode::kInvalidModel,
+                       "{}: tensor-parallel key '{}' (mbs {}) is not a positive integer", path,
+                       tp_s, mbs);
         std::vector<LayerTime> times(layers.size());
         for (const auto& [l_s, t] : layers.items()) {
           int l = 0;
           if (!ParseInt(l_s, &l) || l >= static_cast<int>(layers.size()))
-            return Error(ErrorCode::kInvalidModel, "{}: layer key '{}' (mbs {}, tp {}) is not in 0..{}", path, l_s, mbs, tp, layers.size() - 1);
-          if (!t.is_array() || t.size() < 3 || !t[0].is_number() || !t[1].is_number() || !t[2].is_number() ||
-              t[0].get<double>() < 0 || t[1].get<double>() < 0 || t[2].get<double>() < 0)
-            return Error(ErrorCode::kInvalidModel, "{}: layer {} (mbs {}, tp {}) is not [fwd, bwd, update] seconds >= 0", path, l, mbs, tp);
+            return Error(ErrorCode::kInvalidModel,
+                         "{}: layer key '{}' (mbs {}, tp {}) is not in 0..{}", path, l_s, mbs, tp,
+                         layers.size() - 1);
+          if (!t.is_array() || t.size() < 3 || !t[0].is_number() || !t[1].is_number() ||
+              !t[2].is_number() || t[0].get<double>() < 0 || t[1].get<double>() < 0 ||
+              t[2].get<double>() < 0)
+            return Error(ErrorCode::kInvalidModel,
+                         "{}: layer {} (mbs {}, tp {}) is not [fwd, bwd, update] seconds >= 0",
+                         path, l, mbs, tp);
           times[l] = {t[0].get<double>(), t[1].get<double>(), t[2].get<double>(), "profile"};
         }
         if (num_layers > 0 && static_cast<int>(times.size()) != num_layers) {
           if (!mismatch)
-            log::Warn("ignoring {}: it has {} layers but the model has {} (a profile of another model)",
-                      path, times.size(), num_layers);
+            log::Warn(
+                "ignoring {}: it has {} layers but the model has {} (a profile of another model)",
+                path, times.size(), num_layers);
           mismatch = true;
           continue;
         }
@@ -86,7 +100,8 @@ Result<std::unique_ptr<ProfileSource>> ProfileSource::Load(const std::string& di
     }
   }
   if (src->data_.empty())
-    return Error(ErrorCode::kInvalidModel, "no profile under '{}' matches the model's {} layers", dir, num_layers);
+    return Error(ErrorCode::kInvalidModel, "no profile under '{}' matches the model's {} layers",
+                 dir, num_layers);
   return src;
 }
 
@@ -102,7 +117,8 @@ int ProfileSource::NumLayers(const std::string& gpu) const {
   return static_cast<int>(it->second.begin()->second.begin()->second.size());
 }
 
-const std::map<int, std::vector<LayerTime>>* ProfileSource::Table(const std::string& gpu, int tp) const {
+const std::map<int, std::vector<LayerTime>>* ProfileSource::Table(const std::string& gpu,
+                                                                  int tp) const {
   auto it = data_.find(gpu);
   if (it == data_.end()) return nullptr;
   auto jt = it->second.find(tp);
@@ -132,7 +148,8 @@ std::optional<LayerTime> ProfileSource::Time(const ModelSpec& model, int layer, 
   auto b = at(hi->second);
   if (!b) return std::nullopt;
   double w = static_cast<double>(mbs - lo->first) / (hi->first - lo->first);
-  return LayerTime{a->fwd + w * (b->fwd - a->fwd), a->bwd + w * (b->bwd - a->bwd), a->update, "profile"};
+  return LayerTime{a->fwd + w * (b->fwd - a->fwd), a->bwd + w * (b->bwd - a->bwd), a->update,
+                   "profile"};
 }
 
 }  // namespace opal::plan

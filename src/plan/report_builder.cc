@@ -7,7 +7,8 @@
 
 namespace opal::plan {
 
-Result<PlanReport> MakePlanReport(const PlanContext& ctx, const Goal& goal, const SearchOptions& options) {
+Result<PlanReport> MakePlanReport(const PlanContext& ctx, const Goal& goal,
+                                  const SearchOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   PlanReport rep;
   rep.goal = goal;
@@ -47,12 +48,14 @@ Result<PlanReport> MakePlanReport(const PlanContext& ctx, const Goal& goal, cons
     double lo = c.best.price_per_hour, hi = f.best.price_per_hour;
     for (int i = 1; i <= options.pareto_points && hi > lo * 1.01; ++i) {
       double cap = lo * std::pow(hi / lo, static_cast<double>(i) / (options.pareto_points + 1));
-      OPAL_ASSIGN_OR_RETURN(SearchResult r, SearchPlan(ctx, Goal{Goal::Kind::kMinTimeHourlyCap, cap}, po));
+      OPAL_ASSIGN_OR_RETURN(SearchResult r,
+                            SearchPlan(ctx, Goal{Goal::Kind::kMinTimeHourlyCap, cap}, po));
       if (r.found) cands.push_back(r.best);
     }
   }
   std::sort(cands.begin(), cands.end(), [](const Plan& a, const Plan& b) {
-    return a.CostPerIter() < b.CostPerIter() || (a.CostPerIter() == b.CostPerIter() && a.iter_time < b.iter_time);
+    return a.CostPerIter() < b.CostPerIter() ||
+           (a.CostPerIter() == b.CostPerIter() && a.iter_time < b.iter_time);
   });
   for (const Plan& p : cands) {
     if (!p.fits_memory) continue;

@@ -17,7 +17,8 @@ Result<Efficiency> EfficiencyFromJson(const Json& j, const std::string& where) {
   e.fitted_on = r.OptStr("fitted_on", "");
   OPAL_RETURN_IF_ERROR(r.status());
   if (e.matmul > 1 || e.memory > 1 || e.update > 1 || e.overhead < 0)
-    return Error(ErrorCode::kInvalidModel, "{}: efficiencies must be in (0, 1] and overhead >= 0", where);
+    return Error(ErrorCode::kInvalidModel, "{}: efficiencies must be in (0, 1] and overhead >= 0",
+                 where);
   return e;
 }
 
@@ -26,7 +27,8 @@ Result<Efficiency> EfficiencyFromJson(const Json& j, const std::string& where) {
 Result<std::unique_ptr<RooflineSource>> RooflineSource::Load(const std::string& path) {
   OPAL_ASSIGN_OR_RETURN(Json j, ReadJsonFile(path, "efficiency"));
   if (!j.is_object() || !j.contains("default"))
-    return Error(ErrorCode::kInvalidModel, "{}: expected {{\"default\": {{...}}, \"gpus\": {{...}}}}", path);
+    return Error(ErrorCode::kInvalidModel,
+                 "{}: expected {{\"default\": {{...}}, \"gpus\": {{...}}}}", path);
   OPAL_ASSIGN_OR_RETURN(Efficiency dflt, EfficiencyFromJson(j["default"], path + ": default"));
   std::map<std::string, Efficiency> per;
   if (j.contains("gpus") && j["gpus"].is_object()) {
@@ -44,12 +46,14 @@ const Efficiency& RooflineSource::For(const std::string& gpu) const {
 
 std::optional<LayerTime> RooflineSource::Time(const ModelSpec& model, int layer, const GpuType& gpu,
                                               int mbs, int tp) const {
-  if (layer < 0 || layer >= static_cast<int>(model.layers.size()) || mbs <= 0 || tp <= 0) return std::nullopt;
+  if (layer < 0 || layer >= static_cast<int>(model.layers.size()) || mbs <= 0 || tp <= 0)
+    return std::nullopt;
   const LayerSpec& l = model.layers[layer];
   const Efficiency& e = For(gpu.name);
   const double peak = model.dtype_bytes == 2 ? gpu.tensor_flops : gpu.fp32_flops;
   const double m = mbs, t = tp;
-  const double compute = l.matmul_flops * m / t / (peak * e.matmul) + l.other_bytes * m / t / (gpu.mem_bw * e.memory);
+  const double compute =
+      l.matmul_flops * m / t / (peak * e.matmul) + l.other_bytes * m / t / (gpu.mem_bw * e.memory);
   double comm = 0;
   if (tp > 1 && l.tp_allreduces > 0) {
     // Ring all-reduce of the layer output among the tp GPUs of a node: 2 (t-1)/t of the bytes.

@@ -32,8 +32,8 @@ struct Placed {
 
 class BranchAndBound {
  public:
-  BranchAndBound(const PlanContext& ctx, const Goal& goal, const SearchOptions& o, const SpaceForBatch& sp,
-                 const ModelPrefix& pre, double incumbent)
+  BranchAndBound(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
+                 const SpaceForBatch& sp, const ModelPrefix& pre, double incumbent)
       : ctx_(ctx), goal_(goal), sp_(sp), pre_(pre), best_(incumbent) {
     const auto& pools = ctx.cluster->pools;
     used_.assign(pools.size(), 0);
@@ -67,7 +67,8 @@ class BranchAndBound {
     double sum, maxc, pending, tail, price;
   };
 
-  void Visit(int a, int left, int r, double sum, double maxc, double pending, double tail, double price) {
+  void Visit(int a, int left, int r, double sum, double maxc, double pending, double tail,
+             double price) {
     if (limited_ && (stopped_ || std::chrono::steady_clock::now() > deadline_)) {
       stopped_ = true;
       return;
@@ -79,10 +80,11 @@ class BranchAndBound {
       const StageConfig& c = sp_.configs[k];
       const Pool& pool = pools[c.pool];
       if (used_[c.pool] + c.gpus > pool.count) continue;
-      const double p2p = left >= 0 ? P2pSeconds(m.layers[a - 1].out_bytes, sp_.micro_batch, pool, c.tp, c.dp,
-                                                pools[sp_.configs[left].pool], sp_.configs[left].tp,
-                                                sp_.configs[left].dp)
-                                   : 0;
+      const double p2p = left >= 0
+                             ? P2pSeconds(m.layers[a - 1].out_bytes, sp_.micro_batch, pool, c.tp,
+                                          c.dp, pools[sp_.configs[left].pool], sp_.configs[left].tp,
+                                          sp_.configs[left].dp, ctx_.options.p2p_split_by_tp)
+                             : 0;
       const double maxc2 = left >= 0 ? std::max(maxc, pending + 2 * p2p) : maxc;
       const double price2 = price + c.price;
       const int remaining_free = free_ - c.gpus;
@@ -91,15 +93,17 @@ class BranchAndBound {
         ++nodes;
         if (r + 1 == max_stages_ && f > 0) continue;
         const double params = pre_.params[a] - pre_.params[f];
-        const double mem = StageMemory(params, pre_.act[a] - pre_.act[f], pre_.act_rep[a] - pre_.act_rep[f],
-                                       m.layers[a - 1].out_bytes, c.tp, c.mbs, inflight,
-                                       m.state_bytes_per_param, ctx_.options.reserve_bytes);
+        const double mem =
+            StageMemory(params, pre_.act[a] - pre_.act[f], pre_.act_rep[a] - pre_.act_rep[f],
+                        m.layers[a - 1].out_bytes, c.tp, c.mbs, inflight, m.state_bytes_per_param,
+                        ctx_.options.reserve_bytes);
         if (mem > pool.gpu.memory) break;  // only grows as the stage takes more layers
         const double fb = c.fb[a] - c.fb[f];
         const double sum2 = sum + fb + 2 * p2p;
         const double pending2 = fb + 2 * p2p;
-        const double tail2 = std::max(tail, AllReduceSeconds(pool, c.tp, c.dp, params, ctx_.options.grad_bytes) +
-                                                c.upd[a] - c.upd[f]);
+        const double tail2 =
+            std::max(tail, AllReduceSeconds(pool, c.tp, c.dp, params, ctx_.options.grad_bytes) +
+                               c.upd[a] - c.upd[f]);
         const double partial = sum2 + (sp_.num_micro - 1) * std::max(maxc2, pending2) + tail2;
         if (GoalValue(goal_, iters_, partial, price2) >= best_) {
           ++pruned;
@@ -111,7 +115,8 @@ class BranchAndBound {
         } else {
           if (remaining_free <= 0) continue;
           const double bottleneck = sp_.lb_work[f] / remaining_free;
-          lb_t = sum2 + sp_.lb_sum[f] + (sp_.num_micro - 1) * std::max({maxc2, pending2, bottleneck}) + tail2;
+          lb_t = sum2 + sp_.lb_sum[f] +
+                 (sp_.num_micro - 1) * std::max({maxc2, pending2, bottleneck}) + tail2;
           lb_price += min_price_;
         }
         const double lb = GoalValue(goal_, iters_, lb_t, lb_price);
@@ -148,7 +153,8 @@ class BranchAndBound {
     }
   }
 
-  // True when a label at least as good was seen for the same (layers left, boundary config, GPUs used).
+  // True when a label at least as good was seen for the same (layers left, boundary config, GPUs
+  // used).
   bool Dominated(int a, int cfg, const Label& label) {
     const StageConfig& c = sp_.configs[cfg];
     std::string key;
@@ -184,18 +190,23 @@ class BranchAndBound {
 }  // namespace
 
 Status CheckSearchInputs(const PlanContext& ctx, const Goal& goal) {
-  if (!ctx.model || !ctx.cluster || !ctx.perf) return Error(ErrorCode::kInternal, "incomplete plan context");
-  if (ctx.model->layers.empty()) return Error(ErrorCode::kInvalidModel, "model '{}' has no layers", ctx.model->name);
-  if (ctx.cluster->pools.empty()) return Error(ErrorCode::kInvalidArgument, "the cluster has no GPUs available");
+  if (!ctx.model || !ctx.cluster || !ctx.perf)
+    return Error(ErrorCode::kInternal, "incomplete plan context");
+  if (ctx.model->layers.empty())
+    return Error(ErrorCode::kInvalidModel, "model '{}' has no layers", ctx.model->name);
+  if (ctx.cluster->pools.empty())
+    return Error(ErrorCode::kInvalidArgument, "the cluster has no GPUs available");
   if ((goal.kind == Goal::Kind::kMinCostDeadline || goal.kind == Goal::Kind::kMinTimeBudget) &&
       ctx.model->iterations <= 0)
     return Error(ErrorCode::kInvalidArgument,
-                 "goal '{}' needs the job length: give \"iterations\" or \"tokens\" in the model file or --iterations",
+                 "goal '{}' needs the job length: give \"iterations\" or \"tokens\" in the model "
+                 "file or --iterations",
                  goal.Describe());
   return Status::Ok();
 }
 
-Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal, const SearchOptions& options) {
+Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
+                                const SearchOptions& options) {
   OPAL_RETURN_IF_ERROR(CheckSearchInputs(ctx, goal));
   auto t0 = std::chrono::steady_clock::now();
   SearchResult res;
@@ -228,8 +239,9 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal, const 
     spaces.push_back(std::move(sp));
   }
   // Most promising micro-batch sizes first: their good plans prune the others.
-  std::stable_sort(spaces.begin(), spaces.end(),
-                   [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.seed_value < y.seed_value; });
+  std::stable_sort(
+      spaces.begin(), spaces.end(),
+      [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.seed_value < y.seed_value; });
   const bool limited = options.time_limit_s > 0;
   const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                  std::chrono::duration<double>(options.time_limit_s));
@@ -240,9 +252,11 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal, const 
     for (const auto& p : ctx.cluster->pools) min_price = std::min(min_price, p.PricePerGpuHour());
     res.stats.lower_bound = kInf;
     for (const SpaceForBatch& sp : spaces) {
-      double t = sp.lb_sum[L] + (sp.num_micro - 1) * sp.lb_work[L] / std::max(1, ctx.cluster->TotalGpus());
-      res.stats.lower_bound = std::min(res.stats.lower_bound,
-                                       GoalValue(goal, static_cast<double>(ctx.model->iterations), t, min_price));
+      double t =
+          sp.lb_sum[L] + (sp.num_micro - 1) * sp.lb_work[L] / std::max(1, ctx.cluster->TotalGpus());
+      res.stats.lower_bound =
+          std::min(res.stats.lower_bound,
+                   GoalValue(goal, static_cast<double>(ctx.model->iterations), t, min_price));
     }
   }
   for (const SpaceForBatch& sp : spaces) {
@@ -261,7 +275,8 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal, const 
         const StageConfig& c = sp.configs[st[st.size() - 1 - i].cfg];
         StagePlan s;
         s.first = st[st.size() - 1 - i].first;
-        s.end = i + 1 < st.size() ? st[st.size() - 2 - i].first : static_cast<int>(ctx.model->layers.size());
+        s.end = i + 1 < st.size() ? st[st.size() - 2 - i].first
+                                  : static_cast<int>(ctx.model->layers.size());
         s.pool = c.pool;
         s.tp = c.tp;
         s.dp = c.dp;

@@ -1,9 +1,9 @@
 #include "plan/search_space.h"
 
-#include "plan/cost_terms.h"
-
 #include <algorithm>
 #include <limits>
+
+#include "plan/cost_terms.h"
 
 namespace opal::plan {
 

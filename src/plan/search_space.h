@@ -13,9 +13,9 @@ namespace opal::plan {
 
 struct StageConfig {
   int pool = 0, tp = 1, dp = 1, mbs = 1, gpus = 1;
-  double price = 0;             // USD/hour for its GPUs
-  std::vector<double> fb;       // prefix sums over layers of fwd + bwd
-  std::vector<double> upd;      // prefix sums of update
+  double price = 0;         // USD/hour for its GPUs
+  std::vector<double> fb;   // prefix sums over layers of fwd + bwd
+  std::vector<double> upd;  // prefix sums of update
 };
 
 // Layer times per (pool, tp, per-replica micro-batch), filled on first use.
@@ -58,8 +58,8 @@ SpaceForBatch BuildSpace(const PlanContext& ctx, const SearchOptions& o, int mic
 
 // Scores cheap good plans of the space (uniform and tau-balanced ones, seed_plans.cc) into
 // `res` (which keeps the best), to start the branch and bound with a tight bound.
-void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o, const SpaceForBatch& sp,
-               const ModelPrefix& pre, SearchResult* res);
+void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
+               const SpaceForBatch& sp, const ModelPrefix& pre, SearchResult* res);
 
 inline StagePlan MakeStage(int first, int end, int pool, int tp, int dp) {
   StagePlan s;

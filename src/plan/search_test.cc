@@ -1,11 +1,18 @@
 // The branch-and-bound search against plain enumeration of the same space (BruteForcePlan):
 // random small instances (<= 8 layers, <= 3 GPU types, <= 8 GPUs), every goal.
-#include "opal/plan_search.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+
+#include "opal/plan_search.h"
+
+// The slow tier compiles this file again with more instances under another suite name.
+#ifndef OPAL_PLAN_TRIALS
+#define OPAL_PLAN_TRIALS 5
+#define OPAL_PLAN_MAX_BLOCKS 4
+#define OPAL_PLAN_SUITE PlanSearch
+#endif
 
 namespace opal::plan {
 namespace {
@@ -15,8 +22,10 @@ namespace {
 class RandomSource : public PerfSource {
  public:
   explicit RandomSource(uint32_t seed) : seed_(seed) {}
-  std::optional<LayerTime> Time(const ModelSpec&, int layer, const GpuType& gpu, int mbs, int tp) const override {
-    std::seed_seq seq{seed_, static_cast<uint32_t>(layer), static_cast<uint32_t>(gpu.name.size() * 131 + gpu.name[0]),
+  std::optional<LayerTime> Time(const ModelSpec&, int layer, const GpuType& gpu, int mbs,
+                                int tp) const override {
+    std::seed_seq seq{seed_, static_cast<uint32_t>(layer),
+                      static_cast<uint32_t>(gpu.name.size() * 131 + gpu.name[0]),
                       static_cast<uint32_t>(mbs), static_cast<uint32_t>(tp)};
     std::mt19937 rng(seq);
     std::uniform_real_distribution<double> u(0.5, 2.0);
@@ -29,7 +38,8 @@ class RandomSource : public PerfSource {
   uint32_t seed_;
 };
 
-Pool MakePool(const std::string& name, int count, int per_node, double mem_gb, double price, double net_gbs) {
+Pool MakePool(const std::string& name, int count, int per_node, double mem_gb, double price,
+              double net_gbs) {
   Pool p;
   p.gpu.name = name;
   p.gpu.memory = mem_gb * 1e9;
@@ -53,10 +63,11 @@ struct Instance {
 
 Instance RandomInstance(std::mt19937& rng) {
   Instance in;
-  std::uniform_int_distribution<int> layers(2, 5), types(1, 3), gpus(1, 4), gb(0, 2);
+  std::uniform_int_distribution<int> layers(2, OPAL_PLAN_MAX_BLOCKS), types(1, 3), gpus(1, 4),
+      gb(0, 2);
   TransformerConfig c;
   c.name = "tiny";
-  c.layers = layers(rng);  // + embedding + head: <= 7 layers
+  c.layers = layers(rng);  // + embedding + head: <= OPAL_PLAN_MAX_BLOCKS + 2 layers
   c.hidden = 1024;
   c.heads = 8;
   c.seq_len = 512;
@@ -70,13 +81,16 @@ Instance RandomInstance(std::mt19937& rng) {
   for (int i = 0; i < n && total < 8; ++i) {
     int count = std::min(gpus(rng), 8 - total);
     total += count;
-    in.cluster.pools.push_back(MakePool(names[i], count, std::min(count, 2 + i), mem(rng), price(rng), net(rng)));
+    in.cluster.pools.push_back(
+        MakePool(names[i], count, std::min(count, 2 + i), mem(rng), price(rng), net(rng)));
   }
   return in;
 }
 
-TEST(PlanSearch, SameOptimumAsBruteForceOnRandomSmallInstances) {
-  constexpr int kTrials = 16;
+TEST(OPAL_PLAN_SUITE, SameOptimumAsBruteForceOnRandomSmallInstances) {
+  // The fast tier runs a few instances; the slow tier (OPAL_PLAN_EXHAUSTIVE) many more, up to
+  // 8 layers.
+  constexpr int kTrials = OPAL_PLAN_TRIALS;
   std::mt19937 rng(20240611);
   int compared = 0, feasible = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
@@ -85,8 +99,10 @@ TEST(PlanSearch, SameOptimumAsBruteForceOnRandomSmallInstances) {
     CostOptions co;
     co.reserve_bytes = 0.5e9;
     PlanContext ctx{&in.model, &in.cluster, &perf, co};
-    std::vector<Goal> goals = {{Goal::Kind::kThroughput, 0}, {Goal::Kind::kMinCostPerIter, 0},
-                               {Goal::Kind::kMinTimeHourlyCap, 6.0}, {Goal::Kind::kMinCostDeadline, 60.0},
+    std::vector<Goal> goals = {{Goal::Kind::kThroughput, 0},
+                               {Goal::Kind::kMinCostPerIter, 0},
+                               {Goal::Kind::kMinTimeHourlyCap, 6.0},
+                               {Goal::Kind::kMinCostDeadline, 60.0},
                                {Goal::Kind::kMinTimeBudget, 5.0}};
     SearchOptions o;
     o.max_stages = 3;
@@ -100,7 +116,8 @@ TEST(PlanSearch, SameOptimumAsBruteForceOnRandomSmallInstances) {
       if (!bf->found) continue;
       ++feasible;
       EXPECT_TRUE(bb->stats.complete);
-      EXPECT_NEAR(bb->objective, bf->objective, 1e-9 * bf->objective) << "trial " << trial << " goal " << g.Describe();
+      EXPECT_NEAR(bb->objective, bf->objective, 1e-9 * bf->objective)
+          << "trial " << trial << " goal " << g.Describe();
       // The returned plan really has that value when scored on its own.
       Plan p = bb->best;
       ASSERT_TRUE(EstimatePlan(ctx, &p).ok());
@@ -111,7 +128,7 @@ TEST(PlanSearch, SameOptimumAsBruteForceOnRandomSmallInstances) {
   EXPECT_GT(feasible, kTrials * 2);  // most instances have plans: the comparison is not vacuous
 }
 
-TEST(PlanSearch, OnlyPoolRestrictsToOneGpuType) {
+TEST(OPAL_PLAN_SUITE, OnlyPoolRestrictsToOneGpuType) {
   std::mt19937 rng(7);
   Instance in = RandomInstance(rng);
   in.cluster.pools = {MakePool("a", 4, 4, 8, 1, 10), MakePool("b", 4, 4, 8, 3, 10)};
@@ -124,7 +141,7 @@ TEST(PlanSearch, OnlyPoolRestrictsToOneGpuType) {
   for (const auto& s : r->best.stages) EXPECT_EQ(s.pool, 1);
 }
 
-TEST(PlanSearch, NothingFitsInTinyMemory) {
+TEST(OPAL_PLAN_SUITE, NothingFitsInTinyMemory) {
   std::mt19937 rng(9);
   Instance in = RandomInstance(rng);
   in.cluster.pools = {MakePool("tiny", 8, 8, 0.01, 1, 10)};
@@ -138,7 +155,7 @@ TEST(PlanSearch, NothingFitsInTinyMemory) {
   EXPECT_FALSE(rep->best.found);
 }
 
-TEST(PlanSearch, JobGoalsNeedTheJobLength) {
+TEST(OPAL_PLAN_SUITE, JobGoalsNeedTheJobLength) {
   std::mt19937 rng(11);
   Instance in = RandomInstance(rng);
   in.model.iterations = 0;
@@ -149,7 +166,7 @@ TEST(PlanSearch, JobGoalsNeedTheJobLength) {
   EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST(PlanSearch, GoalParsing) {
+TEST(OPAL_PLAN_SUITE, GoalParsing) {
   EXPECT_EQ(Goal::Parse("deadline=2h")->limit, 7200);
   EXPECT_EQ(Goal::Parse("deadline=90m")->limit, 5400);
   EXPECT_EQ(Goal::Parse("budget=5000")->kind, Goal::Kind::kMinTimeBudget);

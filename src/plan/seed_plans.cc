@@ -1,7 +1,7 @@
 // First incumbents for the branch and bound: cheap plans that are usually close to the best, so
 // that pruning starts at once. They never change the optimum, only how fast it is proven.
 //  - uniform: every stage on one configuration, layers split evenly, for every stage count;
-//  - balanced: for a pipeline order of the pools and a stage-time target tau, stages are filled
+//  - balanced: for an ordered subset of 2-3 pools and a stage-time target tau, stages are filled
 //    greedily from the last layer backwards, each pool with the configuration that covers the
 //    most layers; tau is bisected and every feasible plan met is scored.
 #include <algorithm>
@@ -44,15 +44,20 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
         // Blocking sends and receives count against tau: toward the next stage (known) and
         // from the previous one (assumed on the same configuration).
         const StagePlan* nx = st.empty() ? next : &st.back();
-        double comm = nx ? 2 * P2pSeconds(m.layers[x - 1].out_bytes, sp.micro_batch, pool, c.tp, c.dp,
-                                          ctx.cluster->pools[nx->pool], nx->tp, nx->dp)
+        double comm = nx ? 2 * P2pSeconds(m.layers[x - 1].out_bytes, sp.micro_batch, pool, c.tp,
+                                          c.dp, ctx.cluster->pools[nx->pool], nx->tp, nx->dp,
+                                          ctx.options.p2p_split_by_tp)
                          : 0;
         int f = x;
         while (f > 0) {
-          double in = f - 1 > 0 ? 2 * P2pSeconds(m.layers[f - 2].out_bytes, sp.micro_batch, pool, c.tp, c.dp, pool, c.tp, c.dp) : 0;
+          double in = f - 1 > 0
+                          ? 2 * P2pSeconds(m.layers[f - 2].out_bytes, sp.micro_batch, pool, c.tp,
+                                           c.dp, pool, c.tp, c.dp, ctx.options.p2p_split_by_tp)
+                          : 0;
           double mem = StageMemory(pre.params[x] - pre.params[f - 1], pre.act[x] - pre.act[f - 1],
-                                   pre.act_rep[x] - pre.act_rep[f - 1], m.layers[x - 1].out_bytes, c.tp, c.mbs,
-                                   InFlight(sp.num_micro, rr + 1), m.state_bytes_per_param, ctx.options.reserve_bytes);
+                                   pre.act_rep[x] - pre.act_rep[f - 1], m.layers[x - 1].out_bytes,
+                                   c.tp, c.mbs, InFlight(sp.num_micro, rr + 1),
+                                   m.state_bytes_per_param, ctx.options.reserve_bytes);
           if (mem > pool.gpu.memory || c.fb[x] - c.fb[f - 1] + comm + in > tau) break;
           --f;
         }
@@ -80,8 +85,8 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
 
 }  // namespace
 
-void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o, const SpaceForBatch& sp,
-               const ModelPrefix& pre, SearchResult* res) {
+void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
+               const SpaceForBatch& sp, const ModelPrefix& pre, SearchResult* res) {
   const int L = static_cast<int>(ctx.model->layers.size());
   const int stage_cap = o.max_stages > 0 ? o.max_stages : L;
   for (const auto& c : sp.configs) {
@@ -90,21 +95,34 @@ void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
       Plan p;
       p.micro_batch = sp.micro_batch;
       for (int s = 0; s < S; ++s)
-        p.stages.push_back(MakeStage(static_cast<int>(1LL * L * s / S), static_cast<int>(1LL * L * (s + 1) / S), c.pool, c.tp, c.dp));
+        p.stages.push_back(MakeStage(static_cast<int>(1LL * L * s / S),
+                                     static_cast<int>(1LL * L * (s + 1) / S), c.pool, c.tp, c.dp));
       Consider(ctx, goal, p, res);
     }
   }
-  // Pools used by the space, in three orders: most memory first (early stages keep more
-  // micro-batches in flight), fastest first, slowest first.
+  // Subsets of up to three pools used by the space, each in two orders: most memory first
+  // (early stages keep more micro-batches in flight) and fastest first.
   std::vector<int> pools;
   for (const auto& c : sp.configs)
     if (std::find(pools.begin(), pools.end(), c.pool) == pools.end()) pools.push_back(c.pool);
   if (pools.size() < 2) return;
   const auto& P = ctx.cluster->pools;
-  std::vector<std::vector<int>> orders(3, pools);
-  std::stable_sort(orders[0].begin(), orders[0].end(), [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
-  std::stable_sort(orders[1].begin(), orders[1].end(), [&](int x, int y) { return P[x].gpu.tensor_flops > P[y].gpu.tensor_flops; });
-  orders[2].assign(orders[1].rbegin(), orders[1].rend());
+  std::vector<std::vector<int>> orders;
+  const int n = static_cast<int>(pools.size());
+  for (int mask = 1; mask < (1 << n); ++mask) {
+    if (__builtin_popcount(static_cast<unsigned>(mask)) < 2 ||
+        __builtin_popcount(static_cast<unsigned>(mask)) > 3)
+      continue;
+    std::vector<int> sub;
+    for (int i = 0; i < n; ++i)
+      if (mask & (1 << i)) sub.push_back(pools[i]);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
+    orders.push_back(sub);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return P[x].gpu.tensor_flops > P[y].gpu.tensor_flops; });
+    if (sub != orders.back()) orders.push_back(sub);
+  }
   double hi = 0;
   for (const auto& c : sp.configs) hi = std::max(hi, c.fb[L]);
   const double lo = std::max(1e-9, sp.lb_work[L] / std::max(1, ctx.cluster->TotalGpus()));
@@ -113,12 +131,13 @@ void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
     for (int it = 0; it < 40 && b / a > 1.0005; ++it) {
       double tau = std::sqrt(a * b);
       Plan p;
-      if (BalancedCover(ctx, sp, pre, order, tau, &p) && static_cast<int>(p.stages.size()) <= stage_cap) {
+      if (BalancedCover(ctx, sp, pre, order, tau, &p) &&
+          static_cast<int>(p.stages.size()) <= stage_cap) {
         if (log::GetLevel() <= log::Level::kDebug) {
           Plan q = p;
           if (EstimatePlan(ctx, &q).ok())
-            log::Debug("seed b={} tau={:.3f}: {} stages, {} GPUs, T={:.2f} fits={}", sp.micro_batch, tau,
-                       q.stages.size(), q.Gpus(), q.iter_time, q.fits_memory);
+            log::Debug("seed b={} tau={:.3f}: {} stages, {} GPUs, T={:.2f} fits={}", sp.micro_batch,
+                       tau, q.stages.size(), q.Gpus(), q.iter_time, q.fits_memory);
         }
         Consider(ctx, goal, p, res);
         b = tau;

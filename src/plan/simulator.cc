@@ -39,7 +39,8 @@ SimResult SimulateIteration(const Plan& plan) {
   for (int s = 0; s < S; ++s) ops[s] = OneFOneB(s, S, M);
   // Arrival time of micro-batch j's activation at stage s (fwd) and of its gradient (bwd);
   // negative = not yet produced.
-  std::vector<std::vector<double>> act_at(S, std::vector<double>(M, -1)), grad_at(S, std::vector<double>(M, -1));
+  std::vector<std::vector<double>> act_at(S, std::vector<double>(M, -1)),
+      grad_at(S, std::vector<double>(M, -1));
   std::vector<std::vector<double>> fwd_done(S, std::vector<double>(M, -1));
   for (int j = 0; j < M; ++j) act_at[0][j] = 0;
   std::vector<size_t> next(S, 0);

@@ -1,9 +1,9 @@
 // The 1F1B simulator against the closed form of an even pipeline, and the schedule's invariants.
-#include "opal/plan_sim.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
+
+#include "opal/plan_sim.h"
 
 namespace opal::plan {
 namespace {
@@ -51,14 +51,16 @@ TEST(Simulator, ScheduleInvariants) {
     for (const SimEvent* e : by_stage[s]) {
       EXPECT_GE(e->start, last_end - 1e-12) << "stage " << s << " runs two things at once";
       last_end = e->end;
-      if (e->kind == SimEvent::Kind::kForward) max_in_flight = std::max(max_in_flight, ++in_flight), ++f;
+      if (e->kind == SimEvent::Kind::kForward)
+        max_in_flight = std::max(max_in_flight, ++in_flight), ++f;
       if (e->kind == SimEvent::Kind::kBackward) --in_flight, ++b;
     }
     EXPECT_EQ(f, M);
     EXPECT_EQ(b, M);
     EXPECT_LE(max_in_flight, S - s);  // the 1F1B memory bound
     for (int j = 0; j < M; ++j) {
-      const auto here = std::make_pair(s, j), before = std::make_pair(s - 1, j), after = std::make_pair(s + 1, j);
+      const auto here = std::make_pair(s, j), before = std::make_pair(s - 1, j),
+                 after = std::make_pair(s + 1, j);
       if (s > 0) {
         EXPECT_GE(fwd_end[here], fwd_end[before] + 0.1 + p.stages[s].fwd - 1e-9);
       }

@@ -103,6 +103,10 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
     if (RY > 1 && RY - 1 >= c.ny) return false;
     if (k.tx > 1 && CeilDiv(c.nx, RX) <= k.tx / 2) return false;
     if (k.ty > 1 && CeilDiv(c.ny, RY) <= k.ty / 2) return false;
+    // A cache tile spanning several register tiles must fit inside the output (it then has
+    // shifted-inwards edge tiles, halide_kernel.cc); larger ones are all padding anyway.
+    if (k.tx > 1 && RX * k.tx > c.nx) return false;
+    if (k.ty > 1 && RY * k.ty > c.ny) return false;
     // The accumulator buffer of a cache tile stays within L2.
     if (RX * k.tx * RY * k.ty * 4 > l2) return false;
     // A reduction block must split the reduction.

@@ -175,11 +175,17 @@ Result<std::unique_ptr<Kernel>> BuildHalideKernel(const Workload& w, const Confi
 
     // --- schedule ---
     Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), f1("f1"), f2("f2");
-    out.split(x, xo, xi, TX, TailStrategy::GuardWithIf)
-        .split(y, yo, yi, TY, TailStrategy::GuardWithIf);
+    // Partial edge tiles shift inwards (recomputing a few outputs) whenever a tile fits in the
+    // output: Halide 14 drops the GuardWithIf of such tiles in some loop nests (conv with
+    // clamped im2col reads) and writes past the output. GuardWithIf remains only for outputs
+    // narrower than one tile.
+    auto tail = [](int64_t extent, int tile) {
+      return extent >= tile ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+    };
+    out.split(x, xo, xi, TX, tail(c.nx, TX)).split(y, yo, yi, TY, tail(c.ny, TY));
     Var inner = kn.order == 0 ? xo : yo, outer = kn.order == 0 ? yo : xo;
     out.reorder(xi, yi, inner, outer, b);
-    out.vectorize(xi, vec);
+    out.vectorize(xi, vec, tail(c.nx, TX));
     Var site = inner, outer_site = outer;
     if (kn.par == 0) {
       out.parallel(c.nb > 1 ? b : outer);

@@ -49,13 +49,16 @@ double ConvElement(const Workload& w, const std::vector<const float*>& in, int64
   const int64_t img = idx / (K * OH * OW), oc = (idx / (OH * OW)) % K, oy = (idx / OW) % OH,
                 ox = idx % OW;
   const int64_t g = oc / kg;
+  const int64_t sh = w.Get("stride_h"), sw = w.Get("stride_w"), dh = w.Get("dilation_h"),
+                dw = w.Get("dilation_w");
+  const int64_t pt = w.Get("pad_top"), pl = w.Get("pad_left");
   double s = 0, a = 0;
   for (int64_t ic = 0; ic < cg; ++ic) {
     for (int64_t ky = 0; ky < KH; ++ky) {
-      const int64_t iy = oy * w.Get("stride_h") + ky * w.Get("dilation_h") - w.Get("pad_top");
+      const int64_t iy = oy * sh + ky * dh - pt;
       if (iy < 0 || iy >= H) continue;
       for (int64_t kx = 0; kx < KW; ++kx) {
-        const int64_t ix = ox * w.Get("stride_w") + kx * w.Get("dilation_w") - w.Get("pad_left");
+        const int64_t ix = ox * sw + kx * dw - pl;
         if (ix < 0 || ix >= W) continue;
         double x = in[0][((img * C + g * cg + ic) * H + iy) * W + ix];
         double f = in[1][((oc * cg + ic) * KH + ky) * KW + kx];

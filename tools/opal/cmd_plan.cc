@@ -17,9 +17,10 @@ namespace {
 using namespace opal::plan;
 
 struct Options {
-  std::string model, cluster, goal = "throughput", profiles, catalog, efficiency, network, svg, replay, deepbench;
+  std::string model, cluster, goal = "throughput", profiles, catalog, efficiency, network, svg,
+                              replay, deepbench;
   std::vector<std::string> calibrate_with, input_shapes;
-  bool json = false, calibrate = false, homogeneous_only = false;
+  bool json = false, calibrate = false, homogeneous_only = false, p2p_split = false;
   int64_t iterations = 0, global_batch = 0;
   int max_stages = 0, max_tp = 8, max_micro_batch = 512, pareto_points = 4;
   double time_limit = 2;
@@ -27,15 +28,20 @@ struct Options {
 };
 
 Result<ModelSpec> LoadModel(const Options& o) {
-  if (o.model.empty()) return Error(ErrorCode::kInvalidArgument, "--model is required (a transformer JSON or an ONNX file)");
+  if (o.model.empty())
+    return Error(ErrorCode::kInvalidArgument,
+                 "--model is required (a transformer JSON or an ONNX file)");
   ModelSpec m;
   if (o.model.size() > 5 && o.model.substr(o.model.size() - 5) == ".onnx") {
     if (o.global_batch <= 0)
-      return Error(ErrorCode::kInvalidArgument, "an ONNX model needs --global-batch (sequences or samples per iteration)");
+      return Error(ErrorCode::kInvalidArgument,
+                   "an ONNX model needs --global-batch (sequences or samples per iteration)");
     ImportOptions io;
     OPAL_ASSIGN_OR_RETURN(io.input_shapes, ParseInputShapes(o.input_shapes));
     OPAL_ASSIGN_OR_RETURN(Graph g, ImportOnnxFile(o.model, io));
-    int64_t batch = g.inputs().empty() || g.value(g.inputs()[0]).shape.empty() ? 1 : g.value(g.inputs()[0]).shape[0];
+    int64_t batch = g.inputs().empty() || g.value(g.inputs()[0]).shape.empty()
+                        ? 1
+                        : g.value(g.inputs()[0]).shape[0];
     OPAL_ASSIGN_OR_RETURN(m, ModelFromGraph(g, batch));
     m.name = o.model;
   } else {
@@ -56,16 +62,19 @@ Status Calibrate(const Options& o, const Catalog& catalog) {
   for (const auto& spec : o.calibrate_with) {
     size_t colon = spec.find(':');
     if (colon == std::string::npos)
-      return Error(ErrorCode::kInvalidArgument, "--calibrate-with '{}': expected MODEL.json:PROFILE_DIR", spec);
+      return Error(ErrorCode::kInvalidArgument,
+                   "--calibrate-with '{}': expected MODEL.json:PROFILE_DIR", spec);
     OPAL_ASSIGN_OR_RETURN(TransformerConfig c, LoadTransformerConfig(spec.substr(0, colon)));
     OPAL_ASSIGN_OR_RETURN(ModelSpec m, ModelFromTransformer(c));
     models.push_back(m);
-    OPAL_ASSIGN_OR_RETURN(auto p, ProfileSource::Load(spec.substr(colon + 1), static_cast<int>(m.layers.size())));
+    OPAL_ASSIGN_OR_RETURN(
+        auto p, ProfileSource::Load(spec.substr(colon + 1), static_cast<int>(m.layers.size())));
     profs.push_back(std::move(p));
   }
   for (size_t i = 0; i < models.size(); ++i) in.profiles.push_back({&models[i], profs[i].get()});
   if (in.profiles.empty() && in.deepbench_gemm_csv.empty())
-    return Error(ErrorCode::kInvalidArgument, "--calibrate needs --calibrate-with MODEL.json:PROFILE_DIR or --deepbench FILE");
+    return Error(ErrorCode::kInvalidArgument,
+                 "--calibrate needs --calibrate-with MODEL.json:PROFILE_DIR or --deepbench FILE");
   OPAL_ASSIGN_OR_RETURN(Json j, plan::Calibrate(catalog, in));
   fmt::print("{}\n", j.dump(2));
   return Status::Ok();
@@ -73,13 +82,15 @@ Status Calibrate(const Options& o, const Catalog& catalog) {
 
 Status Run(const Options& o) {
   std::string dir = DefaultCatalogDir();
-  OPAL_ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(o.catalog.empty() ? dir + "/gpus.json" : o.catalog));
+  OPAL_ASSIGN_OR_RETURN(Catalog catalog,
+                        LoadCatalog(o.catalog.empty() ? dir + "/gpus.json" : o.catalog));
   if (!o.network.empty()) OPAL_RETURN_IF_ERROR(ApplySailorNetwork(o.network, &catalog));
   if (o.calibrate) return Calibrate(o, catalog);
   OPAL_ASSIGN_OR_RETURN(ModelSpec model, LoadModel(o));
   auto chain = std::make_shared<ChainSource>();
   if (!o.profiles.empty()) {
-    OPAL_ASSIGN_OR_RETURN(auto p, ProfileSource::Load(o.profiles, static_cast<int>(model.layers.size())));
+    OPAL_ASSIGN_OR_RETURN(auto p,
+                          ProfileSource::Load(o.profiles, static_cast<int>(model.layers.size())));
     chain->Add(std::shared_ptr<const PerfSource>(std::move(p)));
   }
   std::string eff = o.efficiency.empty() ? dir + "/efficiency.json" : o.efficiency;
@@ -87,42 +98,55 @@ Status Run(const Options& o) {
   chain->Add(std::shared_ptr<const PerfSource>(std::move(roof)));
 
   Cluster cluster;
-  if (!o.replay.empty() && o.cluster.empty()) {  // replay: every catalog GPU, as many as a plan names
+  if (!o.replay.empty() &&
+      o.cluster.empty()) {  // replay: every catalog GPU, as many as a plan names
     for (const auto& g : catalog.gpus) {
       const InstanceType* i = catalog.CheapestInstanceFor(g.name);
       if (i) cluster.pools.push_back(Pool{g, *i, 1 << 30});
     }
   } else {
-    if (o.cluster.empty()) return Error(ErrorCode::kInvalidArgument, "--cluster FILE is required (which GPUs, how many)");
+    if (o.cluster.empty())
+      return Error(ErrorCode::kInvalidArgument,
+                   "--cluster FILE is required (which GPUs, how many)");
     OPAL_ASSIGN_OR_RETURN(cluster, LoadCluster(o.cluster, &catalog));
     if (!o.network.empty()) {  // the cluster's pools were copied before: refresh their links
       for (auto& p : cluster.pools) p.gpu = *catalog.FindGpu(p.gpu.name);
     }
   }
   PlanContext ctx{&model, &cluster, chain.get(), {}};
+  ctx.options.p2p_split_by_tp = o.p2p_split;
 
   if (!o.replay.empty()) {
     OPAL_ASSIGN_OR_RETURN(ReplayReport rep, ReplaySailorDir(o.replay, ctx));
     if (o.json) {
       Json rows = Json::array();
       for (const auto& r : rep.rows)
-        rows.push_back({{"plan", r.path}, {"measured_s", r.measured}, {"estimated_s", r.estimated},
-                        {"simulated_s", r.simulated}, {"source", r.source}, {"error", r.error}});
-      fmt::print("{}\n", Json{{"format", "opal.replay/1"}, {"rows", rows}, {"replayed", rep.replayed},
-                              {"mape_simulated", rep.mape_simulated}, {"mape_estimated", rep.mape_estimated}}.dump(2));
+        rows.push_back({{"plan", r.path},
+                        {"measured_s", r.measured},
+                        {"estimated_s", r.estimated},
+                        {"simulated_s", r.simulated},
+                        {"source", r.source},
+                        {"error", r.error}});
+      fmt::print("{}\n", Json{{"format", "opal.replay/1"},
+                              {"rows", rows},
+                              {"replayed", rep.replayed},
+                              {"mape_simulated", rep.mape_simulated},
+                              {"mape_estimated", rep.mape_estimated}}
+                             .dump(2));
       return Status::Ok();
     }
-    fmt::print("{:<60} {:>9} {:>9} {:>9} {:>7}  {}\n", "plan", "measured", "estimate", "simulate", "error", "source");
+    fmt::print("{:<60} {:>9} {:>9} {:>9} {:>7}  {}\n", "plan", "measured", "estimate", "simulate",
+               "error", "source");
     for (const auto& r : rep.rows) {
       if (!r.error.empty()) {
         fmt::print("{:<60} {:>9.3f}  skipped: {}\n", r.path, r.measured, r.error);
         continue;
       }
-      fmt::print("{:<60} {:>9.3f} {:>9.3f} {:>9.3f} {:>+6.1f}%  {}\n", r.path, r.measured, r.estimated, r.simulated,
-                 100 * (r.simulated - r.measured) / r.measured, r.source);
+      fmt::print("{:<60} {:>9.3f} {:>9.3f} {:>9.3f} {:>+6.1f}%  {}\n", r.path, r.measured,
+                 r.estimated, r.simulated, 100 * (r.simulated - r.measured) / r.measured, r.source);
     }
-    fmt::print("\n{} of {} plans replayed; MAPE simulated {:.1f}%, estimated {:.1f}%\n", rep.replayed, rep.rows.size(),
-               100 * rep.mape_simulated, 100 * rep.mape_estimated);
+    fmt::print("\n{} of {} plans replayed; MAPE simulated {:.1f}%, estimated {:.1f}%\n",
+               rep.replayed, rep.rows.size(), 100 * rep.mape_simulated, 100 * rep.mape_estimated);
     return Status::Ok();
   }
 
@@ -138,8 +162,10 @@ Status Run(const Options& o) {
   OPAL_ASSIGN_OR_RETURN(PlanReport rep, MakePlanReport(ctx, goal, so));
   if (!rep.best.found)
     return Error(ErrorCode::kFailed,
-                 "no plan for {} on this cluster fits GPU memory and the goal '{}'; add GPUs with more memory, "
-                 "relax the goal or lower the global batch", model.name, goal.Describe());
+                 "no plan for {} on this cluster fits GPU memory and the goal '{}'; add GPUs with "
+                 "more memory, "
+                 "relax the goal or lower the global batch",
+                 model.name, goal.Describe());
   if (!o.svg.empty()) {
     std::ofstream out(o.svg);
     if (!out) return Error(ErrorCode::kIo, "cannot write --svg file '{}'", o.svg);
@@ -162,30 +188,51 @@ Status Run(const Options& o) {
 
 void AddPlanCommand(CLI::App& app, CommandFn* run) {
   auto o = std::make_shared<Options>();
-  CLI::App* sub = app.add_subcommand("plan", "Plan training on mixed GPUs: stages, GPU types and counts, parallelism");
-  sub->add_option("--model", o->model, "Transformer JSON (layers, hidden, heads, ...) or ONNX forward graph");
+  CLI::App* sub = app.add_subcommand(
+      "plan", "Plan training on mixed GPUs: stages, GPU types and counts, parallelism");
+  sub->add_option("--model", o->model,
+                  "Transformer JSON (layers, hidden, heads, ...) or ONNX forward graph");
   sub->add_option("--cluster", o->cluster, "Cluster JSON: available GPUs (and catalog overrides)");
-  sub->add_option("--goal", o->goal, "throughput | cost | deadline=36h | budget=USD | hourly=USD (default throughput)");
-  sub->add_option("--profiles", o->profiles, "Measured per-layer profiles of this model (Sailor format: DIR/<GPU>/profile.json)");
-  sub->add_option("--catalog", o->catalog, "GPU/instance catalog (default: data/catalog/gpus.json)");
-  sub->add_option("--efficiency", o->efficiency, "Roofline efficiencies (default: data/catalog/efficiency.json)");
+  sub->add_option(
+      "--goal", o->goal,
+      "throughput | cost | deadline=36h | budget=USD | hourly=USD (default throughput)");
+  sub->add_option(
+      "--profiles", o->profiles,
+      "Measured per-layer profiles of this model (Sailor format: DIR/<GPU>/profile.json)");
+  sub->add_option("--catalog", o->catalog,
+                  "GPU/instance catalog (default: data/catalog/gpus.json)");
+  sub->add_option("--efficiency", o->efficiency,
+                  "Roofline efficiencies (default: data/catalog/efficiency.json)");
   sub->add_option("--network", o->network, "Measured link curves (Sailor network_coeffs JSON)");
-  sub->add_option("--iterations", o->iterations, "Iterations of the job (for deadline/budget goals and job totals)");
-  sub->add_option("--global-batch", o->global_batch, "Global batch per iteration (overrides the model file)");
+  sub->add_option("--iterations", o->iterations,
+                  "Iterations of the job (for deadline/budget goals and job totals)");
+  sub->add_option("--global-batch", o->global_batch,
+                  "Global batch per iteration (overrides the model file)");
   sub->add_option("--input-shape", o->input_shapes, "ONNX input shape NAME=DIMS (repeatable)");
-  sub->add_option("--max-stages", o->max_stages, "Most pipeline stages (default: number of layers)");
+  sub->add_option("--max-stages", o->max_stages,
+                  "Most pipeline stages (default: number of layers)");
   sub->add_option("--max-tp", o->max_tp, "Largest tensor-parallel degree (default 8)");
-  sub->add_option("--micro-batch", o->micro_batches, "Global micro-batch sizes to try (default: divisors of the batch)");
-  sub->add_option("--max-micro-batch", o->max_micro_batch, "Largest global micro-batch tried by default (512)");
+  sub->add_option("--micro-batch", o->micro_batches,
+                  "Global micro-batch sizes to try (default: divisors of the batch)");
+  sub->add_option("--max-micro-batch", o->max_micro_batch,
+                  "Largest global micro-batch tried by default (512)");
   sub->add_option("--time-limit", o->time_limit,
-                  "Seconds per search before returning the best plan so far (default 2; 0 = search to the proven optimum)");
-  sub->add_option("--pareto-points", o->pareto_points, "Price caps tried for the time/cost front (default 4)");
+                  "Seconds per search before returning the best plan so far (default 2; 0 = search "
+                  "to the proven optimum)");
+  sub->add_option("--pareto-points", o->pareto_points,
+                  "Price caps tried for the time/cost front (default 4)");
+  sub->add_flag("--p2p-split-tp", o->p2p_split,
+                "Stage-to-stage sends split over tensor-parallel ranks (Megatron-LM) rather than "
+                "whole (DeepSpeed)");
   sub->add_flag("--homogeneous-only", o->homogeneous_only, "Only plans on one GPU type");
   sub->add_flag("--json", o->json, "Print JSON (format opal.plan/1)");
-  sub->add_option("--svg", o->svg, "Write an SVG: pipeline timeline of the best plan and the time/cost front");
-  sub->add_option("--replay", o->replay, "Predict every Sailor-format plan under DIR and compare with its measured time");
+  sub->add_option("--svg", o->svg,
+                  "Write an SVG: pipeline timeline of the best plan and the time/cost front");
+  sub->add_option("--replay", o->replay,
+                  "Predict every Sailor-format plan under DIR and compare with its measured time");
   sub->add_flag("--calibrate", o->calibrate, "Fit roofline efficiencies and print efficiency.json");
-  sub->add_option("--calibrate-with", o->calibrate_with, "MODEL.json:PROFILE_DIR pairs to calibrate on (repeatable)");
+  sub->add_option("--calibrate-with", o->calibrate_with,
+                  "MODEL.json:PROFILE_DIR pairs to calibrate on (repeatable)");
   sub->add_option("--deepbench", o->deepbench, "DeepBench GEMM CSV to calibrate on");
   sub->callback([o, run] { *run = [o] { return Run(*o); }; });
 }
