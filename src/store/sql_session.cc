@@ -11,6 +11,17 @@
 namespace opal::store {
 namespace {
 
+// Runs fn in the backend's retried transaction; the writer's id cache trusts only committed rows.
+template <typename RunTransaction>
+Status WithWriter(RecordWriter& writer, const std::function<Status()>& fn, RunTransaction run) {
+  Status st = run(std::function<Status()>([&] {
+    writer.Discard();
+    return fn();
+  }));
+  st.ok() ? writer.Committed() : writer.Discard();
+  return st;
+}
+
 class SqliteSession final : public SqlSession {
  public:
   explicit SqliteSession(std::unique_ptr<SqliteDb> db) : db_(std::move(db)), writer_(db_.get()) {}
@@ -35,12 +46,7 @@ class SqliteSession final : public SqlSession {
   }
 
   Status Transaction(const std::function<Status()>& fn) override {
-    Status st = db_->WriteTransaction([&] {
-      writer_.Discard();
-      return fn();
-    });
-    st.ok() ? writer_.Committed() : writer_.Discard();
-    return st;
+    return WithWriter(writer_, fn, [&](const auto& body) { return db_->WriteTransaction(body); });
   }
   RecordWriter& writer() override { return writer_; }
 
@@ -70,12 +76,7 @@ class PgSession final : public SqlSession {
   }
 
   Status Transaction(const std::function<Status()>& fn) override {
-    Status st = db_->Transaction([&] {
-      writer_.Discard();
-      return fn();
-    });
-    st.ok() ? writer_.Committed() : writer_.Discard();
-    return st;
+    return WithWriter(writer_, fn, [&](const auto& body) { return db_->Transaction(body); });
   }
   RecordWriter& writer() override { return writer_; }
 
