@@ -11,7 +11,10 @@ build="${OPAL_BUILD_DIR:-$root/build}"
 if [[ ! -f "$build/build.ninja" ]]; then
   echo "opal: configuring the build in $build (first use)" >&2
   mkdir -p "$build"
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 || {
+  launcher=()
+  # ccache, when installed, lets several build directories of one checkout share compiled objects.
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >"$build/configure.log" 2>&1 || {
     cat "$build/configure.log" >&2
     echo "opal: cmake configure failed (log: $build/configure.log)" >&2
     exit 1

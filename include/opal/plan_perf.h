@@ -1,26 +1,30 @@
 // Where per-layer times come from. A PerfSource answers "how long do the forward, backward and
 // optimizer update of layer i take on one GPU of type g, for a per-replica micro-batch of m
 // samples and tensor-parallel degree t" — or says it does not know. Sources are tried in order
-// (measured profile, then store records and the cost model when those layers exist, then the
-// roofline model, which always answers) and every time carries the name of the source it came
-// from. Sources are immutable after construction and safe to share between threads.
+// (measured profile, then tuning records in the store, then the cost model, then the roofline
+// model, which always answers) and every time carries the name of the source it came from.
+// Sources are immutable after construction (caches aside) and safe to share between threads.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "opal/cost_model.h"
 #include "opal/plan_catalog.h"
 #include "opal/plan_model.h"
+#include "opal/record_store.h"
 #include "opal/status.h"
+#include "opal/target.h"
 
 namespace opal::plan {
 
 struct LayerTime {
   double fwd = 0, bwd = 0, update = 0;  // seconds; tensor-parallel collectives included
-  const char* source = "";              // "profile", "roofline", ...
+  const char* source = "";              // "profile", "store", "cost-model", "roofline"
 };
 
 class PerfSource {
@@ -83,6 +87,99 @@ class RooflineSource : public PerfSource {
  private:
   std::map<std::string, Efficiency> per_gpu_;
   Efficiency default_;
+};
+
+// The tuning target (include/opal/target.h) of each catalog GPU type, whose records in the store
+// are that GPU's measurements: data/catalog/targets.json, {"targets": {"A100-80": "cuda
+// arch=sm_80 cores=108 mem=80G model='NVIDIA A100-SXM4-80GB'", ...}}. A GPU type without an
+// entry has no store records. kNotFound for a missing file, kInvalidModel for a bad entry.
+Result<std::map<std::string, Target>> LoadGpuTargets(const std::string& path);
+
+// Per-operator tuning records (RecordStore) summed into layer times, for transformer layers built
+// by ModelFromTransformer(shape). The matrix products of a layer (src/plan/layer_gemms.h: QKV,
+// attention-out, FFN up/down as `dense`, attention scores/context as `batch_matmul`, the LM
+// projection of the head; m = micro-batch * sequence, sharded by tp as Megatron) are looked up on
+// the GPU type's target (TopK k = 1: the fastest valid record of any framework; dtype float16,
+// else bfloat16, for 2-byte models, float32 for 4-byte ones):
+//   fwd    = sum of the forward products' medians + non-GEMM term (fwd)
+//   bwd    = sum over products of (dgrad + wgrad medians when both are stored, else 2 x the
+//            forward median) + non-GEMM term (bwd)
+//   update = the roofline's optimizer step
+// The non-GEMM term is the roofline's time of the same layer with its matrix products removed:
+// the other operators' memory traffic, tensor-parallel all-reduces and per-pass overhead.
+// nullopt when a forward product of the layer has no record (the chain then falls back), for
+// layers without products (embedding), for GPU types without a target and for models other than
+// `shape`'s. The store is only read, under a lock, and each lookup is cached.
+struct StoreSourceOptions {
+  // Fill missing records from other devices of the same coarse key (e.g. A100-40 from A100-80
+  // records, both cuda-sm_80). Off: a record counts only for the exact target it was measured on.
+  bool coarse_fallback = false;
+};
+class StoreSource : public PerfSource {
+ public:
+  StoreSource(std::unique_ptr<RecordStore> store, TransformerConfig shape,
+              std::map<std::string, Target> targets, std::shared_ptr<const RooflineSource> roofline,
+              StoreSourceOptions options = {});
+  std::optional<LayerTime> Time(const ModelSpec& model, int layer, const GpuType& gpu, int mbs,
+                                int tp) const override;
+  std::string Name() const override { return "store"; }
+
+  // Where a layer time comes from, product by product.
+  struct Term {
+    std::string name;           // "qkv", ...
+    std::string workload_key;   // of the forward product's record (first dtype if none)
+    std::string target_key;     // target of the record used ("" when missing)
+    double fwd = 0, bwd = 0;    // seconds
+    bool bwd_measured = false;  // dgrad + wgrad records (else 2 x fwd)
+  };
+  struct Breakdown {
+    std::vector<Term> gemms;
+    LayerTime non_gemm;  // the roofline of the layer without its products (update included)
+    std::optional<LayerTime> time;
+    std::string missing;  // why `time` is empty, e.g. "no record for qkv (dense-...) on ..."
+  };
+  Breakdown Explain(const ModelSpec& model, int layer, const GpuType& gpu, int mbs, int tp) const;
+
+ private:
+  struct Best {
+    double median = 0;
+    std::string workload_key, target_key;  // of the record used
+  };
+  // The fastest valid record of `workload` (dtype chosen in order) on `target`; cached.
+  std::optional<Best> Lookup(const Json& workload, const std::vector<std::string>& dtypes,
+                             const Target& target) const;
+
+  mutable std::mutex mu_;
+  std::unique_ptr<RecordStore> store_;
+  TransformerConfig shape_;
+  std::map<std::string, Target> targets_;
+  std::shared_ptr<const RooflineSource> roofline_;
+  StoreSourceOptions options_;
+  mutable std::map<std::string, std::optional<Best>> cache_;       // by workload@target
+  mutable std::map<std::string, std::optional<LayerTime>> times_;  // by layer/gpu/mbs/tp
+};
+
+// The cost model (include/opal/cost_model.h) as a source. Its scores are relative: it is trained
+// on GFLOP/s divided by the best GFLOP/s of the same workload and target (regression) or on pair
+// orderings (ranking), so it ranks configs of one workload but gives no seconds. This source
+// therefore answers nullopt for every layer; Why() says, per GPU type, whether the model was
+// trained on that GPU's target at all and that it cannot give absolute times. It is in the chain
+// so that a model that gains absolute predictions slots in at its place (after the store).
+class CostModelSource : public PerfSource {
+ public:
+  CostModelSource(CostModelInfo info, std::map<std::string, Target> targets)
+      : info_(std::move(info)), targets_(std::move(targets)) {}
+  std::optional<LayerTime> Time(const ModelSpec& model, int layer, const GpuType& gpu, int mbs,
+                                int tp) const override;
+  std::string Name() const override { return "cost-model"; }
+  // True when the model's metadata lists the GPU type's target.
+  bool Covers(const GpuType& gpu) const;
+  // One line: why this source has no time for `gpu`.
+  std::string Why(const GpuType& gpu) const;
+
+ private:
+  CostModelInfo info_;
+  std::map<std::string, Target> targets_;
 };
 
 // Tries sources in order; the first answer wins.

@@ -1,5 +1,5 @@
 // Builds a Halide JIT kernel for one (workload, config) of the "contraction" template
-// (contraction.h, contraction_space.h). Only halide_kernel.cc includes Halide.h.
+// (contraction.h, contraction_space.h); contraction_halide.h holds the Halide objects.
 #pragma once
 
 #include <memory>

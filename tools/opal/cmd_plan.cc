@@ -1,12 +1,17 @@
-// opal plan --model MODEL --cluster FILE [--goal G] [--profiles DIR] [--json] [--svg FILE]
+// opal plan --model MODEL --cluster FILE [--goal G] [--profiles DIR] [--store DSN]
+//           [--cost-model FILE] [--json] [--svg FILE]
 // opal plan --model MODEL --profiles DIR --replay DIR        (predict measured Sailor plans)
 // opal plan --calibrate --calibrate-with MODEL.json:PROFILE_DIR ... [--deepbench gemm.csv]
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include "commands.h"
+#include "opal/cost_model.h"
 #include "opal/log.h"
 #include "opal/onnx_import.h"
 #include "opal/plan_report.h"
@@ -18,16 +23,19 @@ using namespace opal::plan;
 
 struct Options {
   std::string model, cluster, goal = "throughput", profiles, catalog, efficiency, network, svg,
-                              replay, deepbench;
+                              replay, deepbench, store, store_targets, cost_model;
   std::vector<std::string> calibrate_with, input_shapes;
-  bool json = false, calibrate = false, homogeneous_only = false, p2p_split = false;
+  bool json = false, calibrate = false, homogeneous_only = false, p2p_split = false,
+       store_coarse = false;
   int64_t iterations = 0, global_batch = 0;
   int max_stages = 0, max_tp = 8, max_micro_batch = 512, pareto_points = 4;
   double time_limit = 2;
   std::vector<int> micro_batches;
 };
 
-Result<ModelSpec> LoadModel(const Options& o) {
+// `shape` receives the transformer configuration when the model is one (the store and cost-model
+// sources derive per-operator workloads from it).
+Result<ModelSpec> LoadModel(const Options& o, std::optional<TransformerConfig>* shape) {
   if (o.model.empty())
     return Error(ErrorCode::kInvalidArgument,
                  "--model is required (a transformer JSON or an ONNX file)");
@@ -47,6 +55,7 @@ Result<ModelSpec> LoadModel(const Options& o) {
   } else {
     OPAL_ASSIGN_OR_RETURN(TransformerConfig c, LoadTransformerConfig(o.model));
     OPAL_ASSIGN_OR_RETURN(m, ModelFromTransformer(c));
+    *shape = c;
   }
   if (o.global_batch > 0) m.global_batch = o.global_batch;
   if (o.iterations > 0) m.iterations = o.iterations;
@@ -80,13 +89,10 @@ Status Calibrate(const Options& o, const Catalog& catalog) {
   return Status::Ok();
 }
 
-Status Run(const Options& o) {
-  std::string dir = DefaultCatalogDir();
-  OPAL_ASSIGN_OR_RETURN(Catalog catalog,
-                        LoadCatalog(o.catalog.empty() ? dir + "/gpus.json" : o.catalog));
-  if (!o.network.empty()) OPAL_RETURN_IF_ERROR(ApplySailorNetwork(o.network, &catalog));
-  if (o.calibrate) return Calibrate(o, catalog);
-  OPAL_ASSIGN_OR_RETURN(ModelSpec model, LoadModel(o));
+// Layer-time sources in order: profile > store > cost model > roofline.
+Result<std::shared_ptr<ChainSource>> MakeChain(const Options& o, const std::string& dir,
+                                               const ModelSpec& model,
+                                               const std::optional<TransformerConfig>& shape) {
   auto chain = std::make_shared<ChainSource>();
   if (!o.profiles.empty()) {
     OPAL_ASSIGN_OR_RETURN(auto p,
@@ -94,8 +100,65 @@ Status Run(const Options& o) {
     chain->Add(std::shared_ptr<const PerfSource>(std::move(p)));
   }
   std::string eff = o.efficiency.empty() ? dir + "/efficiency.json" : o.efficiency;
-  OPAL_ASSIGN_OR_RETURN(auto roof, RooflineSource::Load(eff));
-  chain->Add(std::shared_ptr<const PerfSource>(std::move(roof)));
+  OPAL_ASSIGN_OR_RETURN(std::shared_ptr<const RooflineSource> roof, RooflineSource::Load(eff));
+  std::map<std::string, Target> targets;
+  if (!o.store.empty() || !o.cost_model.empty()) {
+    OPAL_ASSIGN_OR_RETURN(
+        targets, LoadGpuTargets(o.store_targets.empty() ? dir + "/targets.json" : o.store_targets));
+  }
+  if (!o.store.empty()) {
+    if (o.store.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(o.store.substr(7)))
+      return Error(
+          ErrorCode::kNotFound,
+          "--store: no record store at '{}'; give an existing one (opal db init creates one)",
+          o.store.substr(7));
+    OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(o.store));
+    if (!shape) {
+      log::Warn(
+          "--store: {} is not a transformer JSON, so its operators are unknown; the store "
+          "is not used",
+          model.name);
+    } else {
+      StoreSourceOptions so;
+      so.coarse_fallback = o.store_coarse;
+      chain->Add(std::make_shared<StoreSource>(std::move(store), *shape, targets, roof, so));
+    }
+  }
+  if (!o.cost_model.empty()) {
+    OPAL_ASSIGN_OR_RETURN(CostModel cm, CostModel::Load(o.cost_model));
+    auto src = std::make_shared<CostModelSource>(cm.info(), targets);
+    chain->Add(src);
+    log::Warn(
+        "--cost-model {}: no layer times from it: its scores rank configs of one workload "
+        "(objective {}), they are not seconds",
+        o.cost_model, cm.info().objective);
+  }
+  chain->Add(roof);
+  return chain;
+}
+
+// How many layers of the plan took their times from each source.
+std::map<std::string, int> LayerSources(const PlanContext& ctx, const Plan& plan) {
+  std::map<std::string, int> n;
+  for (const auto& st : plan.stages) {
+    const GpuType& gpu = ctx.cluster->pools[st.pool].gpu;
+    for (int l = st.first; l < st.end; ++l) {
+      auto t = ctx.perf->Time(*ctx.model, l, gpu, plan.micro_batch / st.dp, st.tp);
+      ++n[t ? t->source : "none"];
+    }
+  }
+  return n;
+}
+
+Status Run(const Options& o) {
+  std::string dir = DefaultCatalogDir();
+  OPAL_ASSIGN_OR_RETURN(Catalog catalog,
+                        LoadCatalog(o.catalog.empty() ? dir + "/gpus.json" : o.catalog));
+  if (!o.network.empty()) OPAL_RETURN_IF_ERROR(ApplySailorNetwork(o.network, &catalog));
+  if (o.calibrate) return Calibrate(o, catalog);
+  std::optional<TransformerConfig> shape;
+  OPAL_ASSIGN_OR_RETURN(ModelSpec model, LoadModel(o, &shape));
+  OPAL_ASSIGN_OR_RETURN(auto chain, MakeChain(o, dir, model, shape));
 
   Cluster cluster;
   if (!o.replay.empty() &&
@@ -172,12 +235,18 @@ Status Run(const Options& o) {
     out << ReportSvg(ctx, rep, SimulateIteration(rep.best.best));
     if (!out.good()) return Error(ErrorCode::kIo, "cannot write --svg file '{}'", o.svg);
   }
+  const std::map<std::string, int> sources = LayerSources(ctx, rep.best.best);
   if (o.json) {
     Json j = ReportJson(ctx, rep);
     j["simulated_iteration_s"] = SimulateIteration(rep.best.best).iter_time;
+    j["layer_sources"] = sources;
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{}", ReportText(ctx, rep));
+    std::string counts;
+    for (const auto& [name, n] : sources)
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", name, n);
+    fmt::print("layer times of the best plan: {}\n", counts);
     fmt::print("simulated iteration of the best plan: {:.3f} s (estimate {:.3f} s)\n",
                SimulateIteration(rep.best.best).iter_time, rep.best.best.iter_time);
   }
@@ -201,6 +270,17 @@ void AddPlanCommand(CLI::App& app, CommandFn* run) {
       "Measured per-layer profiles of this model (Sailor format: DIR/<GPU>/profile.json)");
   sub->add_option("--catalog", o->catalog,
                   "GPU/instance catalog (default: data/catalog/gpus.json)");
+  sub->add_option(
+      "--store", o->store,
+      "Tuning-record store (DSN, e.g. sqlite:records.db) whose per-operator records give "
+      "layer times; not consulted without this flag ($OPAL_STORE is not read)");
+  sub->add_option("--store-targets", o->store_targets,
+                  "GPU type -> tuning target map (default: data/catalog/targets.json)");
+  sub->add_flag("--store-coarse", o->store_coarse,
+                "Also use records of devices with the same coarse target key (e.g. cuda-sm_80)");
+  sub->add_option("--cost-model", o->cost_model,
+                  "Cost model file (opal costmodel train); checked, but it ranks configs and gives "
+                  "no seconds, so layer times fall through to the roofline");
   sub->add_option("--efficiency", o->efficiency,
                   "Roofline efficiencies (default: data/catalog/efficiency.json)");
   sub->add_option("--network", o->network, "Measured link curves (Sailor network_coeffs JSON)");

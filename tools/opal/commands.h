@@ -25,6 +25,9 @@ void AddPlanCommand(CLI::App& app, CommandFn* run);
 void AddDbCommand(CLI::App& app, CommandFn* run);
 void AddCostModelCommand(CLI::App& app, CommandFn* run);
 void AddWorkerCommand(CLI::App& app, CommandFn* run);  // also `opal status`
+void AddBuildCommand(CLI::App& app, CommandFn* run);
+void AddDeliverCommand(CLI::App& app, CommandFn* run);
+void AddRunCommand(CLI::App& app, CommandFn* run);
 
 // --target: "" or "host" means the detected host.
 Result<Target> ResolveTarget(const std::string& spec);

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   opal::cli::AddDbCommand(app, &run);
   opal::cli::AddCostModelCommand(app, &run);
   opal::cli::AddWorkerCommand(app, &run);
+  opal::cli::AddDeliverCommand(app, &run);
+  opal::cli::AddBuildCommand(app, &run);
+  opal::cli::AddRunCommand(app, &run);
 
   try {
     app.parse(argc, argv);

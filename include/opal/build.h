@@ -1,0 +1,82 @@
+// The model builder: an ONNX model -> a deployable shared library with the best kernels known for
+// the target (docs/build.md).
+//
+// BuildModel imports the model, runs the graph passes (passes/passes.h), chooses a schedule for
+// every tunable node (the store's best valid record for the exact target; else zero-shot with the
+// cost model when one is given, whose measurements are stored; else the template's default),
+// lowers every node to a Halide kernel, compiles the kernels ahead of time (in parallel, cached by
+// content), plans the arena, writes the weights blob and links
+//   DIR/libmodel.so     kernels + Halide runtime + opal runtime (C API: include/opal/runtime.h)
+//   DIR/weights.bin     constants, 64-byte aligned
+//   DIR/manifest.json   "opal.build/1": per node the kernel, its source and expected time
+//   DIR/src/            the generated program.cc and the kernels' objects (for inspection)
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "opal/json.h"
+#include "opal/record_store.h"
+#include "opal/status.h"
+#include "opal/target.h"
+#include "opal/tensor.h"
+
+namespace opal {
+
+struct BuildOptions {
+  std::string model_path;
+  std::string out_dir;
+  // Records are read from here (and zero-shot results written); nullptr = no store.
+  RecordStore* store = nullptr;
+  // Cost model for zero-shot of workloads missing from the store ("" = none: default schedule).
+  std::string cost_model_path;
+  int zero_shot_samples = 2000;
+  int zero_shot_measure = 8;
+  // Shapes for graph inputs with symbolic dims (as `opal tasks --input-shape`).
+  std::map<std::string, Shape> input_shapes;
+  // Names of the graph inputs that stay runtime inputs. Empty = all inputs, except for a model
+  // that declares its parameters as inputs without initializers: then only the first input stays
+  // and the others get deterministic random weights (with a warning).
+  std::vector<std::string> runtime_inputs;
+  // Parallel compile processes (<= 0: the target's cores).
+  int jobs = 0;
+  // Kernel object cache ("" = $XDG_CACHE_HOME/opal/kernels or ~/.cache/opal/kernels; "off").
+  std::string cache_dir;
+};
+
+// Where a node's schedule came from.
+enum class ScheduleSource { kStore, kZeroShot, kDefault, kNotTunable };
+const char* ScheduleSourceName(ScheduleSource s);  // "store", "zero-shot", "default", "-"
+
+struct BuiltNode {
+  std::string node;      // graph node name (after passes)
+  std::string op_type;   // "Conv"
+  std::string kernel;    // AOT function name, "" for alias nodes (views)
+  std::string kind;      // "contraction", "elementwise", ..., "view"
+  std::string workload_key;  // tunable nodes only
+  std::string epilogue;      // fused steps, comma-separated
+  ScheduleSource source = ScheduleSource::kNotTunable;
+  double expected_s = 0;     // the record's median time (store / zero-shot), 0 when unknown
+};
+
+struct BuildReport {
+  std::string model;
+  std::string target;
+  std::vector<BuiltNode> nodes;
+  int kernels = 0;          // distinct kernels compiled into the library
+  int kernels_cached = 0;   // of which came from the cache
+  int64_t arena_bytes = 0;
+  int64_t arena_naive_bytes = 0;
+  int64_t weights_bytes = 0;
+  std::vector<std::string> random_weights;  // inputs given random values
+  std::map<std::string, double> phase_s;    // "import", "passes", "choose", "compile", "link"
+  double total_s = 0;
+  Json ToJson() const;  // "opal.build/1", also written to DIR/manifest.json
+};
+
+// Errors: the importer's (kNotFound, kInvalidModel, ...), kUnsupported listing every node opal
+// cannot lower, kFailed with the compiler's or linker's message, kIo for the output directory.
+Result<BuildReport> BuildModel(const BuildOptions& options);
+
+}  // namespace opal

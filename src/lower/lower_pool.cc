@@ -1,0 +1,136 @@
+#include "lower/lower_pool.h"
+
+#include <cmath>
+
+namespace opal::lower {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::select;
+
+Expr K(const Halide::Type& t, double v) { return Halide::cast(t, Expr(v)); }
+
+// The window of one spatial dim.
+struct Window {
+  int64_t in = 0, out = 0, kernel = 1, stride = 1, dilation = 1, pad_begin = 0, pad_end = 0;
+};
+
+Result<std::vector<Window>> Windows(KernelBuilder& b, const Shape& in, const Shape& out) {
+  const int k = static_cast<int>(in.size()) - 2;
+  const std::string& op = b.node().op_type;
+  std::vector<Window> w(k);
+  if (op.rfind("Global", 0) == 0) {
+    for (int j = 0; j < k; ++j) w[j] = {in[j + 2], out[j + 2], in[j + 2], 1, 1, 0, 0};
+    return w;
+  }
+  const auto ks = b.attrs().GetInts("kernel_shape");
+  const auto strides = b.attrs().GetInts("strides", std::vector<int64_t>(k, 1));
+  const auto dil = b.attrs().GetInts("dilations", std::vector<int64_t>(k, 1));
+  const auto pads = b.attrs().GetInts("pads", std::vector<int64_t>(2 * k, 0));
+  if (static_cast<int>(ks.size()) != k || static_cast<int>(strides.size()) != k ||
+      static_cast<int>(dil.size()) != k || static_cast<int>(pads.size()) != 2 * k) {
+    return Error(ErrorCode::kInvalidModel,
+                 "{}: kernel_shape/strides/dilations/pads do not fit "
+                 "{} spatial dims",
+                 b.node().Describe(), k);
+  }
+  const std::string auto_pad = b.attrs().GetString("auto_pad", "NOTSET");
+  for (int j = 0; j < k; ++j) {
+    Window& x = w[j];
+    x = {in[j + 2], out[j + 2], ks[j], strides[j], dil[j], pads[j], pads[j + k]};
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t total =
+          std::max<int64_t>(0, (x.out - 1) * x.stride + (x.kernel - 1) * x.dilation + 1 - x.in);
+      x.pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      x.pad_end = total - x.pad_begin;
+    } else if (auto_pad == "VALID") {
+      x.pad_begin = x.pad_end = 0;
+    }
+  }
+  return w;
+}
+
+// LRN: x / (bias + alpha/size * sum of x^2 over a window of channels)^beta.
+Result<KernelDef> Lrn(KernelBuilder& b) {
+  OPAL_ASSIGN_OR_RETURN(TensorRef x, b.Input(0));
+  if (x.rank() < 3) return b.Unsupported("LRN of rank < 3");
+  const int64_t size = b.attrs().GetInt("size", 1);
+  const auto t = x.type;
+  const auto vars = MakeVars(x.rank());
+  const auto idx = AsExprs(vars);
+  RDom r(0, static_cast<int>(size), "r");
+  const Expr c = vars[1] - static_cast<int>((size - 1) / 2) + r;
+  std::vector<Expr> in = idx;
+  in[1] = ClampIndex(c, x.shape[1]);
+  const Expr v = x(in);
+  const Expr sq = Halide::sum(select(c >= 0 && c < static_cast<int>(x.shape[1]), v * v, K(t, 0)));
+  const Expr alpha = K(t, b.attrs().GetFloat("alpha", 1e-4) / static_cast<double>(size));
+  const Expr base = K(t, b.attrs().GetFloat("bias", 1.0)) + alpha * sq;
+  Func out("out");
+  out(HalideArgs(vars)) = x(idx) / Halide::pow(base, K(t, b.attrs().GetFloat("beta", 0.75)));
+  b.SetOutput(0, out);
+  return b.Finish();
+}
+
+}  // namespace
+
+const std::vector<std::string>& PoolOps() {
+  static const std::vector<std::string> ops = {
+      "MaxPool",       "AveragePool",  "LpPool", "GlobalAveragePool",
+      "GlobalMaxPool", "GlobalLpPool", "LRN"};
+  return ops;
+}
+
+Result<KernelDef> LowerPool(KernelBuilder& b) {
+  b.set_kind("pool");
+  const std::string& op = b.node().op_type;
+  if (op == "LRN") return Lrn(b);
+  if (op == "MaxPool" && b.HasOutput(1)) return b.Unsupported("MaxPool's Indices output");
+  OPAL_ASSIGN_OR_RETURN(TensorRef x, b.Input(0));
+  if (x.rank() < 3) return b.Unsupported(fmt::format("{} of rank {}", op, x.rank()));
+  const Shape& out_shape = b.OutShape(0);
+  OPAL_ASSIGN_OR_RETURN(std::vector<Window> w, Windows(b, x.shape, out_shape));
+  const int k = x.rank() - 2;
+
+  const auto vars = MakeVars(x.rank());
+  std::vector<Halide::Range> ranges;
+  for (int j = k - 1; j >= 0; --j) ranges.emplace_back(0, static_cast<int>(w[j].kernel));
+  RDom r(ranges, "r");
+  std::vector<Expr> idx = {vars[0], vars[1]};
+  Expr valid = Halide::Internal::const_true(), inside_pads = Halide::Internal::const_true();
+  for (int j = 0; j < k; ++j) {
+    const Window& d = w[j];
+    const Expr i = vars[j + 2] * static_cast<int>(d.stride) +
+                   r[k - 1 - j] * static_cast<int>(d.dilation) - static_cast<int>(d.pad_begin);
+    valid = valid && i >= 0 && i < static_cast<int>(d.in);
+    inside_pads = inside_pads && i >= static_cast<int>(-d.pad_begin) &&
+                  i < static_cast<int>(d.in + d.pad_end);
+    idx.push_back(ClampIndex(i, d.in));
+  }
+  const Expr v = x(idx);
+  const auto t = x.type;
+  Expr e;
+  if (op == "MaxPool" || op == "GlobalMaxPool") {
+    e = Halide::maximum(select(valid, v, LowestOf(t)));
+  } else if (op == "AveragePool" || op == "GlobalAveragePool") {
+    const bool include_pad = b.attrs().GetInt("count_include_pad", 0) != 0;
+    const Expr n = Halide::sum(select(include_pad ? inside_pads : valid, K(t, 1), K(t, 0)));
+    e = Halide::sum(select(valid, v, K(t, 0))) / n;
+  } else {
+    const double p = static_cast<double>(b.attrs().GetInt("p", 2));
+    if (p == 2) {
+      e = Halide::sqrt(Halide::sum(select(valid, v * v, K(t, 0))));
+    } else {
+      e = Halide::pow(Halide::sum(select(valid, Halide::pow(Halide::abs(v), K(t, p)), K(t, 0))),
+                      K(t, 1.0 / p));
+    }
+  }
+  Func out("out");
+  out(HalideArgs(vars)) = e;
+  b.SetOutput(0, out);
+  return b.Finish();
+}
+
+}  // namespace opal::lower

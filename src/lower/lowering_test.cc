@@ -1,0 +1,324 @@
+// Unit tests of the lowerings: single-node models built in memory, evaluated with Halide JIT on
+// random inputs, and compared with (a) opal's reference evaluation of the same node (the model
+// imported again with the inputs bound, so the importer folds it) and (b) hand-written loops.
+#include "lower/lowering.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "graph/graph_test_util.h"
+#include "lower/jit_eval.h"
+#include "lower/lower_generic_matmul.h"
+#include "lower/tensor_compare.h"
+
+namespace opal::lower {
+namespace {
+
+using namespace opal::testing;  // NOLINT
+using N = onnx::NodeProto;
+
+Tensor Random(const Shape& s, uint32_t seed, double lo = -2, double hi = 2) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  Tensor t(DType::kFloat32, s);
+  for (int64_t i = 0; i < t.size(); ++i) t.SetDouble(i, u(rng));
+  return t;
+}
+
+// Evaluates `op` on `inputs` (runtime inputs; consts stay initializers) with the lowering
+// (LowerNode, or the generic contraction when `generic`).
+Result<std::vector<Tensor>> Lowered(const std::string& op, const std::vector<Arg>& args,
+                                    const std::vector<Tensor>& inputs, const AttrFn& attrs = {},
+                                    int opset = 13, int outputs = 1, bool generic = false) {
+  OPAL_ASSIGN_OR_RETURN(Graph g, RunOp(op, args, attrs, opset, outputs));
+  return EvaluateGraphJit(g, inputs, LowerOptions{}, nullptr,
+                          generic ? NodeLowering(LowerGenericContractionNode) : nullptr);
+}
+
+// Checks the lowering of `op` against opal's reference evaluation (constant folding) on random
+// float inputs of the given shapes; `consts` are extra constant inputs after them.
+void CheckAgainstReference(const std::string& op, const std::vector<Shape>& shapes,
+                           const AttrFn& attrs = {}, std::vector<Arg> consts = {}, int opset = 13,
+                           bool generic = false) {
+  SCOPED_TRACE(op);
+  std::vector<Arg> runtime, folded;
+  std::vector<Tensor> values;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    values.push_back(Random(shapes[i], 17 + static_cast<uint32_t>(i)));
+    runtime.push_back(Arg::In(shapes[i]));
+    folded.push_back(values.back());
+  }
+  for (auto& c : consts) {
+    runtime.push_back(c);
+    folded.push_back(c);
+  }
+  auto ref = RunOp(op, folded, attrs, opset);
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  const Value& y = Val(*ref, "y0");
+  ASSERT_TRUE(y.constant) << op << " was not folded by the reference";
+  auto got = Lowered(op, runtime, values, attrs, opset, 1, generic);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(CompareTensors(got->at(0), *y.constant, 1e-5, 1e-5), "");
+}
+
+TEST(Lowering, ElementwiseMatchesReference) {
+  for (const char* op : {"Add", "Sub", "Mul", "Div", "Max", "Min", "PRelu"}) {
+    CheckAgainstReference(op, {{2, 3, 5}, {3, 1}});  // broadcasting both ways
+  }
+  for (const char* op : {"Relu", "Exp", "Tanh", "Sigmoid", "Neg", "Abs", "Floor", "Ceil", "Erf",
+                         "Softsign", "Softplus", "HardSwish", "Sin", "Cos", "Sign"}) {
+    CheckAgainstReference(op, {{3, 7}});
+  }
+  CheckAgainstReference("LeakyRelu", {{9}}, [](N& n) { AttrFloat(n, "alpha", 0.3f); });
+  CheckAgainstReference("Elu", {{9}}, [](N& n) { AttrFloat(n, "alpha", 0.7f); });
+  CheckAgainstReference("Sum", {{4, 1}, {5}, {1, 5}});
+  CheckAgainstReference("Mean", {{4, 5}, {5}});
+  CheckAgainstReference(
+      "Clip", {{11}}, {},
+      {Arg(Tensor::Scalar(DType::kFloat32, -0.5)), Arg(Tensor::Scalar(DType::kFloat32, 0.75))});
+  CheckAgainstReference("BatchNormalization", {{2, 3, 4, 5}, {3}, {3}, {3}}, {},
+                        {Arg(Random({3}, 5, 0.5, 2))});
+}
+
+TEST(Lowering, WhereAndComparisonsOnIntsAndBools) {
+  Tensor cond(DType::kBool, {2, 3}), x(DType::kInt64, {3}), y(DType::kInt64, {2, 1});
+  for (int i = 0; i < 6; ++i) cond.SetInt(i, (i * 7) % 3 == 0);
+  for (int i = 0; i < 3; ++i) x.SetInt(i, 1000000000000LL * (i + 1));
+  y.SetInt(0, -5);
+  y.SetInt(1, 9);
+  auto got = Lowered("Where", {Arg::In({2, 3}, kBool), Arg::In({3}, kI64), Arg::In({2, 1}, kI64)},
+                     {cond, x, y});
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  for (int i = 0; i < 6; ++i) {
+    const int64_t want = cond.GetInt(i) ? x.GetInt(i % 3) : y.GetInt(i / 3);
+    EXPECT_EQ(got->at(0).GetInt(i), want) << i;
+  }
+  got = Lowered("Less", {Arg::In({3}, kI64), Arg::In({2, 1}, kI64)}, {x, y});
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->at(0).dtype(), DType::kBool);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(got->at(0).GetInt(i), x.GetInt(i % 3) < y.GetInt(i / 3) ? 1 : 0) << i;
+  }
+}
+
+TEST(Lowering, ReductionsAndSoftmaxMatchReference) {
+  for (const char* op : {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceL2", "ReduceLogSumExp"}) {
+    CheckAgainstReference(
+        op, {{3, 5, 7}},
+        [](N& n) {
+          AttrInts(n, "axes", {-1, 0});
+        },
+        {}, 12);
+    CheckAgainstReference(
+        op, {{3, 5, 7}},
+        [](N& n) {
+          AttrInts(n, "axes", {1});
+          AttrInt(n, "keepdims", 0);
+        },
+        {}, 12);
+  }
+  for (const char* op : {"Softmax", "LogSoftmax"}) {
+    CheckAgainstReference(op, {{3, 5, 7}}, [](N& n) { AttrInt(n, "axis", -2); });
+    CheckAgainstReference(
+        op, {{3, 5, 7}}, [](N& n) { AttrInt(n, "axis", 1); }, {}, 11);
+  }
+  CheckAgainstReference("ArgMax", {{4, 9}}, [](N& n) { AttrInt(n, "axis", -1); });
+  CheckAgainstReference("LayerNormalization", {{2, 3, 10}, {10}, {10}}, {}, {}, 17);
+  CheckAgainstReference("InstanceNormalization", {{2, 3, 5, 4}, {3}, {3}});
+}
+
+TEST(Lowering, CumSumAlongAConstantAxis) {
+  const Tensor x = Random({3, 5}, 9);
+  for (int mode = 0; mode < 4; ++mode) {
+    const bool exclusive = mode & 1, reverse = mode & 2;
+    auto got = Lowered("CumSum", {Arg::In({3, 5}), Arg(I64({-1}, {}))}, {x}, [&](N& n) {
+      AttrInt(n, "exclusive", exclusive);
+      AttrInt(n, "reverse", reverse);
+    });
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    for (int row = 0; row < 3; ++row) {
+      for (int i = 0; i < 5; ++i) {
+        double want = 0;
+        for (int j = 0; j < 5; ++j) {
+          const bool in = reverse ? (exclusive ? j > i : j >= i) : (exclusive ? j < i : j <= i);
+          if (in) want += x.GetDouble(row * 5 + j);
+        }
+        EXPECT_NEAR(got->at(0).GetDouble(row * 5 + i), want, 1e-5) << mode << " " << i;
+      }
+    }
+  }
+}
+
+TEST(Lowering, PoolingMatchesReference) {
+  CheckAgainstReference("MaxPool", {{1, 2, 9, 11}}, [](N& n) {
+    AttrInts(n, "kernel_shape", {3, 3});
+    AttrInts(n, "strides", {2, 2});
+    AttrInts(n, "pads", {1, 1, 1, 1});
+  });
+  CheckAgainstReference("AveragePool", {{1, 2, 9, 11}}, [](N& n) {
+    AttrInts(n, "kernel_shape", {3, 2});
+    AttrInts(n, "pads", {1, 0, 1, 1});
+    AttrInt(n, "count_include_pad", 1);
+  });
+  CheckAgainstReference("AveragePool", {{1, 3, 7, 7}}, [](N& n) {
+    AttrInts(n, "kernel_shape", {3, 3});
+    AttrString(n, "auto_pad", "SAME_UPPER");
+  });
+  CheckAgainstReference("GlobalAveragePool", {{2, 3, 5, 6}});
+  CheckAgainstReference("GlobalMaxPool", {{2, 3, 5, 6}});
+}
+
+TEST(Lowering, DataMovementMatchesReference) {
+  CheckAgainstReference("Transpose", {{2, 3, 5}}, [](N& n) { AttrInts(n, "perm", {1, 2, 0}); });
+  CheckAgainstReference("Concat", {{2, 3}, {2, 5}, {2, 1}}, [](N& n) { AttrInt(n, "axis", -1); });
+  CheckAgainstReference("Gather", {{5, 4}}, [](N& n) { AttrInt(n, "axis", 1); },
+                        {Arg(I64({-1, 0, 2, -4, 3, 1}, {2, 3}))});
+  CheckAgainstReference("Slice", {{6, 7}}, {},
+                        {Arg(I64({-1, 1}, {2})), Arg(I64({-100, 7}, {2})), Arg(I64({0, 1}, {2})),
+                         Arg(I64({-2, 3}, {2}))});
+  CheckAgainstReference("Pad", {{3, 4}}, [](N& n) { AttrString(n, "mode", "reflect"); },
+                        {Arg(I64({2, 1, 1, 3}, {4}))});
+  CheckAgainstReference("Pad", {{3, 4}}, [](N& n) { AttrString(n, "mode", "edge"); },
+                        {Arg(I64({0, 2, 1, 0}, {4}))});
+  CheckAgainstReference("Tile", {{2, 3}}, {}, {Arg(I64({2, 3}, {2}))});
+  CheckAgainstReference("Expand", {{3, 1}}, {}, {Arg(I64({2, 3, 4}, {3}))});
+}
+
+TEST(Lowering, SplitWritesEveryOutput) {
+  const Tensor x = Random({2, 7}, 3);
+  auto got = Lowered(
+      "Split", {Arg::In({2, 7}), Arg(I64({3, 4}, {2}))}, {x}, [](N& n) { AttrInt(n, "axis", -1); },
+      13, 2);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_EQ(got->size(), 2u);
+  for (int r = 0; r < 2; ++r) {
+    for (int c = 0; c < 7; ++c) {
+      const Tensor& part = (*got)[c < 3 ? 0 : 1];
+      const int width = c < 3 ? 3 : 4;
+      EXPECT_EQ(part.GetDouble(r * width + (c < 3 ? c : c - 3)), x.GetDouble(r * 7 + c));
+    }
+  }
+}
+
+TEST(Lowering, MatMulBroadcastsBatchDims) {
+  const Tensor a = Random({2, 1, 3, 5}, 1), b = Random({4, 5, 6}, 2);
+  auto got = Lowered("MatMul", {Arg::In({2, 1, 3, 5}), Arg::In({4, 5, 6})}, {a, b}, {}, 13, 1,
+                     /*generic=*/true);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  const Tensor& y = got->at(0);
+  ASSERT_EQ(y.shape(), (Shape{2, 4, 3, 6}));
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j)
+      for (int m = 0; m < 3; ++m)
+        for (int n = 0; n < 6; ++n) {
+          double s = 0;
+          for (int k = 0; k < 5; ++k) {
+            s += a.GetDouble((i * 3 + m) * 5 + k) * b.GetDouble((j * 5 + k) * 6 + n);
+          }
+          EXPECT_NEAR(y.GetDouble(((i * 4 + j) * 3 + m) * 6 + n), s, 1e-4);
+        }
+}
+
+TEST(Lowering, ConvWithGroupsStridesAndPads) {
+  // x [1, 4, 6, 7], w [6, 2, 3, 3], groups 2, stride 2, pads 1, bias.
+  const Tensor x = Random({1, 4, 6, 7}, 4), w = Random({6, 2, 3, 3}, 5), bias = Random({6}, 6);
+  auto attrs = [](N& n) {
+    AttrInt(n, "group", 2);
+    AttrInts(n, "strides", {2, 2});
+    AttrInts(n, "pads", {1, 1, 1, 1});
+  };
+  auto got = Lowered("Conv", {Arg::In({1, 4, 6, 7}), Arg::In({6, 2, 3, 3}), Arg::In({6})},
+                     {x, w, bias}, attrs, 13, 1, /*generic=*/true);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  const Tensor& y = got->at(0);
+  ASSERT_EQ(y.shape(), (Shape{1, 6, 3, 4}));
+  for (int m = 0; m < 6; ++m)
+    for (int oy = 0; oy < 3; ++oy)
+      for (int ox = 0; ox < 4; ++ox) {
+        double s = bias.GetDouble(m);
+        for (int c = 0; c < 2; ++c)
+          for (int ky = 0; ky < 3; ++ky)
+            for (int kx = 0; kx < 3; ++kx) {
+              const int iy = oy * 2 + ky - 1, ix = ox * 2 + kx - 1, ci = (m / 3) * 2 + c;
+              if (iy < 0 || iy >= 6 || ix < 0 || ix >= 7) continue;
+              s += x.GetDouble((ci * 6 + iy) * 7 + ix) *
+                   w.GetDouble(((m * 2 + c) * 3 + ky) * 3 + kx);
+            }
+        EXPECT_NEAR(y.GetDouble((m * 3 + oy) * 4 + ox), s, 1e-4);
+      }
+}
+
+TEST(Lowering, GemmTransposesAndScales) {
+  CheckAgainstReference(
+      "Gemm", {{5, 3}, {4, 5}, {4}},
+      [](N& n) {
+        AttrInt(n, "transA", 1);
+        AttrInt(n, "transB", 1);
+        AttrFloat(n, "alpha", 0.5f);
+        AttrFloat(n, "beta", 2.0f);
+      },
+      {}, 13, /*generic=*/true);
+  CheckAgainstReference("Gemm", {{3, 5}, {5, 4}, {3, 1}}, {}, {}, 13, /*generic=*/true);
+}
+
+TEST(Lowering, GenericMatMulHandlesVectors) {
+  CheckAgainstReference("MatMul", {{5}, {2, 5, 3}}, {}, {}, 13, /*generic=*/true);
+  CheckAgainstReference("MatMul", {{2, 3, 5}, {5}}, {}, {}, 13, /*generic=*/true);
+  CheckAgainstReference("MatMul", {{5}, {5}}, {}, {}, 13, /*generic=*/true);
+  CheckAgainstReference("MatMul", {{3, 17}, {17, 20}}, {}, {}, 13, /*generic=*/true);
+}
+
+TEST(Lowering, GenericConvDilatedSameUpper1D) {
+  CheckAgainstReference(
+      "Conv", {{2, 3, 19}, {4, 3, 3}},
+      [](N& n) {
+        AttrInts(n, "dilations", {2});
+        AttrString(n, "auto_pad", "SAME_UPPER");
+      },
+      {}, 13, /*generic=*/true);
+}
+
+TEST(Lowering, KernelDefFollowsTheConventions) {
+  auto g = RunOp("Add", {Arg::In({2, 3}), Arg::In({3})});
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const Node& n = g->node(0);
+  EXPECT_FALSE(IsAliasNode(*g, n));
+  auto k = LowerNode(*g, n, LowerOptions{});
+  ASSERT_TRUE(k.ok()) << k.status().message();
+  ASSERT_EQ(k->inputs.size(), 2u);
+  EXPECT_EQ(k->input_values, n.inputs);
+  EXPECT_EQ(k->output_values, n.outputs);
+  ASSERT_EQ(k->output_views.size(), 1u);
+  ASSERT_EQ(k->output_views[0].dims.size(), 2u);
+  EXPECT_EQ(k->output_views[0].dims[0].extent, 3);  // dim 0 is the innermost ONNX dim
+  EXPECT_EQ(k->output_views[0].dims[1].stride, 3);
+  EXPECT_EQ(k->kind, "elementwise");
+}
+
+TEST(Lowering, AliasesAndUnsupportedOps) {
+  auto g = RunOp("Reshape", {Arg::In({2, 6}), I64({3, 4}, {2})});
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_TRUE(IsAliasNode(*g, g->node(0)));
+  g = RunOp("NonZero", {Arg::In({4})});
+  if (g.ok() && g->num_nodes() == 1) {
+    auto k = LowerNode(*g, g->node(0), LowerOptions{});
+    ASSERT_FALSE(k.ok());
+    EXPECT_EQ(k.status().code(), ErrorCode::kUnsupported);
+    EXPECT_NE(k.status().message().find("NonZero"), std::string::npos) << k.status().message();
+  }
+  g = RunOp(
+      "MaxPool", {Arg::In({1, 1, 4, 4})},
+      [](N& n) {
+        AttrInts(n, "kernel_shape", {2, 2});
+      },
+      13, 2);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  auto k = LowerNode(*g, g->node(0), LowerOptions{});
+  ASSERT_FALSE(k.ok());
+  EXPECT_EQ(k.status().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(k.status().message().find("Indices"), std::string::npos) << k.status().message();
+}
+
+}  // namespace
+}  // namespace opal::lower

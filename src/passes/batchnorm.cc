@@ -1,0 +1,117 @@
+// FoldBatchNorm: an inference BatchNormalization after a Conv becomes a per-output-channel scale
+// of the Conv's weights and a shift of its bias:
+//   s = scale / sqrt(var + epsilon);  W'[k] = W[k] * s[k];  b'[k] = (b[k] - mean[k]) * s[k] + B[k]
+#include <cmath>
+#include <memory>
+
+#include "passes/graph_edit.h"
+#include "passes/passes.h"
+
+namespace opal::passes {
+namespace {
+
+// The constant float32 tensor of `id` when it has `count` elements, else nullptr.
+const Tensor* F32Constant(const Graph& g, ValueId id, int64_t count) {
+  if (id == kNoValue) return nullptr;
+  const Value& v = g.value(id);
+  if (!v.constant || v.constant->dtype() != DType::kFloat32) return nullptr;
+  if (count >= 0 && v.constant->size() != count) return nullptr;
+  return v.constant.get();
+}
+
+ValueId AddConstant(Graph& g, const std::string& base, Tensor t) {
+  Value v;
+  v.name = UniqueValueName(g, base);
+  v.dtype = t.dtype();
+  v.shape = t.shape();
+  v.shape_known = true;
+  v.is_initializer = true;
+  v.constant = std::make_shared<const Tensor>(std::move(t));
+  return g.AddValue(std::move(v));
+}
+
+// Folds BN node `bn_id` into its producer if every condition holds; returns whether it did.
+bool TryFold(Graph& g, NodeId bn_id) {
+  const Node& bn = g.node(bn_id);
+  if (bn.inputs.size() < 5 || bn.outputs.empty() || bn.outputs[0] == kNoValue) return false;
+  if (bn.attrs.GetInt("training_mode", 0) != 0) return false;
+  for (size_t i = 1; i < bn.outputs.size(); ++i) {
+    if (bn.outputs[i] != kNoValue && !IsUnused(g, bn.outputs[i])) return false;
+  }
+  const ValueId x = bn.inputs[0];
+  const Value& xv = g.value(x);
+  if (xv.producer < 0 || xv.is_graph_output || xv.dtype != DType::kFloat32 || !xv.shape_known ||
+      xv.shape.size() < 2 || g.Consumers(x).size() != 1) {
+    return false;
+  }
+  const NodeId conv_id = xv.producer;
+  const Node& conv = g.node(conv_id);
+  if (!IsOnnxOp(conv, "Conv") || conv.attrs.Has("opal_epilogue") || conv.inputs.size() < 2 ||
+      conv.inputs.size() > 3) {
+    return false;
+  }
+  const int64_t channels = xv.shape[1];
+  const Tensor* w = F32Constant(g, conv.inputs[1], -1);
+  if (!w || w->shape().empty() || w->shape()[0] != channels) return false;
+  const bool has_bias = conv.inputs.size() == 3 && conv.inputs[2] != kNoValue;
+  const Tensor* bias = has_bias ? F32Constant(g, conv.inputs[2], channels) : nullptr;
+  if (has_bias && !bias) return false;
+  const Tensor* scale = F32Constant(g, bn.inputs[1], channels);
+  const Tensor* shift = F32Constant(g, bn.inputs[2], channels);
+  const Tensor* mean = F32Constant(g, bn.inputs[3], channels);
+  const Tensor* var = F32Constant(g, bn.inputs[4], channels);
+  if (!scale || !shift || !mean || !var) return false;
+
+  const double eps = bn.attrs.GetFloat("epsilon", 1e-5);
+  const int64_t per_channel = w->size() / channels;
+  Tensor new_w(DType::kFloat32, w->shape());
+  Tensor new_b(DType::kFloat32, {channels});
+  const float* wd = w->data<float>();
+  float* nw = new_w.data<float>();
+  for (int64_t k = 0; k < channels; ++k) {
+    const double s =
+        double(scale->data<float>()[k]) / std::sqrt(double(var->data<float>()[k]) + eps);
+    for (int64_t e = 0; e < per_channel; ++e) {
+      nw[k * per_channel + e] = static_cast<float>(double(wd[k * per_channel + e]) * s);
+    }
+    const double b = bias ? double(bias->data<float>()[k]) : 0.0;
+    new_b.data<float>()[k] = static_cast<float>((b - double(mean->data<float>()[k])) * s +
+                                                double(shift->data<float>()[k]));
+  }
+  const std::string w_name = g.value(conv.inputs[1]).name;
+  const ValueId y = bn.outputs[0];
+  const ValueId w_id = AddConstant(g, w_name + "_bnfold", std::move(new_w));
+  const ValueId b_id = AddConstant(g, w_name + "_bnfold_bias", std::move(new_b));
+
+  Node& c = g.mutable_node(conv_id);
+  c.inputs.resize(3, kNoValue);
+  c.inputs[1] = w_id;
+  c.inputs[2] = b_id;
+  c.outputs[0] = y;
+  g.mutable_value(y).producer = conv_id;
+  g.mutable_value(x).producer = -1;
+  Node& dead = g.mutable_node(bn_id);
+  dead.inputs.clear();
+  dead.outputs.clear();
+  return true;
+}
+
+}  // namespace
+
+Result<PassStats> FoldBatchNorm(Graph& g) {
+  PassStats stats{"fold-batchnorm", 0};
+  std::vector<NodeId> drop;
+  for (size_t i = 0; i < g.num_nodes(); ++i) {
+    const auto id = static_cast<NodeId>(i);
+    if (!IsOnnxOp(g.node(id), "BatchNormalization")) continue;
+    if (TryFold(g, id)) {
+      drop.push_back(id);
+      ++stats.changed;
+    }
+  }
+  g.RemoveNodes(drop);
+  OPAL_RETURN_IF_ERROR(g.TopologicalSort());
+  return stats;
+}
+
+}  // namespace opal::passes

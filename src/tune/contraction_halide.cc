@@ -1,0 +1,217 @@
+// The contraction template's algorithm (per op, contraction.h) and its schedule (driven by a
+// config of contraction_space.h), with the epilogue hook of contraction_halide.h.
+#include "tune/contraction_halide.h"
+
+#include "tune/contraction.h"
+#include "tune/contraction_space.h"
+
+namespace opal::tune {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::ImageParam;
+using Halide::RDom;
+using Halide::RVar;
+using Halide::TailStrategy;
+using Halide::Var;
+
+Expr Clamped(Expr v, int64_t extent) {
+  return Halide::clamp(Halide::likely(v), 0, static_cast<int>(extent - 1));
+}
+
+void Constrain(Halide::OutputImageParam p, const HalideView& v) {
+  p.set_host_alignment(64);
+  for (size_t i = 0; i < v.size(); ++i) {
+    p.dim(static_cast<int>(i))
+        .set_bounds(0, static_cast<int>(v[i].extent))
+        .set_stride(static_cast<int>(v[i].stride));
+  }
+}
+
+// Defines A_(k, y, b) and B_(x, k, b) of the contraction for `w` (indices outside the output
+// are clamped, so rounded-up tiles read valid memory), creating the operand params.
+void DefineOperands(const Workload& w, const Contraction& c, ContractionFuncs* kernel, Func* A_,
+                    Func* B_) {
+  Var x("x"), y("y"), b("b"), k("k");
+  Expr yc = Clamped(y, c.ny), xc = Clamped(x, c.nx);
+  OperandShapes shapes = OperandsOf(w);
+  if (w.op() == "dense") {
+    bool ta = w.json().at("trans_a").get<bool>(), tb = w.json().at("trans_b").get<bool>();
+    ImageParam A(Halide::Float(32), 2, "A"), B(Halide::Float(32), 2, "B");
+    (*A_)(k, y, b) = ta ? A(yc, k) : A(k, yc);
+    (*B_)(x, k, b) = tb ? B(k, xc) : B(xc, k);
+    kernel->params = {A, B};
+    kernel->views = {DenseHalideView(shapes.inputs[0]), DenseHalideView(shapes.inputs[1])};
+  } else if (w.op() == "batch_matmul") {
+    bool shared = w.json().at("broadcast") == "a";
+    ImageParam A(Halide::Float(32), 3, "A"), B(Halide::Float(32), 3, "B");
+    (*A_)(k, y, b) = A(k, yc, shared ? Expr(0) : Expr(b));
+    (*B_)(x, k, b) = B(xc, k, b);
+    kernel->params = {A, B};
+    kernel->views = {DenseHalideView(shapes.inputs[0]), DenseHalideView(shapes.inputs[1])};
+  } else {
+    const int64_t G = w.Get("groups"), H = w.Get("h"), W = w.Get("w"), cg = w.Get("c") / G;
+    const int64_t KH = w.Get("kh"), KW = w.Get("kw"), OW = ConvOutW(w);
+    ImageParam Wt(Halide::Float(32), 2, "weights");
+    Expr row = G > 1 ? (b % static_cast<int>(G)) * static_cast<int>(c.ny) + yc : yc;
+    (*A_)(k, y, b) = Wt(k, row);
+    HalideView wview = {{c.nr, 1}, {w.Get("k"), c.nr}};
+    if (c.b_direct) {
+      // 1x1, stride 1, no padding: input pixels are output pixels; B is the input read in place.
+      ImageParam In(Halide::Float(32), 3, "input");
+      (*B_)(x, k, b) = In(xc, k, b);
+      kernel->params = {In, Wt};
+      kernel->views = {{{H * W, 1}, {cg, H * W}, {w.Get("n") * G, cg * H * W}}, wview};
+    } else {
+      // Implicit im2col: B(pixel, (ci, ky, kx)) = input(ix, iy, ci), zero in the padding.
+      ImageParam In(Halide::Float(32), 4, "input");
+      Func padded = Halide::BoundaryConditions::constant_exterior(
+          In, 0.f,
+          {{0, static_cast<int>(W)}, {0, static_cast<int>(H)}, {Expr(), Expr()}, {Expr(), Expr()}});
+      Expr ox = xc % static_cast<int>(OW), oy = xc / static_cast<int>(OW);
+      Expr kx = k % static_cast<int>(KW), ky = (k / static_cast<int>(KW)) % static_cast<int>(KH);
+      Expr ci = k / static_cast<int>(KH * KW);
+      Expr ix = ox * static_cast<int>(w.Get("stride_w")) +
+                kx * static_cast<int>(w.Get("dilation_w")) - static_cast<int>(w.Get("pad_left"));
+      Expr iy = oy * static_cast<int>(w.Get("stride_h")) +
+                ky * static_cast<int>(w.Get("dilation_h")) - static_cast<int>(w.Get("pad_top"));
+      (*B_)(x, k, b) = padded(ix, iy, ci, b);
+      kernel->params = {In, Wt};
+      kernel->views = {{{W, 1}, {H, W}, {cg, H * W}, {w.Get("n") * G, cg * H * W}}, wview};
+    }
+  }
+  for (size_t i = 0; i < kernel->params.size(); ++i)
+    Constrain(kernel->params[i], kernel->views[i]);
+  // Output: (x, y, b) with x contiguous; the conv output [n][k][oh][ow] viewed as
+  // [n*groups][k/groups][oh*ow] is the same memory.
+  kernel->out_view = {{c.nx, 1}, {c.ny, c.nx}, {c.nb, c.nx * c.ny}};
+}
+
+}  // namespace
+
+HalideView DenseHalideView(const std::vector<int64_t>& shape) {
+  HalideView v;
+  int64_t stride = 1;
+  for (auto it = shape.rbegin(); it != shape.rend(); ++it) {
+    v.push_back({*it, stride});
+    stride *= *it;
+  }
+  return v;
+}
+
+std::string HalideErrorLine(const std::string& s) {
+  std::string t = s.substr(0, s.find('\n', s.find_first_not_of('\n')));
+  return t.size() > 400 ? t.substr(0, 400) : t;
+}
+
+Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& config,
+                                           const ContractionOptions& options) {
+  if (!SupportedWorkload(w))
+    return Error(ErrorCode::kUnsupported, "halide: workload {} not supported", w.Summary());
+  const Contraction c = ContractionOf(w);
+  const ContractionKnobs kn = ContractionKnobs::From(config);
+  ContractionFuncs f;
+  try {
+    Func A_("A_"), B_("B_");
+    DefineOperands(w, c, &f, &A_, &B_);
+
+    const int vec = kn.vec, RX = kn.vec * kn.rx, RY = kn.ry;
+    const int TX = RX * kn.tx, TY = RY * kn.ty;
+    Var x("x"), y("y"), b("b"), k("k"), xv("xv"), yv("yv"), xp("xp"), yp("yp");
+    // Operands in register-panel coordinates: column x = xp*RX + xv, row y = yp*RY + yv.
+    Func Ap("A_panel"), Bp("B_panel"), prod("prod"), out("out");
+    Ap(yv, k, yp, b) = A_(k, yp * RY + yv, b);
+    Bp(xv, k, xp, b) = B_(xp * RX + xv, k, b);
+    RDom r(0, static_cast<int>(c.nr), "r");
+    prod(xv, yv, xp, yp, b) = 0.f;
+    prod(xv, yv, xp, yp, b) += Ap(yv, r, yp, b) * Bp(xv, r, xp, b);
+    Expr result = prod(x % RX, y % RY, x / RX, y / RY, b);
+    if (options.epilogue) result = options.epilogue(result, x, y, b);
+    if (options.inject_wrong_result)
+      result = Halide::select(x == 0 && y == 0 && b == 0, result + 1.f, result);
+    out(x, y, b) = result;
+
+    // --- schedule ---
+    Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), f1("f1"), f2("f2");
+    // Partial edge tiles shift inwards (recomputing a few outputs) whenever a tile fits in the
+    // output: Halide 14 drops the GuardWithIf of such tiles in some loop nests (conv with
+    // clamped im2col reads) and writes past the output. GuardWithIf remains only for outputs
+    // narrower than one tile.
+    auto tail = [](int64_t extent, int tile) {
+      return extent >= tile ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+    };
+    out.split(x, xo, xi, TX, tail(c.nx, TX)).split(y, yo, yi, TY, tail(c.ny, TY));
+    Var inner = kn.order == 0 ? xo : yo, outer = kn.order == 0 ? yo : xo;
+    out.reorder(xi, yi, inner, outer, b);
+    out.vectorize(xi, vec, tail(c.nx, TX));
+    Var site = inner, outer_site = outer;
+    if (kn.par == 0) {
+      out.parallel(c.nb > 1 ? b : outer);
+    } else if (kn.par == 1) {
+      out.fuse(outer, b, f1).parallel(f1);
+      outer_site = f1;
+    } else {
+      out.fuse(inner, outer, f1).fuse(f1, b, f2).parallel(f2);
+      site = f2;
+      outer_site = f2;
+    }
+
+    prod.bound(xv, 0, RX).bound(yv, 0, RY);
+    prod.compute_at(out, site);
+    Var xvo("xvo"), xvi("xvi");
+    prod.split(xv, xvo, xvi, vec).vectorize(xvi).unroll(xvo).unroll(yv);
+    auto u = prod.update();
+    u.split(xv, xvo, xvi, vec).vectorize(xvi).unroll(xvo).unroll(yv);
+    RVar ro("ro"), ri("ri"), rio("rio"), rii("rii");
+    RVar rin = r.x;
+    if (kn.kc > 0) {
+      u.split(r.x, ro, ri, kn.kc);
+      rin = ri;
+    }
+    std::vector<Halide::VarOrRVar> order = {xvi, xvo, yv};
+    if (kn.unroll_r > 1) {
+      u.split(rin, rio, rii, kn.unroll_r).unroll(rii);
+      order.push_back(rii);
+      rin = rio;
+    }
+    order.push_back(rin);
+    if (kn.inner == 0) {
+      order.push_back(yp);
+      order.push_back(xp);
+    } else {
+      order.push_back(xp);
+      order.push_back(yp);
+    }
+    if (kn.kc > 0) order.push_back(ro);
+    order.push_back(b);
+    u.reorder(order);
+
+    if (kn.pack_b > 0) {
+      Bp.bound(xv, 0, RX);
+      if (kn.pack_b == 1) {
+        Bp.compute_root().fuse(xp, b, f1).parallel(f1);
+      } else {
+        Bp.compute_at(out, outer_site);
+      }
+      Bp.vectorize(xv, vec);
+    }
+    if (kn.pack_a > 0) {
+      Ap.bound(yv, 0, RY);
+      if (kn.pack_a == 1) {
+        Ap.compute_root().fuse(yp, b, f1).parallel(f1);
+      } else {
+        Ap.compute_at(out, outer_site);
+      }
+    }
+
+    Constrain(out.output_buffer(), f.out_view);
+    f.out = out;
+  } catch (const Halide::Error& e) {
+    return Error(ErrorCode::kFailed, "halide build failed: {}", HalideErrorLine(e.what()));
+  }
+  return f;
+}
+
+
+}  // namespace opal::tune

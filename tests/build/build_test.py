@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""End-to-end tests of `opal build` and `opal run`: models built into libmodel.so, run through the
+runtime's C API, and compared with an independent computation (PyTorch, or the outputs PyTorch
+recorded in the shared models' test_data_set_0). Also the error paths.
+
+usage: build_test.py OPAL_BINARY SHARED_MODELS_DIR
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import TensorProto, helper, numpy_helper
+
+OPAL = None
+MODELS = None
+
+
+def run(*args, timeout=600):
+    return subprocess.run([OPAL, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def rel_error(got, want):
+    scale = max(float(np.abs(want).max()), 1e-6)
+    return float(np.abs(got.astype(np.float64) - want.astype(np.float64)).max()) / scale
+
+
+class Build(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def build_and_run(self, model_path, inputs, extra=()):
+        out = os.path.join(self.d, "built")
+        r = run("build", model_path, "-o", out, "--no-store", *extra)
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        args = ["run", out, "--output-dir", os.path.join(self.d, "outs"), "--threads", "2"]
+        for name, arr in inputs.items():
+            p = os.path.join(self.d, name.replace("/", "_") + ".pb")
+            onnx.save_tensor(numpy_helper.from_array(arr, name), p)
+            args += ["--input", f"{name}={p}"]
+        r = run(*args)
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        return out
+
+    def output(self, name):
+        return numpy_helper.to_array(onnx.load_tensor(os.path.join(self.d, "outs", name + ".pb")))
+
+    def test_fused_convs_and_matmul_match_pytorch(self):
+        rng = np.random.default_rng(0)
+        w1 = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+        b1 = rng.standard_normal(8).astype(np.float32)
+        w2 = rng.standard_normal((8, 4, 1, 1)).astype(np.float32)  # grouped 1x1
+        m = rng.standard_normal((10, 5)).astype(np.float32)
+        inits = [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (m, "m"))]
+        inits.append(numpy_helper.from_array(np.array([-1, 10], dtype=np.int64), "shape"))
+        nodes = [
+            helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], strides=[1, 1]),
+            helper.make_node("Relu", ["c1"], ["r1"]),
+            helper.make_node("Conv", ["r1", "w2"], ["c2"], group=2),
+            helper.make_node("Add", ["c2", "r1"], ["a"]),
+            helper.make_node("Clip", ["a", "lo", "hi"], ["y"]),
+            helper.make_node("Reshape", ["y", "shape"], ["y2"]),
+            helper.make_node("MatMul", ["y2", "m"], ["z"]),
+        ]
+        inits += [numpy_helper.from_array(np.array(0, np.float32), "lo"),
+                  numpy_helper.from_array(np.array(6, np.float32), "hi")]
+        g = helper.make_graph(nodes, "fused", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 9, 10])],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)], inits)
+        path = os.path.join(self.d, "fused.onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        x = rng.standard_normal((1, 3, 9, 10)).astype(np.float32)
+        self.build_and_run(path, {"x": x})
+        t = torch.from_numpy
+        r1 = F.relu(F.conv2d(t(x), t(w1), t(b1), padding=1))
+        y = torch.clamp(F.conv2d(r1, t(w2), groups=2) + r1, 0, 6)
+        want = (y.reshape(-1, 10) @ t(m)).numpy()
+        got = self.output("z")
+        self.assertEqual(got.shape, want.shape)
+        self.assertLess(rel_error(got, want), 1e-5)
+
+    def check_shared_model(self, name):
+        d = os.path.join(MODELS, name)
+        data = os.path.join(d, "test_data_set_0")
+        if not os.path.isdir(data):
+            self.skipTest(f"{name} has no test data")
+        model = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False)
+        init = {i.name for i in model.graph.initializer}
+        in_names = [i.name for i in model.graph.input if i.name not in init]
+        out_names = [o.name for o in model.graph.output]
+        inputs = {n: numpy_helper.to_array(onnx.load_tensor(os.path.join(data, f"input_{i}.pb")))
+                  for i, n in enumerate(in_names)}
+        self.build_and_run(os.path.join(d, "model.onnx"), inputs)
+        for i, n in enumerate(out_names):
+            want = numpy_helper.to_array(onnx.load_tensor(os.path.join(data, f"output_{i}.pb")))
+            got = self.output(n)
+            self.assertEqual(got.shape, want.shape, n)
+            err = rel_error(got, want)
+            print(f"{name}: output {n} max relative error {err:.2e}", file=sys.stderr)
+            self.assertLess(err, 1e-4, n)
+
+    def test_mobilenet_v2_matches_pytorch(self):
+        self.check_shared_model("mobilenet_v2")
+
+    def test_transformer_matches_pytorch(self):
+        self.check_shared_model("transformer_l2_d256")
+
+
+class Errors(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def one_error(self, r):
+        self.assertNotEqual(r.returncode, 0)
+        lines = [l for l in r.stderr.splitlines() if l.startswith("opal: error:")]
+        self.assertEqual(len(lines), 1, r.stderr)
+        return lines[0]
+
+    def test_unknown_operator(self):
+        g = helper.make_graph([helper.make_node("FancyOp", ["x"], ["y"], domain="com.example")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.example", 1)])
+        p = os.path.join(self.d, "fancy.onnx")
+        onnx.save(m, p)
+        line = self.one_error(run("build", p, "-o", os.path.join(self.d, "o"), "--no-store"))
+        self.assertIn("FancyOp", line)
+
+    def test_weights_from_another_build_are_refused(self):
+        nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+        outs = []
+        for seed in (1, 2):
+            w = numpy_helper.from_array(np.random.default_rng(seed).standard_normal((4, 4)).astype(np.float32), "w")
+            g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+            p = os.path.join(self.d, f"m{seed}.onnx")
+            onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), p)
+            o = os.path.join(self.d, f"o{seed}")
+            self.assertEqual(run("build", p, "-o", o, "--no-store").returncode, 0)
+            outs.append(o)
+        os.replace(os.path.join(outs[1], "weights.bin"), os.path.join(outs[0], "weights.bin"))
+        line = self.one_error(run("run", outs[0]))
+        self.assertIn("weights", line)
+
+    def test_missing_build_dir(self):
+        line = self.one_error(run("run", os.path.join(self.d, "nothing")))
+        self.assertIn("nothing", line)
+
+
+if __name__ == "__main__":
+    OPAL, MODELS = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0], "-v"])
