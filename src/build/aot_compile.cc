@@ -11,13 +11,14 @@
 #include <sstream>
 
 #include "opal/hash.h"
+#include "tune/halide_target.h"
 
 namespace opal::build {
 namespace fs = std::filesystem;
 namespace {
 
 Halide::Target KernelTarget() {
-  return Halide::get_host_target().with_feature(Halide::Target::NoRuntime);
+  return tune::HostHalideTarget().with_feature(Halide::Target::NoRuntime);
 }
 
 std::string ReadFile(const std::string& path) {
@@ -135,7 +136,7 @@ Result<std::string> CompileHalideRuntime(const CompileOptions& o) {
   std::error_code ec;
   fs::create_directories(o.obj_dir, ec);
   const std::string obj = o.obj_dir + "/halide_runtime.o";
-  const Halide::Target t = Halide::get_host_target();
+  const Halide::Target t = tune::HostHalideTarget();
   const std::string cached =
       o.cache_dir.empty() ? "" : o.cache_dir + "/runtime-" + Sha256Hex(t.to_string()).substr(0, 16) + ".o";
   if (!cached.empty() && fs::exists(cached) && CopyAtomically(cached, obj)) return obj;

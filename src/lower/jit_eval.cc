@@ -1,5 +1,7 @@
 #include "lower/jit_eval.h"
 
+#include "tune/halide_target.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -43,14 +45,7 @@ Halide::Buffer<> Wrap(const Storage& s, const ArgView& view) {
   return Halide::Buffer<>(*t, s.data.get(), static_cast<int>(dims.size()), dims.data());
 }
 
-// The host JIT target. Halide 14 reports AMD Zen 4 as avx512_sapphirerapids, whose code uses
-// instructions Zen 4 lacks (illegal instruction in vectorised int64 selects): that feature is
-// dropped.
-const Halide::Target& JitTarget() {
-  static const Halide::Target t = Halide::get_jit_target_from_environment().without_feature(
-      Halide::Target::AVX512_SapphireRapids);
-  return t;
-}
+const Halide::Target& JitTarget() { return tune::HostHalideTarget(); }
 
 std::string FirstLines(const std::string& s) {
   std::string t = s;

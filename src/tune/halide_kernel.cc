@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "tune/contraction_halide.h"
+#include "tune/halide_target.h"
 
 namespace opal::tune {
 namespace {
@@ -14,7 +15,7 @@ class HalideKernel : public Kernel {
 
   Status Compile() {
     try {
-      Halide::Target target = Halide::get_jit_target_from_environment();
+      const Halide::Target& target = HostHalideTarget();
       // Debug aid: OPAL_HALIDE_DUMP=PREFIX writes PREFIX.stmt (lowered loop nest) and PREFIX.s.
       if (const char* dump = std::getenv("OPAL_HALIDE_DUMP"); dump && *dump) {
         pipeline_.compile_to_lowered_stmt(std::string(dump) + ".stmt", pipeline_.infer_arguments());
