@@ -27,7 +27,9 @@ struct DeliveredTask {
   std::string workload_key, summary;
   int count = 0;
   double share = 0;
-  std::string source;  // "store", "tuned", "zero-shot", "default"
+  // "store", "tuned", "zero-shot", "default", or "direct" (a fixed kernel that is not tuned, e.g.
+  // depthwise convolutions)
+  std::string source;
   double gflops = 0;   // of the chosen record (0 for the default schedule)
   double tune_s = 0;   // tuning spent on it in this run
 };

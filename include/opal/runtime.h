@@ -53,6 +53,13 @@ int opal_model_output_info(const opal_model* m, int index, opal_tensor_info* inf
  * outputs[i] to a buffer of output i's size, which is overwritten. */
 int opal_model_run(opal_model* m, const void* const* inputs, void* const* outputs);
 
+/* Profiling: the model's kernel calls (steps), the graph node(s) each computes, and a run that
+ * adds each step's wall time in seconds to step_seconds[0 .. num_steps-1]. */
+int opal_model_num_steps(const opal_model* m);
+const char* opal_model_step_node(const opal_model* m, int step);
+int opal_model_run_profiled(opal_model* m, const void* const* inputs, void* const* outputs,
+                            double* step_seconds);
+
 /* Releases everything the model holds; null is allowed. */
 void opal_model_free(opal_model* m);
 

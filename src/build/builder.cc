@@ -115,11 +115,13 @@ Result<BuildReport> BuildModel(const BuildOptions& o) {
     }
     std::optional<ScheduleChoice> choice;
     if (auto wl = WorkloadOfNode(g, n); wl.ok() && wl->has_value() && tune::SupportedWorkload(**wl)) {
-      OPAL_ASSIGN_OR_RETURN(ScheduleChoice c, chooser.Choose(**wl));
-      choice = c;
       bn.workload_key = (*wl)->Key();
-      bn.source = c.source;
-      bn.expected_s = c.expected_s;
+      if (!tune::IsDepthwiseConv(**wl)) {  // depthwise: a direct kernel, no schedule to choose
+        OPAL_ASSIGN_OR_RETURN(ScheduleChoice c, chooser.Choose(**wl));
+        choice = c;
+        bn.source = c.source;
+        bn.expected_s = c.expected_s;
+      }
     }
     lo.config = choice ? &choice->config : nullptr;
     auto def = lower::LowerNode(g, n, lo);

@@ -121,7 +121,7 @@ Result<DeliverReport> Deliver(const DeliverOptions& o) {
     d.source = "default";
     for (const BuiltNode& n : rep.build.nodes) {
       if (n.workload_key != d.workload_key) continue;
-      d.source = ScheduleSourceName(n.source);
+      d.source = n.source == ScheduleSource::kNotTunable ? "direct" : ScheduleSourceName(n.source);
       if (n.expected_s > 0) d.gflops = tl.tasks[i].flops / n.expected_s / 1e9;
       break;
     }

@@ -107,6 +107,26 @@ int opal_model_run(opal_model* m, const void* const* inputs, void* const* output
   }
 }
 
+int opal_model_num_steps(const opal_model* m) { return m ? m->exec->program().num_steps : 0; }
+
+const char* opal_model_step_node(const opal_model* m, int step) {
+  if (!m || step < 0 || step >= m->exec->program().num_steps) return "";
+  const char* n = m->exec->program().steps[step].node;
+  return n ? n : "";
+}
+
+int opal_model_run_profiled(opal_model* m, const void* const* inputs, void* const* outputs,
+                            double* step_seconds) {
+  t_last_error.clear();
+  if (!m || !step_seconds) return Fail(OPAL_ERR_ARGUMENT, "opal_model_run_profiled: null model or times");
+  try {
+    opal_rt::RtStatus s = m->exec->Run(inputs, outputs, step_seconds);
+    return s.ok() ? OPAL_OK : Fail(s);
+  } catch (const std::exception& e) {
+    return Fail(OPAL_ERR_MEMORY, e.what());
+  }
+}
+
 void opal_model_free(opal_model* m) { delete m; }
 
 const char* opal_last_error(void) { return t_last_error.c_str(); }

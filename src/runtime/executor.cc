@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -100,7 +101,7 @@ RtStatus Executor::Load(const ProgramDesc& program, const std::string& dir,
   return RtOk();
 }
 
-RtStatus Executor::Run(const void* const* inputs, void* const* outputs) {
+RtStatus Executor::Run(const void* const* inputs, void* const* outputs, double* step_seconds) {
   if ((p_.num_inputs > 0 && !inputs) || (p_.num_outputs > 0 && !outputs)) {
     return RtError(OPAL_ERR_ARGUMENT, "opal_model_run: null inputs or outputs array");
   }
@@ -130,7 +131,10 @@ RtStatus Executor::Run(const void* const* inputs, void* const* outputs) {
       b.device_interface = nullptr;
     }
     ClearHalideError();
+    const auto t0 = step_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     const int rc = p_.kernels[st.kernel](&argv_[step_argv_[i]]);
+    if (step_seconds)
+      step_seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (rc != 0) {
       return RtError(OPAL_ERR_KERNEL, "step %d (node '%s') failed: Halide error %d: %s", i,
                      st.node ? st.node : "?", rc, HalideErrorText().c_str());

@@ -28,7 +28,8 @@ class Executor {
 
   // Copies the inputs into the arena, runs every step, copies the outputs out. Serialised per
   // executor. OPAL_ERR_KERNEL names the failing step's node and carries Halide's message.
-  RtStatus Run(const void* const* inputs, void* const* outputs);
+  // step_seconds (optional, num_steps entries): each step's wall time is added to it.
+  RtStatus Run(const void* const* inputs, void* const* outputs, double* step_seconds = nullptr);
 
  private:
   explicit Executor(const ProgramDesc& p) : p_(p) {}

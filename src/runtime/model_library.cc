@@ -18,6 +18,9 @@ struct ModelLibrary::Api {
   decltype(&opal_model_free) free;
   decltype(&opal_last_error) last_error;
   decltype(&opal_model_description) description;
+  decltype(&opal_model_num_steps) num_steps;
+  decltype(&opal_model_step_node) step_node;
+  decltype(&opal_model_run_profiled) run_profiled;
 };
 
 namespace {
@@ -98,6 +101,9 @@ Result<std::unique_ptr<ModelLibrary>> ModelLibrary::Open(const std::string& dir,
   OPAL_RETURN_IF_ERROR(Resolve(m->handle_, lib, "opal_model_free", &a.free));
   OPAL_RETURN_IF_ERROR(Resolve(m->handle_, lib, "opal_last_error", &a.last_error));
   OPAL_RETURN_IF_ERROR(Resolve(m->handle_, lib, "opal_model_description", &a.description));
+  OPAL_RETURN_IF_ERROR(Resolve(m->handle_, lib, "opal_model_num_steps", &a.num_steps));
+  OPAL_RETURN_IF_ERROR(Resolve(m->handle_, lib, "opal_model_step_node", &a.step_node));
+  OPAL_RETURN_IF_ERROR(Resolve(m->handle_, lib, "opal_model_run_profiled", &a.run_profiled));
 
   opal_model* model = nullptr;
   int rc = a.load(dir.c_str(), num_threads, &model);
@@ -125,7 +131,8 @@ ModelLibrary::~ModelLibrary() {
   if (handle_) dlclose(handle_);
 }
 
-Status ModelLibrary::RunInto(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) {
+Status ModelLibrary::RunInto(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
+                             std::vector<double>* step_seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   if (inputs.size() != inputs_.size()) {
     return Error(ErrorCode::kInvalidArgument, "the model takes {} inputs, {} given", inputs_.size(),
@@ -153,13 +160,23 @@ Status ModelLibrary::RunInto(const std::vector<Tensor>& inputs, std::vector<Tens
     for (const ModelTensorInfo& o : outputs_) outputs->emplace_back(o.dtype, o.shape);
   }
   for (size_t i = 0; i < outputs_.size(); ++i) out_ptrs_[i] = (*outputs)[i].raw();
-  const int rc = api_->run(static_cast<opal_model*>(model_), in_ptrs_.data(), out_ptrs_.data());
+  opal_model* m = static_cast<opal_model*>(model_);
+  if (step_seconds) step_seconds->resize(static_cast<size_t>(api_->num_steps(m)), 0.0);
+  const int rc = step_seconds ? api_->run_profiled(m, in_ptrs_.data(), out_ptrs_.data(), step_seconds->data())
+                              : api_->run(m, in_ptrs_.data(), out_ptrs_.data());
   if (rc != OPAL_OK) {
     const ErrorCode code =
         rc == OPAL_ERR_ARGUMENT ? ErrorCode::kInvalidArgument : ErrorCode::kFailed;
     return Status(code, std::string(api_->last_error()));
   }
   return Status::Ok();
+}
+
+std::vector<std::string> ModelLibrary::StepNodes() const {
+  std::vector<std::string> nodes;
+  opal_model* m = static_cast<opal_model*>(model_);
+  for (int i = 0; i < api_->num_steps(m); ++i) nodes.push_back(api_->step_node(m, i));
+  return nodes;
 }
 
 Result<std::vector<Tensor>> ModelLibrary::Run(const std::vector<Tensor>& inputs) {

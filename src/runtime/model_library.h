@@ -44,7 +44,12 @@ class ModelLibrary {
   Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
   // As Run, reusing `outputs` when it already holds tensors of the right dtypes and shapes (no
   // allocation per call: what benchmarks use).
-  Status RunInto(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs);
+  // With step_seconds, each kernel call's wall time (seconds) is added to (*step_seconds)[i]
+  // (resized to StepNodes().size() when needed).
+  Status RunInto(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
+                 std::vector<double>* step_seconds = nullptr);
+  // The graph node each kernel call (step) computes, in run order.
+  std::vector<std::string> StepNodes() const;
 
  private:
   struct Api;

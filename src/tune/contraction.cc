@@ -22,6 +22,10 @@ bool SupportedWorkload(const Workload& w) {
   return w.op() == "dense" || w.op() == "batch_matmul";
 }
 
+bool IsDepthwiseConv(const Workload& w) {
+  return w.op() == "conv2d" && w.Get("groups") > 1 && w.Get("groups") == w.Get("c") && w.Get("k") == w.Get("c");
+}
+
 Contraction ContractionOf(const Workload& w) {
   Contraction c;
   if (w.op() == "dense") {

@@ -34,6 +34,11 @@ struct Contraction {
   bool a_r_contiguous = false;
 };
 
+// A depthwise conv2d (groups == c == k > 1). The template computes it correctly but slowly (one
+// output row per batch, nothing to block over); the builder uses a direct kernel for it instead
+// (src/lower/lower_depthwise.h), so the tuning framework does not offer it as a task.
+bool IsDepthwiseConv(const Workload& w);
+
 // Supported: fp32 dense, batch_matmul, conv2d (NCHW). Precondition: SupportedWorkload(w).
 Contraction ContractionOf(const Workload& w);
 bool SupportedWorkload(const Workload& w);

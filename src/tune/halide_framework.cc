@@ -43,13 +43,16 @@ class HalideFramework : public TuningFramework {
     return p;
   }
 
-  bool Supports(const Workload& w) const override { return tune::SupportedWorkload(w); }
+  // Depthwise convolutions are built with a direct kernel, not this template (contraction.h).
+  bool Supports(const Workload& w) const override {
+    return tune::SupportedWorkload(w) && !tune::IsDepthwiseConv(w);
+  }
 
   Result<ConfigSpace> Space(const Workload& w, const Target& t) const override {
     if (!Supports(w)) {
       return Error(ErrorCode::kUnsupported,
                    "halide framework: no template for {} (fp32 dense, batch_matmul and "
-                   "NCHW conv2d are supported)",
+                   "non-depthwise NCHW conv2d are supported)",
                    w.Summary());
     }
     if (t.kind != "cpu")

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -28,8 +29,27 @@ struct Options {
   int bench = 0;
   int warmup = 3;
   int threads = 0;
+  int profile = 0;
   bool json = false;
 };
+
+// Mean time per kernel call over `runs` profiled runs, largest first.
+Result<Json> Profile(runtime::ModelLibrary& model, const std::vector<Tensor>& in, int runs) {
+  std::vector<Tensor> outputs;
+  std::vector<double> seconds;
+  for (int i = 0; i < runs; ++i) OPAL_RETURN_IF_ERROR(model.RunInto(in, &outputs, &seconds));
+  const std::vector<std::string> nodes = model.StepNodes();
+  double total = 0;
+  for (double s : seconds) total += s;
+  std::vector<size_t> order(seconds.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return seconds[a] > seconds[b]; });
+  Json steps = Json::array();
+  for (size_t i : order)
+    steps.push_back({{"step", i}, {"node", nodes[i]}, {"ms", seconds[i] / runs * 1e3},
+                     {"share", total > 0 ? seconds[i] / total : 0}});
+  return Json{{"runs", runs}, {"total_ms", total / runs * 1e3}, {"steps", steps}};
+}
 
 // Output tensor names may hold characters that are not file-name safe ("out/0:0").
 std::string FileNameFor(const std::string& name) {
@@ -92,6 +112,11 @@ Status Run(const Options& o) {
     stats = runtime::SummarizeLatencies(std::move(ms));
   }
 
+  Json profile;
+  if (o.profile > 0) {
+    OPAL_ASSIGN_OR_RETURN(profile, Profile(*model, in.tensors, o.profile));
+  }
+
   if (o.json) {
     Json j{{"format", "opal.run/1"},
            {"model", o.dir},
@@ -117,6 +142,7 @@ Status Run(const Options& o) {
                {"p50_ms", stats.p50_ms},   {"p90_ms", stats.p90_ms}, {"p99_ms", stats.p99_ms},
                {"mean_ms", stats.mean_ms}, {"max_ms", stats.max_ms}};
     }
+    if (o.profile > 0) j["profile"] = profile;
     fmt::print("{}\n", j.dump(2));
     return Status::Ok();
   }
@@ -140,6 +166,16 @@ Status Run(const Options& o) {
         stats.runs, o.warmup, stats.min_ms, stats.p50_ms, stats.p90_ms, stats.p99_ms,
         stats.mean_ms);
   }
+  if (o.profile > 0) {
+    fmt::print("profile  {} runs, kernels {:.4g} ms per run; the 15 slowest steps:\n", o.profile,
+               profile["total_ms"].get<double>());
+    size_t shown = 0;
+    for (const Json& st : profile["steps"]) {
+      if (shown++ == 15) break;
+      fmt::print("  {:>8.3f} ms {:>5.1f}%  step {:<4} {}\n", st["ms"].get<double>(),
+                 100 * st["share"].get<double>(), st["step"].get<int>(), st["node"].get<std::string>());
+    }
+  }
   return Status::Ok();
 }
 
@@ -156,6 +192,8 @@ void AddRunCommand(CLI::App& app, CommandFn* run) {
       "inputs not given get random data (repeatable)");
   sub->add_option("--output-dir", o->output_dir,
                   "Where NAME.pb of each output goes (default DIR/outputs)");
+  sub->add_option("--profile", o->profile, "Time each kernel call over N runs and print the slowest")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--bench", o->bench, "Time N more runs and print min/p50/p90/p99/mean latency")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--warmup", o->warmup, "Untimed runs before --bench (default 3)")

@@ -1,0 +1,77 @@
+#include "lower/lower_depthwise.h"
+
+#include "lower/lower_epilogue.h"
+#include "tune/contraction.h"
+
+namespace opal::lower {
+
+using Halide::Expr;
+using Halide::Var;
+
+Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Workload& w, const LowerOptions& o) {
+  const int C = static_cast<int>(w.Get("c")), H = static_cast<int>(w.Get("h")), W = static_cast<int>(w.Get("w"));
+  const int N = static_cast<int>(w.Get("n")), KH = static_cast<int>(w.Get("kh")), KW = static_cast<int>(w.Get("kw"));
+  const int OH = static_cast<int>(tune::ConvOutH(w)), OW = static_cast<int>(tune::ConvOutW(w));
+  const int sh = static_cast<int>(w.Get("stride_h")), sw = static_cast<int>(w.Get("stride_w"));
+  const int dh = static_cast<int>(w.Get("dilation_h")), dw = static_cast<int>(w.Get("dilation_w"));
+  const int pt = static_cast<int>(w.Get("pad_top")), pl = static_cast<int>(w.Get("pad_left"));
+  const Shape& out_shape = g.value(n.outputs[0]).shape;
+  if (out_shape.size() != 4) return Error(ErrorCode::kUnsupported, "{}: depthwise kernel needs a 2-D conv", n.Describe());
+
+  KernelDef def;
+  def.kind = "depthwise";
+  const ArgView in_view = DenseView({N, C, H, W}), w_view = DenseView({C, KH, KW});
+  Halide::ImageParam in(Halide::Float(32), 4, "input"), wt(Halide::Float(32), 3, "weights");
+  ConstrainView(in, in_view);
+  ConstrainView(wt, w_view);
+  def.inputs = {in, wt};
+  def.input_values = {n.inputs[0], n.inputs[1]};
+  def.input_views = {in_view, w_view};
+
+  Var x("x"), y("y"), c("c"), b("b");
+  // The channel plane with its zero border: padded(px, py) = input(px - pl, py - pt).
+  const int PW = (OW - 1) * sw + (KW - 1) * dw + 1, PH = (OH - 1) * sh + (KH - 1) * dh + 1;
+  Halide::Func padded("padded");
+  Expr ix = x - pl, iy = y - pt;
+  Expr inside = ix >= 0 && ix < W && iy >= 0 && iy < H;
+  padded(x, y, c, b) = Halide::select(inside, in(Halide::clamp(ix, 0, W - 1), Halide::clamp(iy, 0, H - 1), c, b), 0.f);
+  Expr acc = 0.f;
+  for (int ky = 0; ky < KH; ++ky)
+    for (int kx = 0; kx < KW; ++kx) acc += padded(x * sw + kx * dw, y * sh + ky * dh, c, b) * wt(kx, ky, c);
+
+  const ArgView out_view = DenseView(out_shape);
+  EpilogueSite site{[&](size_t axis) -> Expr {
+                      switch (axis) {
+                        case 0: return b;
+                        case 1: return c;
+                        case 2: return y;
+                        default: return x;
+                      }
+                    },
+                    out_view,
+                    {x, y, c, b}};
+  OPAL_ASSIGN_OR_RETURN(Expr value, ApplyEpilogue(g, n, acc, site, &def));
+  Halide::Func out("depthwise");
+  out(x, y, c, b) = value;
+
+  // Schedule: channels (x images) in parallel; per channel the padded plane, then rows of output
+  // pixels vectorised.
+  Var f("f"), xo("xo"), xi("xi");
+  int vec = o.vector_lanes;
+  while (vec > 4 && vec > OW) vec /= 2;
+  out.fuse(c, b, f).parallel(f);
+  if (OW >= vec) out.split(x, xo, xi, vec, Halide::TailStrategy::ShiftInwards).vectorize(xi);
+  padded.compute_at(out, f).bound(x, 0, PW).bound(y, 0, PH);
+  if (PW >= vec) padded.vectorize(x, vec, Halide::TailStrategy::GuardWithIf);
+  Halide::OutputImageParam ob = out.output_buffer();
+  for (size_t i = 0; i < out_view.dims.size(); ++i)
+    ob.dim(static_cast<int>(i))
+        .set_bounds(0, static_cast<int>(out_view.dims[i].extent))
+        .set_stride(static_cast<int>(out_view.dims[i].stride));
+  def.outputs = {out};
+  def.output_values = {n.outputs[0]};
+  def.output_views = {out_view};
+  return def;
+}
+
+}  // namespace opal::lower
