@@ -51,7 +51,7 @@ inline halide_type_t HalideTypeOf(int32_t dtype) {
     case 7:
       return halide_type_t(halide_type_int, 64);
     case 9:
-      return halide_type_t(halide_type_uint, 1);  // Halide's bool: 1 bit stored in a byte
+      return halide_type_t(halide_type_uint, 8);  // opal lowers bool as UInt(8) holding 0 or 1 (lower/lowering.h)
     case 10:
       return halide_type_t(halide_type_float, 16);
     case 11:
