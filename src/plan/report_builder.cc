@@ -13,11 +13,16 @@ Result<PlanReport> MakePlanReport(const PlanContext& ctx, const Goal& goal,
   PlanReport rep;
   rep.goal = goal;
   SearchOptions hetero = options;
+  // With a time limit, the baselines and the front get a quarter of it each, so the best plan
+  // comes after about 2.5 limits (6 baselines) and the whole report after about 5: the primary
+  // search keeps the full limit.
+  const double side_limit = options.time_limit_s > 0 ? options.time_limit_s / 4 : 0;
   for (int p = 0; p < static_cast<int>(ctx.cluster->pools.size()); ++p) {
     if (options.only_pool >= 0 && p != options.only_pool) continue;
     SearchOptions o = options;
     o.only_pool = p;
     o.seeds.clear();
+    o.time_limit_s = side_limit;
     OPAL_ASSIGN_OR_RETURN(SearchResult r, SearchPlan(ctx, goal, o));
     if (r.found) hetero.seeds.push_back(r.best);
     rep.homogeneous.push_back(std::move(r));
@@ -37,6 +42,7 @@ Result<PlanReport> MakePlanReport(const PlanContext& ctx, const Goal& goal,
   std::vector<Plan> cands{rep.best.best};
   SearchOptions po = options;
   po.seeds = hetero.seeds;
+  po.time_limit_s = side_limit;
   Goal fast{Goal::Kind::kThroughput, 0}, cheap{Goal::Kind::kMinCostPerIter, 0};
   OPAL_ASSIGN_OR_RETURN(SearchResult f, SearchPlan(ctx, fast, po));
   OPAL_ASSIGN_OR_RETURN(SearchResult c, SearchPlan(ctx, cheap, po));
