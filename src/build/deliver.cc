@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -23,8 +24,10 @@ using Clock = std::chrono::steady_clock;
 
 // Runs the PyTorch peer and reads its JSON document from stdout.
 Result<Json> RunTorchPeer(const DeliverOptions& o) {
+  // The same thread count as opal's kernels (0 there means every core this process may use).
+  const int threads = o.threads > 0 ? o.threads : std::max(1, Target::DetectHost().cores);
   std::string cmd = fmt::format("/usr/bin/python3 '{}' '{}' --threads {} --repeats {} --json 2>/dev/null",
-                                o.torch_peer_script, o.build.model_path, o.threads, o.bench_runs);
+                                o.torch_peer_script, o.build.model_path, threads, o.bench_runs);
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return Error(ErrorCode::kFailed, "cannot start {}", o.torch_peer_script);
   std::string out;

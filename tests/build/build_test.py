@@ -5,6 +5,7 @@ recorded in the shared models' test_data_set_0). Also the error paths.
 
 usage: build_test.py OPAL_BINARY SHARED_MODELS_DIR
 """
+import json
 import os
 import subprocess
 import sys
@@ -112,6 +113,27 @@ class Build(unittest.TestCase):
 
     def test_transformer_matches_pytorch(self):
         self.check_shared_model("transformer_l2_d256")
+
+
+class Deliver(unittest.TestCase):
+    def test_deliver_builds_runs_and_compares_with_pytorch(self):
+        with tempfile.TemporaryDirectory() as d:
+            w = numpy_helper.from_array(np.random.default_rng(3).standard_normal((64, 32)).astype(np.float32), "w")
+            g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Relu", ["m"], ["y"])],
+                                  "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 64])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+            p = os.path.join(d, "mm.onnx")
+            onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), p)
+            r = run("deliver", p, "-o", os.path.join(d, "out"), "--store", "sqlite:" + os.path.join(d, "s.db"),
+                    "--runs", "3", "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            j = json.loads(r.stdout)
+            self.assertEqual(j["format"], "opal.deliver/1")
+            self.assertEqual([t["source"] for t in j["tasks"]], ["default"])  # an empty store
+            self.assertNotIn("pytorch_error", j)
+            self.assertGreater(j["pytorch"]["p50_ms"], 0)
+            self.assertGreater(j["opal"]["p50_ms"], 0)
+            self.assertTrue(os.path.exists(os.path.join(d, "out", "libmodel.so")))
 
 
 class Errors(unittest.TestCase):
