@@ -8,23 +8,16 @@
 #include <vector>
 
 #include "opal/onnx_import.h"
+#include "testing/shared_models.h"
 
 namespace opal {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kModelsDir = OPAL_SOURCE_DIR "/../shared/models";
+const std::string kModelsDir = testing::SharedModelsDir();
 
-std::vector<std::string> ModelNames() {
-  std::vector<std::string> out;
-  if (!fs::is_directory(kModelsDir)) return out;
-  for (const auto& e : fs::directory_iterator(kModelsDir)) {
-    if (fs::exists(e.path() / "model.onnx")) out.push_back(e.path().filename().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<std::string> ModelNames() { return testing::SharedModelNames(); }
 
 TEST(SharedModels, AllImportWithEveryShapeKnown) {
   if (!fs::is_directory(kModelsDir)) GTEST_SKIP() << kModelsDir << " is absent (no ../shared)";

@@ -149,19 +149,10 @@ Status Run(const Options& o) {
       r.tuned_trials = t->trials;
       r.tune_s = t->elapsed_s;
     }
-    TopKQuery q;
-    q.workload_key = w.Key();
-    q.target_key = host.ExactKey();
-    q.framework = fw->Name();
-    q.framework_version = fw->Version();
-    q.k = 3;
-    OPAL_ASSIGN_OR_RETURN(std::vector<Record> top, store->TopK(q));
-    OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw->Space(w, host));
+    OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> top, BestStoredConfigs(*fw, *store, w, host, 3));
     // Re-measure the best stored configs now, beside the peers; keep the fastest.
-    for (const Record& rec : top) {
-      auto cfg = space.Parse(rec.config_json);
-      if (!cfg.ok()) continue;
-      TrialResult tr = fw->Measure(w, *cfg, host, mo);
+    for (const StoredConfig& sc : top) {
+      TrialResult tr = fw->Measure(w, sc.config, host, mo);
       if (tr.status != TrialStatus::kOk) continue;
       std::vector<double> t = tr.times_s;
       std::sort(t.begin(), t.end());

@@ -67,6 +67,18 @@ struct TuneResult {
   std::string stop_reason;     // "trials", "time", "early stop", "space exhausted"
 };
 
+// A stored trial whose config is a point of the framework's current space.
+struct StoredConfig {
+  Record record;
+  Config config;
+};
+
+// The up to k best valid records of `w` on the exact target `t` for `fw` (any version with the same
+// major component), fastest first, keeping only those whose config parses in fw.Space(w, t):
+// a config from another revision of the space is data, never executed.
+Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, RecordStore& store,
+                                                    const Workload& w, const Target& t, int k);
+
 // Tunes `w` on `t` (the host). Errors: kUnsupported (no space for w), kInvalidArgument (bad
 // strategy), the store's errors. `store` must outlive the call.
 Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Target& t,

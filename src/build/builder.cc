@@ -20,6 +20,7 @@
 #include "opal/log.h"
 #include "opal/tasks.h"
 #include "passes/passes.h"
+#include "runtime/weights_file.h"
 #include "tune/contraction.h"
 
 namespace opal {
@@ -229,7 +230,7 @@ Result<BuildReport> BuildModel(const BuildOptions& o) {
     }
   }
   spec.weights_bytes = rep.weights_bytes = static_cast<int64_t>(weights.size());
-  spec.weights_hash = Fnv1a64(reinterpret_cast<const uint8_t*>(weights.data()), weights.size());
+  spec.weights_hash = opal_rt::Fnv1a64(weights.data(), weights.size());  // what the runtime checks
   spec.description = fmt::format("{} | {} | {} kernels", rep.model, target.ExactKey(), spec.kernels.size());
 
   // Compile and link.

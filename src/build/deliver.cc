@@ -76,12 +76,16 @@ Result<DeliverReport> Deliver(const DeliverOptions& o) {
   TaskList misses;
   for (const Task& t : tl.tasks) {
     DeliveredTask d{t.workload.Key(), t.workload.Summary(), t.count, t.share, "", 0, 0};
-    TopKQuery q{t.workload.Key(), host.ExactKey(), "", fw->Name(), fw->Version(), 1, false};
-    OPAL_ASSIGN_OR_RETURN(std::vector<Record> best, o.build.store->TopK(q));
+    if (!fw->Supports(t.workload)) {
+      rep.tasks.push_back(d);  // e.g. depthwise: a direct kernel, named after the build
+      continue;
+    }
+    OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> best,
+                          BestStoredConfigs(*fw, *o.build.store, t.workload, host, 1));
     if (!best.empty()) {
       d.source = "store";
-      d.gflops = best[0].gflops;
-    } else if (fw->Supports(t.workload)) {
+      d.gflops = best[0].record.gflops;
+    } else {
       misses.tasks.push_back(t);
       misses.total_flops += t.total_flops;
     }
@@ -133,15 +137,7 @@ Result<DeliverReport> Deliver(const DeliverOptions& o) {
   // Benchmark the library through its C API.
   OPAL_ASSIGN_OR_RETURN(auto lib, runtime::ModelLibrary::Open(o.build.out_dir, o.threads));
   OPAL_ASSIGN_OR_RETURN(runtime::PreparedInputs in, runtime::PrepareInputs(lib->inputs(), {}));
-  std::vector<Tensor> outputs;
-  for (int i = 0; i < 3; ++i) OPAL_RETURN_IF_ERROR(lib->RunInto(in.tensors, &outputs));
-  std::vector<double> ms;
-  for (int i = 0; i < std::max(1, o.bench_runs); ++i) {
-    const auto t0 = Clock::now();
-    OPAL_RETURN_IF_ERROR(lib->RunInto(in.tensors, &outputs));
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  const runtime::LatencyStats s = runtime::SummarizeLatencies(ms);
+  OPAL_ASSIGN_OR_RETURN(const runtime::LatencyStats s, lib->Bench(in.tensors, 3, std::max(1, o.bench_runs)));
   rep.opal = {s.runs, s.p50_ms, s.p90_ms, s.min_ms};
 
   if (!o.torch_peer_script.empty()) {

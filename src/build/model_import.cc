@@ -6,15 +6,14 @@
 
 #include "opal/log.h"
 #include "opal/onnx_import.h"
+#include "runtime/weights_file.h"
 
 namespace opal::build {
 
 Tensor RandomWeight(const std::string& name, DType dtype, const Shape& shape) {
   Tensor t(dtype, shape);
   if (dtype != DType::kFloat32) return t;
-  uint64_t seed = 0xcbf29ce484222325ull;
-  for (unsigned char c : name) seed = (seed ^ c) * 0x100000001b3ull;
-  std::mt19937_64 rng(seed);
+  std::mt19937_64 rng(opal_rt::Fnv1a64(name.data(), name.size()));
   float lo = -0.1f, hi = 0.1f;
   auto ends_with = [&](const std::string& s) {
     return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;

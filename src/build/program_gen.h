@@ -47,7 +47,4 @@ std::string GenerateProgramSource(const ProgramSpec& spec);
 // A C string literal for any bytes (quotes, backslashes and non-printable bytes escaped).
 std::string CStringLiteral(const std::string& s);
 
-// FNV-1a 64 over bytes, as the runtime checks weights.bin.
-uint64_t Fnv1a64(const uint8_t* data, size_t n);
-
 }  // namespace opal::build

@@ -2,6 +2,7 @@
 
 #include "costmodel/zero_shot.h"
 #include "opal/log.h"
+#include "opal/tuning_search.h"
 #include "tune/contraction_space.h"
 
 namespace opal::build {
@@ -21,24 +22,10 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
   choice.config = tune::ContractionDefault(w, target_);
   if (!fw_) return Error(ErrorCode::kFailed, "the halide tuning framework is not available");
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw_->Space(w, target_));
-  std::string why = store_ ? "no valid record for this target" : "no store";
+  std::string why = store_ ? "no valid record in the current space for this target" : "no store";
   if (store_) {
-    TopKQuery q;
-    q.workload_key = w.Key();
-    q.target_key = target_.ExactKey();
-    q.framework = fw_->Name();
-    q.framework_version = fw_->Version();
-    q.k = 4;
-    OPAL_ASSIGN_OR_RETURN(std::vector<Record> best, store_->TopK(q));
-    for (const Record& r : best) {
-      auto c = space.Parse(r.config_json);
-      if (!c.ok()) {
-        why = "stored configs are not in the current space (" + c.status().message() + ")";
-        continue;
-      }
-      choice = {ScheduleSource::kStore, *c, r.median_s, ""};
-      break;
-    }
+    OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> best, BestStoredConfigs(*fw_, *store_, w, target_, 1));
+    if (!best.empty()) choice = {ScheduleSource::kStore, best[0].config, best[0].record.median_s, ""};
   }
   if (choice.source == ScheduleSource::kDefault && store_ && model_) {
     costmodel::ZeroShotOptions zo;

@@ -14,13 +14,14 @@
 #include "opal/onnx_import.h"
 #include "passes/passes.h"
 #include "passes/passes_test_util.h"
+#include "testing/shared_models.h"
 
 namespace opal::passes {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kModelsDir = OPAL_SOURCE_DIR "/../shared/models";
+const std::string kModelsDir = opal::testing::SharedModelsDir();
 
 struct Expected {
   const char* model;

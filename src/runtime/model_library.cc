@@ -2,6 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <filesystem>
 
 #include "opal/runtime.h"
@@ -170,6 +173,19 @@ Status ModelLibrary::RunInto(const std::vector<Tensor>& inputs, std::vector<Tens
     return Status(code, std::string(api_->last_error()));
   }
   return Status::Ok();
+}
+
+Result<LatencyStats> ModelLibrary::Bench(const std::vector<Tensor>& inputs, int warmup, int runs) {
+  std::vector<Tensor> outputs;
+  for (int i = 0; i < warmup; ++i) OPAL_RETURN_IF_ERROR(RunInto(inputs, &outputs));
+  std::vector<double> ms;
+  ms.reserve(static_cast<size_t>(std::max(runs, 0)));
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    OPAL_RETURN_IF_ERROR(RunInto(inputs, &outputs));
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return SummarizeLatencies(std::move(ms));
 }
 
 std::vector<std::string> ModelLibrary::StepNodes() const {

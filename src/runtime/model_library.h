@@ -12,6 +12,7 @@
 
 #include "opal/status.h"
 #include "opal/tensor.h"
+#include "runtime/latency_stats.h"
 
 namespace opal::runtime {
 
@@ -48,6 +49,8 @@ class ModelLibrary {
   // (resized to StepNodes().size() when needed).
   Status RunInto(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
                  std::vector<double>* step_seconds = nullptr);
+  // Latency of RunInto over `runs` timed runs after `warmup` untimed ones (same inputs).
+  Result<LatencyStats> Bench(const std::vector<Tensor>& inputs, int warmup, int runs);
   // The graph node each kernel call (step) computes, in run order.
   std::vector<std::string> StepNodes() const;
 

@@ -89,6 +89,24 @@ class CandidateSource {
 
 }  // namespace
 
+Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, RecordStore& store,
+                                                    const Workload& w, const Target& t, int k) {
+  OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
+  TopKQuery q;
+  q.workload_key = w.Key();
+  q.target_key = t.ExactKey();
+  q.framework = fw.Name();
+  q.framework_version = fw.Version();
+  q.k = k;
+  OPAL_ASSIGN_OR_RETURN(std::vector<Record> top, store.TopK(q));
+  std::vector<StoredConfig> out;
+  for (Record& r : top) {
+    auto c = space.Parse(r.config_json);
+    if (c.ok()) out.push_back({std::move(r), std::move(*c)});
+  }
+  return out;
+}
+
 Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Target& t,
                                 RecordStore& store, const SearchOptions& o) {
   if (o.strategy != "random" && o.strategy != "evolutionary") {
@@ -108,19 +126,12 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
   TuneProgress progress;
   progress.max_trials = o.max_trials;
   // Seed the population and the best with what the store already knows for this exact target.
-  TopKQuery q;
-  q.workload_key = w.Key();
-  q.target_key = t.ExactKey();
-  q.framework = fw.Name();
-  q.framework_version = fw.Version();
-  q.k = std::max(1, o.population);
-  OPAL_ASSIGN_OR_RETURN(std::vector<Record> top, store.TopK(q));
-  for (const Record& r : top) {
-    if (r.framework_version != fw.Version()) continue;
-    auto c = space.Parse(r.config_json);
-    if (!c.ok()) continue;  // from another space revision: data, never executed
-    source.AddResult(*c, r.gflops);
-    if (!result.best || r.gflops > result.best->gflops) result.best = r;
+  OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> top,
+                        BestStoredConfigs(fw, store, w, t, std::max(1, o.population)));
+  for (const StoredConfig& sc : top) {
+    if (sc.record.framework_version != fw.Version()) continue;
+    source.AddResult(sc.config, sc.record.gflops);
+    if (!result.best || sc.record.gflops > result.best->gflops) result.best = sc.record;
   }
   progress.best_gflops = result.best ? result.best->gflops : 0;
 

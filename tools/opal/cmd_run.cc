@@ -101,15 +101,7 @@ Status Run(const Options& o) {
 
   runtime::LatencyStats stats;
   if (o.bench > 0) {
-    for (int i = 0; i < o.warmup; ++i) OPAL_RETURN_IF_ERROR(model->RunInto(in.tensors, &outputs));
-    std::vector<double> ms;
-    ms.reserve(static_cast<size_t>(o.bench));
-    for (int i = 0; i < o.bench; ++i) {
-      t0 = std::chrono::steady_clock::now();
-      OPAL_RETURN_IF_ERROR(model->RunInto(in.tensors, &outputs));
-      ms.push_back(ElapsedMs(t0));
-    }
-    stats = runtime::SummarizeLatencies(std::move(ms));
+    OPAL_ASSIGN_OR_RETURN(stats, model->Bench(in.tensors, o.warmup, o.bench));
   }
 
   Json profile;
