@@ -88,6 +88,18 @@ class Build(unittest.TestCase):
         self.assertEqual(got.shape, want.shape)
         self.assertLess(rel_error(got, want), 1e-5)
 
+        # --profile times every kernel call: one step per kernel node of the manifest, in order.
+        out = os.path.join(self.d, "built")
+        r = run("run", out, "--profile", "3", "--json", "--threads", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        prof = json.loads(r.stdout)["profile"]
+        manifest = json.load(open(os.path.join(out, "manifest.json")))
+        kernel_nodes = [n["node"] for n in manifest["nodes"] if n["kind"] != "view"]
+        self.assertEqual(sorted(s["step"] for s in prof["steps"]), list(range(len(kernel_nodes))))
+        self.assertEqual([s["node"] for s in sorted(prof["steps"], key=lambda s: s["step"])], kernel_nodes)
+        self.assertGreater(prof["total_ms"], 0)
+        self.assertAlmostEqual(sum(s["ms"] for s in prof["steps"]), prof["total_ms"], places=6)
+
     def check_shared_model(self, name):
         d = os.path.join(MODELS, name)
         data = os.path.join(d, "test_data_set_0")
