@@ -29,8 +29,10 @@ struct BuildOptions {
   std::string out_dir;
   // Records are read from here (and zero-shot results written); nullptr = no store.
   RecordStore* store = nullptr;
-  // Cost model for zero-shot of workloads missing from the store ("" = none: default schedule).
-  std::string cost_model_path;
+  // Cost model for zero-shot of workloads missing from the store ("" = none: default schedule):
+  // a file, or "@NAME" / "@" for a model registered in the store `store_dsn` (LoadCostModel).
+  std::string cost_model;
+  std::string store_dsn;
   int zero_shot_samples = 2000;
   int zero_shot_measure = 8;
   // Shapes for graph inputs with symbolic dims (as `opal tasks --input-shape`).

@@ -76,6 +76,9 @@ class CostModel {
   // A file written by Save (format "opal.costmodel/1").
   static Result<CostModel> Load(const std::string& path);
   Status Save(const std::string& path) const;
+  // The same format as text (what the registry keeps); `origin` names the source in errors.
+  static Result<CostModel> FromText(const std::string& text, const std::string& origin);
+  Result<std::string> ToText() const;
 
   // Scores feature rows (higher = faster). kInvalidArgument when `feature_version` differs from
   // the model's or a row has the wrong length.
@@ -90,5 +93,11 @@ class CostModel {
   std::unique_ptr<Booster> booster_;
   CostModelInfo info_;
 };
+
+// Loads the model that a `--cost-model` flag names: a file path, or "@NAME" for the model of that
+// name in the registry of the store `store_dsn` (opal/cost_model_registry.h), or "@" alone for the
+// newest model registered there for `framework`. kNotFound when nothing matches.
+Result<CostModel> LoadCostModel(const std::string& spec, const std::string& store_dsn,
+                                const std::string& framework = "halide");
 
 }  // namespace opal

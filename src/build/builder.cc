@@ -88,8 +88,8 @@ Result<BuildReport> BuildModel(const BuildOptions& o) {
   // Schedules and lowering.
   t = Clock::now();
   std::unique_ptr<CostModel> model;
-  if (!o.cost_model_path.empty()) {
-    OPAL_ASSIGN_OR_RETURN(CostModel m, CostModel::Load(o.cost_model_path));
+  if (!o.cost_model.empty()) {
+    OPAL_ASSIGN_OR_RETURN(CostModel m, LoadCostModel(o.cost_model, o.store_dsn));
     model = std::make_unique<CostModel>(std::move(m));
   }
   ScheduleChooser chooser(o.store, target, model.get(), o.zero_shot_samples, o.zero_shot_measure);

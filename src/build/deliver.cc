@@ -95,7 +95,7 @@ Result<DeliverReport> Deliver(const DeliverOptions& o) {
 
   // Tuning of the misses within the budget (zero-shot happens in the build when a model is given).
   std::set<std::string> tuned;
-  if (o.budget_s > 0 && o.build.cost_model_path.empty() && !misses.tasks.empty()) {
+  if (o.budget_s > 0 && o.build.cost_model.empty() && !misses.tasks.empty()) {
     const auto t0 = Clock::now();
     std::vector<TaskBudget> budgets =
         SplitBudget(misses, 200 * static_cast<int>(misses.tasks.size()), o.budget_s, 4);

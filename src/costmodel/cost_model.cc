@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "costmodel/xgb.h"
+#include "opal/cost_model_registry.h"
 #include "opal/hash.h"
 #include "opal/log.h"
 
@@ -196,7 +197,7 @@ Result<std::vector<double>> CostModel::Predict(const std::vector<std::vector<dou
   return PredictRows(booster_->xgb, ptrs, info_.feature_names.size());
 }
 
-Status CostModel::Save(const std::string& path) const {
+Result<std::string> CostModel::ToText() const {
   OPAL_ASSIGN_OR_RETURN(std::string booster, booster_->xgb.SaveJson());
   Json j = {{"format", "opal.costmodel/1"},
             {"framework", info_.framework},
@@ -210,9 +211,14 @@ Status CostModel::Save(const std::string& path) const {
             {"params", info_.params},
             {"validation", info_.validation},
             {"booster", Json::parse(booster)}};
+  return j.dump() + "\n";
+}
+
+Status CostModel::Save(const std::string& path) const {
+  OPAL_ASSIGN_OR_RETURN(std::string text, ToText());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Error(ErrorCode::kIo, "cannot write cost model {}", path);
-  out << j.dump() << '\n';
+  out << text;
   if (!out) return Error(ErrorCode::kIo, "writing cost model {} failed", path);
   return Status::Ok();
 }
@@ -222,7 +228,12 @@ Result<CostModel> CostModel::Load(const std::string& path) {
   if (!in) return Error(ErrorCode::kNotFound, "cannot read cost model {}", path);
   std::stringstream ss;
   ss << in.rdbuf();
-  Json j = Json::parse(ss.str(), nullptr, false);
+  return FromText(ss.str(), path);
+}
+
+Result<CostModel> CostModel::FromText(const std::string& text, const std::string& origin) {
+  const std::string& path = origin;
+  Json j = Json::parse(text, nullptr, false);
   if (!j.is_object() || j.value("format", "") != "opal.costmodel/1" || !j.contains("booster")) {
     return Error(ErrorCode::kInvalidArgument, "{} is not an opal cost model (format opal.costmodel/1)", path);
   }
@@ -245,6 +256,21 @@ Result<CostModel> CostModel::Load(const std::string& path) {
   OPAL_RETURN_IF_ERROR(b.LoadJson(j["booster"].dump()));
   m.booster_ = std::make_unique<Booster>(Booster{std::move(b)});
   return m;
+}
+
+Result<CostModel> LoadCostModel(const std::string& spec, const std::string& store_dsn,
+                                const std::string& framework) {
+  if (spec.empty() || spec[0] != '@') return CostModel::Load(spec);
+  const std::string name = spec.substr(1);
+  OPAL_ASSIGN_OR_RETURN(auto registry, CostModelRegistry::Open(store_dsn));
+  OPAL_ASSIGN_OR_RETURN(auto found, registry->Get(name, framework));
+  if (!found) {
+    return name.empty() ? Error(ErrorCode::kNotFound, "no cost model for framework '{}' is registered in {} "
+                                "(opal costmodel register MODEL --name NAME)", framework, store_dsn)
+                        : Error(ErrorCode::kNotFound, "no cost model named '{}' is registered in {} "
+                                "(see opal costmodel list)", name, store_dsn);
+  }
+  return CostModel::FromText(found->body, "cost model '" + found->name + "' of " + store_dsn);
 }
 
 }  // namespace opal

@@ -7,6 +7,7 @@
 
 #include "costmodel/training_data.h"
 #include "costmodel/zero_shot.h"
+#include "opal/cost_model_registry.h"
 #include "opal/record_store.h"
 #include "opal/tuning_framework.h"
 
@@ -95,6 +96,32 @@ TEST(CostModel, SaveLoadRoundTripPredictsTheSame) {
   EXPECT_EQ(back->info().rows, 120);
   std::remove(path.c_str());
   EXPECT_FALSE(CostModel::Load(path).ok());
+}
+
+TEST(CostModel, RegisteredInTheStoreLoadsByNameAndPredictsTheSame) {
+  auto m = CostModel::Train(Synthetic(4, 30, 2), Info(), {.search = false, .rounds = 30});
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const std::string db = testing::TempDir() + "/registry_" + std::to_string(getpid()) + ".db";
+  std::remove(db.c_str());
+  const std::string dsn = "sqlite:" + db;
+  auto registry = CostModelRegistry::Open(dsn);
+  ASSERT_TRUE(registry.ok()) << registry.status().message();
+  RegisteredCostModel r{.name = "syn", .framework = "synthetic", .feature_version = Info().feature_version};
+  r.body = *m->ToText();
+  ASSERT_TRUE((*registry)->Put(r, false).ok());
+  auto rows = Synthetic(2, 20, 7);
+  auto a = m->Predict(Features(rows), Info().feature_version);
+  for (const std::string spec : {"@syn", "@"}) {
+    auto back = LoadCostModel(spec, dsn, "synthetic");
+    ASSERT_TRUE(back.ok()) << spec << ": " << back.status().message();
+    EXPECT_EQ(*back->Predict(Features(rows), Info().feature_version), *a) << spec;
+  }
+  auto missing = LoadCostModel("@absent", dsn, "synthetic");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("absent"), std::string::npos);
+  EXPECT_EQ(LoadCostModel("@", dsn, "other-framework").status().code(), ErrorCode::kNotFound);
+  std::remove(db.c_str());
 }
 
 TEST(CostModel, RefusesFeaturesOfAnotherVersion) {

@@ -97,10 +97,18 @@ std::string V3(bool postgres) {
 const std::string kV3Sqlite = V3(false);
 const std::string kV3Postgres = V3(true);
 
+// Version 4: the cost-model registry (opal/cost_model_registry.h): a model file's text by name.
+constexpr const char* kV4 = R"sql(
+CREATE TABLE cost_models (
+  name TEXT PRIMARY KEY, framework TEXT NOT NULL, feature_version TEXT NOT NULL, meta TEXT NOT NULL,
+  sha256 TEXT NOT NULL, created_us BIGINT NOT NULL, body TEXT NOT NULL)
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "workloads, targets, records", kV1Sqlite, kV1Postgres},
     {2, "framework_major column, top-k and version indexes", kV2Sqlite, kV2Postgres},
     {3, "task queue: jobs, tasks with leases, workers", nullptr, nullptr},
+    {4, "cost-model registry", kV4, kV4},
 };
 
 }  // namespace

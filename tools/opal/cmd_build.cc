@@ -38,7 +38,8 @@ Status Run(const Options& o) {
   BuildOptions bo;
   bo.model_path = o.model;
   bo.out_dir = o.out;
-  bo.cost_model_path = o.cost_model;
+  bo.cost_model = o.cost_model;
+  bo.store_dsn = o.store.empty() ? RecordStore::DefaultDsn() : o.store;
   bo.runtime_inputs = o.inputs;
   bo.jobs = o.jobs;
   bo.cache_dir = o.cache;
@@ -66,7 +67,7 @@ void AddBuildCommand(CLI::App& app, CommandFn* run) {
   c->add_option("-o,--output", o->out, "Output folder (libmodel.so, weights.bin, manifest.json)")->required();
   c->add_option("--store", o->store, "Store DSN to read records from (default $OPAL_STORE or the user's SQLite store)");
   c->add_flag("--no-store", o->no_store, "Use no store: default schedules only");
-  c->add_option("--cost-model", o->cost_model, "Cost model for zero-shot of workloads missing from the store");
+  c->add_option("--cost-model", o->cost_model, "Cost model for zero-shot of workloads missing from the store (a file, or @NAME of a model registered in the store)");
   c->add_option("--input", o->inputs, "Graph inputs that stay runtime inputs (repeatable; default: see docs/build.md)");
   c->add_option("--input-shape", o->input_shapes, "Shape for an input with symbolic dims, NAME=1x3x224x224");
   c->add_option("-j,--jobs", o->jobs, "Parallel kernel compilations (default: cores)");

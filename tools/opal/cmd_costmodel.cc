@@ -1,5 +1,7 @@
 // opal costmodel train --store DSN [--target KEY] [--exclude-model M.onnx]... -o MODEL [--no-search]
-// opal costmodel eval MODEL --store DSN [--target KEY] [--holdout-model M.onnx]... [--json]
+//           [--register NAME [--replace]]
+// opal costmodel eval MODEL|@NAME --store DSN [--target KEY] [--holdout-model M.onnx]... [--json]
+// opal costmodel register MODEL --name NAME [--replace] --store DSN   (also: list, remove NAME)
 #include <fmt/format.h>
 
 #include <set>
@@ -7,6 +9,7 @@
 #include "commands.h"
 #include "costmodel/training_data.h"
 #include "opal/cost_model.h"
+#include "opal/cost_model_registry.h"
 #include "opal/onnx_import.h"
 #include "opal/record_store.h"
 #include "opal/tasks.h"
@@ -22,9 +25,29 @@ struct Flags {
   std::string output;
   std::string model;
   std::vector<std::string> models;  // exclude (train) or holdout (eval)
+  std::string name;                 // register under this name
+  bool replace = false;
   bool no_search = false;
   bool json = false;
+  std::string Dsn() const { return store.empty() ? RecordStore::DefaultDsn() : store; }
 };
+
+// Registers `m` in the store's registry under `name`, with the facts List shows.
+Status Register(const CostModel& m, const Flags& f) {
+  OPAL_ASSIGN_OR_RETURN(auto registry, CostModelRegistry::Open(f.Dsn()));
+  RegisteredCostModel r;
+  r.name = f.name;
+  r.framework = m.info().framework;
+  r.feature_version = m.info().feature_version;
+  r.meta = {{"framework_version", m.info().framework_version}, {"rows", m.info().rows},
+            {"groups", m.info().groups},  {"targets", m.info().targets},
+            {"objective", m.info().objective}, {"validation", m.info().validation.value("chosen", Json::object())}};
+  OPAL_ASSIGN_OR_RETURN(r.body, m.ToText());
+  OPAL_RETURN_IF_ERROR(registry->Put(r, f.replace));
+  fmt::print("registered cost model '{}' in {} (use --cost-model @{})\n", f.name, RecordStore::RedactDsn(f.Dsn()),
+             f.name);
+  return Status::Ok();
+}
 
 Result<std::set<std::string>> WorkloadKeysOf(const std::vector<std::string>& models) {
   std::set<std::string> keys;
@@ -38,7 +61,7 @@ Result<std::set<std::string>> WorkloadKeysOf(const std::vector<std::string>& mod
 std::string WorkloadOf(const std::string& group) { return group.substr(0, group.find('@')); }
 
 Result<std::vector<TrainingRow>> Rows(const Flags& f, TuningFramework& fw) {
-  OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(f.store.empty() ? RecordStore::DefaultDsn() : f.store));
+  OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(f.Dsn()));
   RecordFilter filter;
   filter.target_key = f.target;
   int64_t skipped = 0;
@@ -72,11 +95,50 @@ Status Train(const Flags& f) {
              f.output, m.info().rows, m.info().groups, m.info().objective, m.info().params.dump(),
              m.info().validation["folds"].get<int>(), v["pairwise_accuracy"].get<double>(), v["top1"].get<double>(),
              v["top5"].get<double>());
+  return f.name.empty() ? Status::Ok() : Register(m, f);
+}
+
+Status RegisterFile(const Flags& f) {
+  OPAL_ASSIGN_OR_RETURN(CostModel m, CostModel::Load(f.model));
+  return Register(m, f);
+}
+
+Status List(const Flags& f) {
+  OPAL_ASSIGN_OR_RETURN(auto registry, CostModelRegistry::Open(f.Dsn()));
+  OPAL_ASSIGN_OR_RETURN(auto all, registry->List());
+  if (f.json) {
+    Json j = Json::array();
+    for (const auto& m : all)
+      j.push_back({{"name", m.name}, {"framework", m.framework}, {"feature_version", m.feature_version},
+                   {"created_us", m.created_us}, {"sha256", m.sha256}, {"meta", m.meta}});
+    fmt::print("{}\n", j.dump(2));
+    return Status::Ok();
+  }
+  if (all.empty()) {
+    fmt::print("no cost models registered in {}\n", RecordStore::RedactDsn(f.Dsn()));
+    return Status::Ok();
+  }
+  fmt::print("{:<24} {:<8} {:>8} {:>7} {:<16} {:>9} {:>6}  {}\n", "name", "frmwork", "trials", "groups", "objective",
+             "pairwise", "top-1", "feature version");
+  for (const auto& m : all) {
+    const Json& v = m.meta.value("validation", Json::object());
+    fmt::print("{:<24} {:<8} {:>8} {:>7} {:<16} {:>9.3f} {:>6.3f}  {}\n", m.name, m.framework,
+               m.meta.value("rows", int64_t{0}), m.meta.value("groups", int64_t{0}), m.meta.value("objective", ""),
+               v.value("pairwise_accuracy", 0.0), v.value("top1", 0.0), m.feature_version.substr(0, 12));
+  }
+  return Status::Ok();
+}
+
+Status Remove(const Flags& f) {
+  OPAL_ASSIGN_OR_RETURN(auto registry, CostModelRegistry::Open(f.Dsn()));
+  OPAL_ASSIGN_OR_RETURN(bool removed, registry->Remove(f.name));
+  if (!removed) return Error(ErrorCode::kNotFound, "no cost model named '{}' in {}", f.name, RecordStore::RedactDsn(f.Dsn()));
+  fmt::print("removed cost model '{}'\n", f.name);
   return Status::Ok();
 }
 
 Status Eval(const Flags& f) {
-  OPAL_ASSIGN_OR_RETURN(CostModel m, CostModel::Load(f.model));
+  OPAL_ASSIGN_OR_RETURN(CostModel m, LoadCostModel(f.model, f.Dsn()));
   OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(m.info().framework));
   OPAL_ASSIGN_OR_RETURN(auto rows, Rows(f, *fw));
   if (!f.models.empty()) {
@@ -109,17 +171,31 @@ void AddCostModelCommand(CLI::App& app, CommandFn* run) {
   train->add_option("-o,--output", f->output, "Model file to write")->required();
   train->add_option("--exclude-model", f->models, "Leave out the workloads of this ONNX model (repeatable)");
   train->add_flag("--no-search", f->no_search, "Skip the objective/hyper-parameter search");
+  train->add_option("--register", f->name, "Also register the model in the store under this name");
+  train->add_flag("--replace", f->replace, "With --register: overwrite a model of that name");
   train->callback([f, run] { *run = [f] { return Train(*f); }; });
   CLI::App* eval = cm->add_subcommand("eval", "Ranking quality on the store's trials");
-  eval->add_option("model", f->model, "Model file")->required();
+  eval->add_option("model", f->model, "Model file, or @NAME of a registered model")->required();
   eval->add_option("--holdout-model", f->models, "Only the workloads of this ONNX model (repeatable)");
   eval->add_flag("--json", f->json, "Machine-readable output");
   eval->callback([f, run] { *run = [f] { return Eval(*f); }; });
   for (CLI::App* c : {train, eval}) {
-    c->add_option("--store", f->store, "Store DSN (default $OPAL_STORE or the user's SQLite store)");
     c->add_option("--target", f->target, "Only trials of this exact target key");
     c->add_option("--framework", f->framework, "Tuning framework (default halide)");
   }
+  CLI::App* reg = cm->add_subcommand("register", "Keep a model file in the store, by name, for --cost-model @NAME");
+  reg->add_option("model", f->model, "Model file (opal costmodel train -o)")->required();
+  reg->add_option("--name", f->name, "Name to register it under")->required();
+  reg->add_flag("--replace", f->replace, "Overwrite a model of that name");
+  reg->callback([f, run] { *run = [f] { return RegisterFile(*f); }; });
+  CLI::App* list = cm->add_subcommand("list", "The models registered in the store, newest first");
+  list->add_flag("--json", f->json, "Machine-readable output");
+  list->callback([f, run] { *run = [f] { return List(*f); }; });
+  CLI::App* rm = cm->add_subcommand("remove", "Remove a registered model");
+  rm->add_option("name", f->name, "Its name")->required();
+  rm->callback([f, run] { *run = [f] { return Remove(*f); }; });
+  for (CLI::App* c : {train, eval, reg, list, rm})
+    c->add_option("--store", f->store, "Store DSN (default $OPAL_STORE or the user's SQLite store)");
 }
 
 }  // namespace opal::cli

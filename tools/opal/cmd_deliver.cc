@@ -52,7 +52,8 @@ Status Run(const Options& o) {
                         ? (std::filesystem::path("opal-out") / std::filesystem::path(o.model).parent_path().filename())
                               .string()
                         : o.out;
-  d.build.cost_model_path = o.cost_model;
+  d.build.cost_model = o.cost_model;
+  d.build.store_dsn = o.store.empty() ? RecordStore::DefaultDsn() : o.store;
   d.build.runtime_inputs = o.inputs;
   OPAL_ASSIGN_OR_RETURN(d.build.input_shapes, ParseInputShapes(o.input_shapes));
   OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(o.store.empty() ? RecordStore::DefaultDsn() : o.store));
@@ -82,7 +83,7 @@ void AddDeliverCommand(CLI::App& app, CommandFn* run) {
   c->add_option("-o,--output", o->out, "Output folder (default opal-out/<model folder name>)");
   c->add_option("--budget", o->budget_s, "Seconds of tuning for workloads missing from the store (default 0)");
   c->add_option("--store", o->store, "Store DSN (default $OPAL_STORE or the user's SQLite store)");
-  c->add_option("--cost-model", o->cost_model, "Cost model: zero-shot for workloads missing from the store");
+  c->add_option("--cost-model", o->cost_model, "Cost model: zero-shot for workloads missing from the store (a file, or @NAME of a model registered in the store)");
   c->add_option("--input", o->inputs, "Graph inputs that stay runtime inputs (repeatable)");
   c->add_option("--input-shape", o->input_shapes, "Shape for an input with symbolic dims, NAME=1x3x224x224");
   c->add_option("--runs", o->runs, "Timed runs of the built model (default 30)");

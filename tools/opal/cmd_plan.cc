@@ -125,7 +125,7 @@ Result<std::shared_ptr<ChainSource>> MakeChain(const Options& o, const std::stri
     }
   }
   if (!o.cost_model.empty()) {
-    OPAL_ASSIGN_OR_RETURN(CostModel cm, CostModel::Load(o.cost_model));
+    OPAL_ASSIGN_OR_RETURN(CostModel cm, LoadCostModel(o.cost_model, o.store.empty() ? RecordStore::DefaultDsn() : o.store));
     auto src = std::make_shared<CostModelSource>(cm.info(), targets);
     chain->Add(src);
     log::Warn(

@@ -186,7 +186,7 @@ Status Run(const Options& o) {
 
   std::shared_ptr<const CostModel> model;
   if (!o.cost_model.empty()) {
-    OPAL_ASSIGN_OR_RETURN(CostModel m, CostModel::Load(o.cost_model));
+    OPAL_ASSIGN_OR_RETURN(CostModel m, LoadCostModel(o.cost_model, dsn, o.framework));
     model = std::make_shared<const CostModel>(std::move(m));
   }
   if (o.zero_shot && !model) return Error(ErrorCode::kInvalidArgument, "--zero-shot needs --cost-model FILE");
@@ -304,7 +304,7 @@ void AddTuneCommand(CLI::App& app, CommandFn* run) {
   sub->add_option("--input-shape", o->input_shapes,
                   "Shape for a graph input: NAME=1x3x224x224 (repeatable)");
   sub->add_flag("--json", o->json, "Print the result as JSON (format opal.tune/1)");
-  sub->add_option("--cost-model", o->cost_model, "Cost model file (opal costmodel train): guides the search");
+  sub->add_option("--cost-model", o->cost_model, "Cost model file (opal costmodel train): guides the search (a file, or @NAME of a model registered in the store)");
   sub->add_flag("--zero-shot", o->zero_shot, "Rank --samples configs with the cost model and measure only the top K");
   sub->add_option("--measure", o->measure_k, "Zero-shot: configs measured per workload (default 8)");
   sub->add_option("--samples", o->samples, "Zero-shot: configs sampled and ranked per workload (default 2000)");

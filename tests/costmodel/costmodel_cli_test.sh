@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The cost model from the command line, end to end on a real SQLite store: tune a small model,
+# train and register the model in the store, list it, use it by name for zero-shot tuning and
+# for eval, and the errors a user meets (name taken, unknown name, bad name). Usage: SCRIPT OPAL
+set -euo pipefail
+opal="$1"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+py=/usr/bin/python3
+"$py" "$(dirname "$0")/../dist/make_two_matmuls.py" "$tmp/m.onnx"
+export OPAL_DEVICE_LOCK="$tmp/device.lock"
+store="sqlite:$tmp/s.db"
+records() { "$opal" db export --store "$store" 2>/dev/null | wc -l; }
+expect_rc() {  # expect_rc RC TEXT CMD...: exit status RC and TEXT in stderr
+  local want="$1" text="$2"; shift 2
+  set +e; "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?; set -e
+  [[ $rc == "$want" ]] || { cat "$tmp/out" "$tmp/err"; fail "'$*' exited $rc, expected $want"; }
+  grep -q -- "$text" "$tmp/err" || { cat "$tmp/err"; fail "'$*' did not say '$text'"; }
+}
+
+echo "--- tune, train, register"
+"$opal" -q tune "$tmp/m.onnx" --trials 40 --store "$store" >/dev/null 2>&1 || fail "tuning"
+"$opal" costmodel train --store "$store" --no-search -o "$tmp/cm.json" --register cm1 >"$tmp/train" \
+  || { cat "$tmp/train"; fail "train --register"; }
+grep -q "registered cost model 'cm1'" "$tmp/train" || fail "train did not register"
+"$opal" costmodel list --store "$store" | grep -q "^cm1 " || fail "list does not show cm1"
+[[ "$("$opal" costmodel list --store "$store" --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)[0]["meta"]["rows"])')" -ge 20 ]] \
+  || fail "list --json lacks the training size"
+
+echo "--- a name is not overwritten silently"
+expect_rc 2 "--replace" "$opal" costmodel register "$tmp/cm.json" --name cm1 --store "$store"
+"$opal" costmodel register "$tmp/cm.json" --name cm1 --replace --store "$store" >/dev/null || fail "register --replace"
+expect_rc 2 "not valid" "$opal" costmodel register "$tmp/cm.json" --name "bad name" --store "$store"
+
+echo "--- zero-shot and eval with the registered model"
+wl="$("$opal" tasks --json "$tmp/m.onnx" | "$py" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tasks"][0]["workload"]))')"
+zs="sqlite:$tmp/zs.db"
+"$opal" costmodel register "$tmp/cm.json" --name cm1 --store "$zs" >/dev/null
+before=$("$opal" db export --store "$zs" 2>/dev/null | wc -l)
+"$opal" -q tune --workload "$wl" --zero-shot --cost-model @cm1 --measure 3 --samples 64 --store "$zs" >"$tmp/log" 2>&1 \
+  || { cat "$tmp/log"; fail "zero-shot with @cm1"; }
+after=$("$opal" db export --store "$zs" 2>/dev/null | wc -l)
+[[ $((after - before)) -ge 1 && $((after - before)) -le 3 ]] || fail "zero-shot measured $((after - before)) configs, expected 1..3"
+"$opal" -q tune --workload "$wl" --zero-shot --cost-model @ --measure 1 --samples 16 --store "$zs" >"$tmp/log" 2>&1 \
+  || { cat "$tmp/log"; fail "zero-shot with the newest registered model (@)"; }
+"$opal" costmodel eval @cm1 --store "$store" --json | grep -q pairwise_accuracy || fail "eval @cm1"
+
+echo "--- unknown names and removal"
+expect_rc 3 "no cost model named 'nope'" "$opal" -q tune --workload "$wl" --zero-shot --cost-model @nope --store "$store"
+"$opal" costmodel remove cm1 --store "$store" | grep -q "removed" || fail "remove"
+expect_rc 3 "no cost model named 'cm1'" "$opal" costmodel remove cm1 --store "$store"
+"$opal" costmodel list --store "$store" | grep -q "no cost models" || fail "list after remove"
+echo "PASS"
