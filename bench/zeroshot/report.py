@@ -59,3 +59,62 @@ for m, key, r, g, nr, ng in curves:
     print(f"  {m:<14} {key:<30} random {r if r else '>' + str(nr):>5}  guided {g if g else '>' + str(ng):>5}")
     wins += (g or 10**9) < (r or 10**9)
 print(f"model-guided reached it first on {wins} of {len(curves)} tasks")
+
+# Search curves: best-so-far GFLOP/s after n trials / best found by any search of that task,
+# geometric mean over tasks, for the default evolutionary search ("tuned"), random and guided.
+modes = [("random", "random"), ("tuned", "evolutionary"), ("guided", "model-guided")]
+per_task = {}
+for line in open(os.path.join(out, "tasks.tsv")):
+    key = line.split("\t")[1]
+    recs = {mode: trials(key, mode) for mode, _ in modes}
+    top = max(best(r) for r in recs.values())
+    if top > 0:
+        per_task[key] = (recs, top)
+
+
+def best_after(recs, n):
+    return max([r["gflops"] for r in recs[:n] if r["status"] == "ok"] or [0.0])
+
+
+longest = max([len(r) for recs, _ in per_task.values() for r in recs.values()] or [0])
+points = [n for n in (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256) if n <= longest] or [1]
+curve = {}
+for mode, _ in modes:
+    curve[mode] = [gm([max(best_after(recs[mode], n), 1e-3) / top for recs, top in per_task.values()])
+                   for n in points]
+print("\nsearch curves: best-so-far / best found by any search, geometric mean over "
+      f"{len(per_task)} tasks")
+print(f"{'trials':>8} " + " ".join(f"{label:>13}" for _, label in modes))
+for i, n in enumerate(points):
+    print(f"{n:>8} " + " ".join(f"{curve[mode][i]:>13.3f}" for mode, _ in modes))
+for mode, label in modes:
+    hit = next((n for n, v in zip(points, curve[mode]) if v >= 0.95), None)
+    print(f"  {label:<13} reaches 0.95 of the best after {hit if hit else '>' + str(points[-1])} trials (mean curve)")
+
+# The same curves as an SVG (trials on a log axis).
+W, H, L, B = 560, 320, 50, 40
+colors = {"random": "#888888", "tuned": "#1f77b4", "guided": "#d62728"}
+x = lambda n: L + (W - L - 20) * math.log(n) / math.log(max(points[-1], 2))
+y = lambda v: H - B - (H - B - 20) * max(0.0, min(1.0, v))
+svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
+       f'<text x="{L}" y="14">best-so-far / best found (geomean over {len(per_task)} held-out tasks)</text>',
+       f'<line x1="{L}" y1="{H - B}" x2="{W - 20}" y2="{H - B}" stroke="black"/>',
+       f'<line x1="{L}" y1="{H - B}" x2="{L}" y2="20" stroke="black"/>',
+       f'<line x1="{L}" y1="{y(0.95)}" x2="{W - 20}" y2="{y(0.95)}" stroke="#bbb" stroke-dasharray="4"/>',
+       f'<text x="{W - 60}" y="{y(0.95) - 3}">0.95</text>',
+       f'<text x="{W // 2}" y="{H - 8}">trials</text>']
+for n in points:
+    svg.append(f'<text x="{x(n) - 6}" y="{H - B + 14}">{n}</text>')
+for v in (0, 0.25, 0.5, 0.75, 1.0):
+    svg.append(f'<text x="{L - 30}" y="{y(v) + 4}">{v:.2f}</text>')
+for i, (mode, label) in enumerate(modes):
+    pts = " ".join(f"{x(n):.1f},{y(v):.1f}" for n, v in zip(points, curve[mode]))
+    svg.append(f'<polyline fill="none" stroke="{colors[mode]}" stroke-width="2" points="{pts}"/>')
+    svg.append(f'<text x="{L + 10}" y="{40 + 14 * i}" fill="{colors[mode]}">{label}</text>')
+svg.append("</svg>")
+open(os.path.join(out, "curves.svg"), "w").write("\n".join(svg) + "\n")
+json.dump({"points": points, "curves": curve, "tasks": len(per_task),
+           "zero_shot_over_tuned_geomean": gm(ratios), "tuning_time_over_zero_shot_geomean": gm(speedups),
+           "heldout": ev, "guided_first": wins, "curve_tasks": len(curves)},
+          open(os.path.join(out, "summary.json"), "w"), indent=2)
+print(f"\nwrote {os.path.join(out, 'curves.svg')} and summary.json")

@@ -7,6 +7,7 @@
 # Budgets come from the environment (defaults in brackets): TRAIN_MODELS [resnet18 vgg11
 # transformer_l2_d256], TEST_MODELS [mobilenet_v2 resnet50 gpt_tiny], TRAIN_TRIALS per model
 # [400], TUNE_TRIALS per task [64], K [8], SAMPLES [2000], MAX_TEST_TASKS per model [6].
+# Resumable: run it again with the same OUT_DIR and it skips the steps already finished.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 "$root/scripts/ensure-built.sh" opal
@@ -23,13 +24,17 @@ echo "opal zero-shot benchmark in $out" >&2
 
 t0=$(date +%s)
 for m in $TRAIN_MODELS; do
+  [[ -e "$out/train-$m.done" ]] && continue
   "$opal" -q tune "$models/$m/model.onnx" --trials "$TRAIN_TRIALS" --store "$train" >"$out/train-$m.txt"
+  touch "$out/train-$m.done"
 done
 echo "training data: $(( $(date +%s) - t0 )) s of tuning" >&2
 excl=(); for m in $TEST_MODELS; do excl+=(--exclude-model "$models/$m/model.onnx"); done
-"$opal" costmodel train --store "$train" -o "$out/model.json" "${excl[@]}" | tee "$out/costmodel.txt"
+[[ -e "$out/model.json" ]] ||
+  "$opal" costmodel train --store "$train" -o "$out/model.json" "${excl[@]}" | tee "$out/costmodel.txt"
 
 : >"$out/tasks.tsv"
+touch "$out/times.tsv"
 for m in $TEST_MODELS; do
   "$opal" tasks --json "$models/$m/model.onnx" | /usr/bin/python3 -c '
 import json, sys
@@ -38,9 +43,11 @@ for t in tasks: print(sys.argv[1], t["key"], json.dumps(t["workload"], separator
 ' "$m" "$MAX_TEST_TASKS" >>"$out/tasks.tsv"
 done
 
-while IFS=$'\t' read -r m key wl; do
+while IFS=$'\t' read -r m key wl <&3; do
   for mode in zeroshot tuned random guided; do
+    grep -q "^$m	$key	$mode	" "$out/times.tsv" && continue
     store="sqlite:$out/$mode-$key.db"
+    rm -f "$out/$mode-$key.db"*
     start=$(date +%s.%N)
     case $mode in
       zeroshot) "$opal" -q tune --workload "$wl" --zero-shot --cost-model "$out/model.json" --measure "$K" \
@@ -54,8 +61,9 @@ while IFS=$'\t' read -r m key wl; do
     echo -e "$m\t$key\t$mode\t$(awk "BEGIN{print $end - $start}")" >>"$out/times.tsv"
     "$opal" db export --store "$store" 2>/dev/null >"$out/$mode-$key.jsonl"
   done
-  cat "$out"/tuned-"$key".jsonl >>"$out/heldout.jsonl"
-done <"$out/tasks.tsv"
+done 3<"$out/tasks.tsv"
+cat "$out"/tuned-*.jsonl >"$out/heldout.jsonl"
+rm -f "$out/heldout.db"
 
 "$opal" db import --store "sqlite:$out/heldout.db" "$out/heldout.jsonl" >/dev/null
 "$opal" costmodel eval "$out/model.json" --store "sqlite:$out/heldout.db" --json >"$out/eval.json"

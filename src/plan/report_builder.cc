@@ -14,8 +14,8 @@ Result<PlanReport> MakePlanReport(const PlanContext& ctx, const Goal& goal,
   rep.goal = goal;
   SearchOptions hetero = options;
   // With a time limit, the baselines and the front get a quarter of it each, so the best plan
-  // comes after about 2.5 limits (6 baselines) and the whole report after about 5: the primary
-  // search keeps the full limit.
+  // comes after about 2.5 limits (6 baselines), and the front's intermediate points stop at four
+  // limits: the primary search keeps the full limit.
   const double side_limit = options.time_limit_s > 0 ? options.time_limit_s / 4 : 0;
   for (int p = 0; p < static_cast<int>(ctx.cluster->pools.size()); ++p) {
     if (options.only_pool >= 0 && p != options.only_pool) continue;
@@ -44,15 +44,29 @@ Result<PlanReport> MakePlanReport(const PlanContext& ctx, const Goal& goal,
   po.seeds = hetero.seeds;
   po.time_limit_s = side_limit;
   Goal fast{Goal::Kind::kThroughput, 0}, cheap{Goal::Kind::kMinCostPerIter, 0};
-  OPAL_ASSIGN_OR_RETURN(SearchResult f, SearchPlan(ctx, fast, po));
-  OPAL_ASSIGN_OR_RETURN(SearchResult c, SearchPlan(ctx, cheap, po));
+  // The goal's own extreme is the best plan already: searching it again would only cost time.
+  SearchResult f, c;
+  if (goal.kind == Goal::Kind::kThroughput) {
+    f = rep.best;
+  } else {
+    OPAL_ASSIGN_OR_RETURN(f, SearchPlan(ctx, fast, po));
+  }
+  if (goal.kind == Goal::Kind::kMinCostPerIter) {
+    c = rep.best;
+  } else {
+    OPAL_ASSIGN_OR_RETURN(c, SearchPlan(ctx, cheap, po));
+  }
   if (f.found) cands.push_back(f.best);
   if (c.found) cands.push_back(c.best);
   for (const auto& h : rep.homogeneous)
     if (h.found) cands.push_back(h.best);
   if (f.found && c.found && options.pareto_points > 0) {
     double lo = c.best.price_per_hour, hi = f.best.price_per_hour;
+    // With a time limit, the front's intermediate points stop once the report has run for four
+    // limits (large clusters, where even a search's seeding overruns a quarter limit).
+    const auto deadline = t0 + std::chrono::duration<double>(4 * options.time_limit_s);
     for (int i = 1; i <= options.pareto_points && hi > lo * 1.01; ++i) {
+      if (options.time_limit_s > 0 && std::chrono::steady_clock::now() > deadline) break;
       double cap = lo * std::pow(hi / lo, static_cast<double>(i) / (options.pareto_points + 1));
       OPAL_ASSIGN_OR_RETURN(SearchResult r,
                             SearchPlan(ctx, Goal{Goal::Kind::kMinTimeHourlyCap, cap}, po));
