@@ -45,6 +45,23 @@ after=$("$opal" db export --store "$zs" 2>/dev/null | wc -l)
   || { cat "$tmp/log"; fail "zero-shot with the newest registered model (@)"; }
 "$opal" costmodel eval @cm1 --store "$store" --json | grep -q pairwise_accuracy || fail "eval @cm1"
 
+echo "--- re-timing the winners side by side (opal measure, read-only)"
+n_before=$(records)
+"$opal" measure --workload "$wl" --store "$store" --store "$zs" --default --rounds 2 --json >"$tmp/m.json" \
+  || fail "measure"
+"$py" - "$tmp/m.json" <<'PY' || fail "measure output"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["format"] == "opal.measure/1" and len(d["sources"]) == 3, d
+assert [s["source"] for s in d["sources"]][2] == "default"
+for s in d["sources"]:
+    assert len(s["gflops"]) == 2 and all(g > 0 for g in s["gflops"]), s
+assert d["sources"][0]["ratio_to_first"] == 1.0
+PY
+[[ "$(records)" == "$n_before" ]] || fail "measure wrote records"
+expect_rc 3 "no record store" "$opal" measure --workload "$wl" --store "sqlite:$tmp/absent.db"
+[[ ! -e "$tmp/absent.db" ]] || fail "measure created a store"
+
 echo "--- unknown names and removal"
 expect_rc 3 "no cost model named 'nope'" "$opal" -q tune --workload "$wl" --zero-shot --cost-model @nope --store "$store"
 "$opal" costmodel remove cm1 --store "$store" | grep -q "removed" || fail "remove"

@@ -52,29 +52,6 @@ std::string Clock(double s) {
                    : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
-// --workload: a JSON object, or a workload key already known to the store.
-Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store) {
-  if (!spec.empty() && spec.front() == '{') {
-    Json j = Json::parse(spec, nullptr, false);
-    if (j.is_discarded()) return Error(ErrorCode::kInvalidArgument, "--workload: not valid JSON");
-    auto w = Workload::FromJson(j);
-    if (!w.ok()) return w.status().WithContext("--workload");
-    return w;
-  }
-  RecordFilter f;
-  f.workload_key = spec;
-  std::string json;
-  OPAL_RETURN_IF_ERROR(store.Scan(f, [&](const Record& r) {
-    json = r.workload_json;
-    return false;
-  }));
-  if (json.empty()) {
-    return Error(ErrorCode::kNotFound,
-                 "--workload {}: no record with this key in {}; pass the workload as JSON", spec,
-                 store.Describe());
-  }
-  return Workload::FromJson(Json::parse(json));
-}
 
 struct TaskOutcome {
   Workload workload;

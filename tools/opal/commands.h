@@ -12,6 +12,8 @@
 #include "opal/status.h"
 #include "opal/target.h"
 #include "opal/tensor.h"
+#include "opal/record_store.h"
+#include "opal/workload.h"
 
 namespace opal::cli {
 
@@ -28,11 +30,15 @@ void AddWorkerCommand(CLI::App& app, CommandFn* run);  // also `opal status`
 void AddBuildCommand(CLI::App& app, CommandFn* run);
 void AddDeliverCommand(CLI::App& app, CommandFn* run);
 void AddRunCommand(CLI::App& app, CommandFn* run);
+void AddMeasureCommand(CLI::App& app, CommandFn* run);
 
 // --target: "" or "host" means the detected host.
 Result<Target> ResolveTarget(const std::string& spec);
 // --input-shape NAME=1x3x224x224 (repeatable).
 Result<std::map<std::string, Shape>> ParseInputShapes(const std::vector<std::string>& specs);
+
+// --workload: a workload's JSON object, or a workload key already known to `store`.
+Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store);
 
 // Human-friendly numbers: 8.21 G, 512 K.
 std::string HumanCount(double v);

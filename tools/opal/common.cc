@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "opal/record_store.h"
 
 namespace opal::cli {
 
@@ -33,6 +34,29 @@ std::string HumanCount(double v) {
     ++i;
   }
   return i == 0 ? fmt::format("{:.0f}", v) : fmt::format("{:.2f}{}", v, suffix[i]);
+}
+
+Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store) {
+  if (!spec.empty() && spec.front() == '{') {
+    Json j = Json::parse(spec, nullptr, false);
+    if (j.is_discarded()) return Error(ErrorCode::kInvalidArgument, "--workload: not valid JSON");
+    auto w = Workload::FromJson(j);
+    if (!w.ok()) return w.status().WithContext("--workload");
+    return w;
+  }
+  RecordFilter f;
+  f.workload_key = spec;
+  std::string json;
+  OPAL_RETURN_IF_ERROR(store.Scan(f, [&](const Record& r) {
+    json = r.workload_json;
+    return false;
+  }));
+  if (json.empty()) {
+    return Error(ErrorCode::kNotFound,
+                 "--workload {}: no record with this key in {}; pass the workload as JSON", spec,
+                 store.Describe());
+  }
+  return Workload::FromJson(Json::parse(json));
 }
 
 }  // namespace opal::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   opal::cli::AddDeliverCommand(app, &run);
   opal::cli::AddBuildCommand(app, &run);
   opal::cli::AddRunCommand(app, &run);
+  opal::cli::AddMeasureCommand(app, &run);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,118 @@
+// opal measure --workload JSON|KEY --store DSN [--store DSN]... [--default] [--rounds N] [--json]
+// Re-times the best stored config of one workload from each store (and the template's default
+// config with --default) in alternating rounds on this host, and prints the median GFLOP/s of each
+// with its ratio to the first. Read-only: nothing is written to any store. Comparing searches by
+// their own best trials is biased on a machine whose clock drifts (trials minutes apart) and
+// toward the search that took more trials (the best of many noisy timings); re-timing the winners
+// side by side removes both.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "commands.h"
+#include "opal/tuning_framework.h"
+#include "opal/tuning_search.h"
+
+namespace opal::cli {
+namespace {
+
+struct Options {
+  std::string workload;
+  std::vector<std::string> stores;
+  bool with_default = false;
+  int rounds = 5;
+  std::string framework = "halide";
+  bool json = false;
+};
+
+struct Source {
+  std::string name;
+  Config config;
+  double stored_gflops = 0;  // the search's own best figure (0 for the default)
+  std::vector<double> gflops;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+Status Run(const Options& o) {
+  if (o.stores.empty()) return Error(ErrorCode::kInvalidArgument, "give at least one --store");
+  if (o.rounds < 1) return Error(ErrorCode::kInvalidArgument, "--rounds must be >= 1");
+  OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(o.framework));
+  const Target host = Target::DetectHost();
+  std::vector<Source> sources;
+  Workload w;
+  for (size_t i = 0; i < o.stores.size(); ++i) {
+    const std::string& dsn = o.stores[i];
+    if (dsn.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(dsn.substr(7)))
+      return Error(ErrorCode::kNotFound, "--store: no record store at '{}'", dsn.substr(7));
+    OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(dsn));
+    OPAL_ASSIGN_OR_RETURN(Workload wi, ResolveWorkload(o.workload, *store));
+    if (i == 0) w = wi;
+    OPAL_ASSIGN_OR_RETURN(auto best, BestStoredConfigs(*fw, *store, w, host, 1));
+    if (best.empty()) {
+      return Error(ErrorCode::kNotFound, "{} holds no valid record of {} for this host ({})",
+                   RecordStore::RedactDsn(o.stores[i]), w.Key(), host.ExactKey());
+    }
+    sources.push_back({RecordStore::RedactDsn(o.stores[i]), best[0].config, best[0].record.gflops, {}});
+  }
+  if (o.with_default) {
+    OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw->Space(w, host));
+    auto seeds = fw->SeedConfigs(w, host);
+    if (seeds.empty()) return Error(ErrorCode::kUnsupported, "{} has no default config", fw->Name());
+    sources.push_back({"default", seeds.front(), 0, {}});
+  }
+  MeasureOptions mo;
+  mo.seed = 1;
+  for (int r = 0; r < o.rounds; ++r) {
+    for (size_t j = 0; j < sources.size(); ++j) {
+      Source& s = sources[(j + r) % sources.size()];  // rotate who goes first
+      TrialResult tr = fw->Measure(w, s.config, host, mo);
+      if (tr.status != TrialStatus::kOk) {
+        return Error(ErrorCode::kFailed, "{}: its config failed on re-measure ({}): {}", s.name,
+                     TrialStatusName(tr.status), tr.error);
+      }
+      s.gflops.push_back(w.Flops() / Median(tr.times_s) * 1e-9);
+    }
+  }
+  const double first = Median(sources[0].gflops);
+  if (o.json) {
+    Json j = {{"format", "opal.measure/1"}, {"workload", w.Key()}, {"target", host.ExactKey()},
+              {"rounds", o.rounds}, {"sources", Json::array()}};
+    for (const auto& s : sources) {
+      j["sources"].push_back({{"source", s.name}, {"config", Json::parse(s.config.CanonicalJson())},
+                              {"stored_gflops", s.stored_gflops}, {"gflops", s.gflops},
+                              {"median_gflops", Median(s.gflops)}, {"ratio_to_first", Median(s.gflops) / first}});
+    }
+    fmt::print("{}\n", j.dump(2));
+    return Status::Ok();
+  }
+  fmt::print("{} on {}, {} alternating rounds\n", w.Summary(), host.ExactKey(), o.rounds);
+  fmt::print("{:<48} {:>12} {:>12} {:>8}\n", "source", "stored GF/s", "median GF/s", "ratio");
+  for (const auto& s : sources)
+    fmt::print("{:<48} {:>12.1f} {:>12.1f} {:>8.3f}\n", s.name, s.stored_gflops, Median(s.gflops),
+               Median(s.gflops) / first);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddMeasureCommand(CLI::App& app, CommandFn* run) {
+  auto o = std::make_shared<Options>();
+  CLI::App* c = app.add_subcommand(
+      "measure", "Re-time the best stored config of a workload from each store, side by side (read-only)");
+  c->add_option("--workload", o->workload, "Workload JSON, or a key known to the first store")->required();
+  c->add_option("--store", o->stores, "Store whose best config to re-time (repeatable; the first is the reference)")
+      ->required();
+  c->add_flag("--default", o->with_default, "Also time the template's default config");
+  c->add_option("--rounds", o->rounds, "Alternating rounds (default 5); medians are reported");
+  c->add_option("--framework", o->framework, "Tuning framework (default halide)");
+  c->add_flag("--json", o->json, "Machine-readable output (format opal.measure/1)");
+  c->callback([o, run] { *run = [o] { return Run(*o); }; });
+}
+
+}  // namespace opal::cli
