@@ -46,6 +46,9 @@ struct Knob {
   std::string name;
   std::vector<int64_t> values;  // allowed values, in a meaningful order (small to large)
   std::string doc;              // one line: what the knob does
+  // A knob added to a space after records were stored names the value that reproduces the old
+  // behaviour: Parse fills it into stored configs that lack the knob, so they stay usable.
+  std::optional<int64_t> absent_value = std::nullopt;
 };
 
 class ConfigSpace {

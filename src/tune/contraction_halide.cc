@@ -2,6 +2,8 @@
 // config of contraction_space.h), with the epilogue hook of contraction_halide.h.
 #include "tune/contraction_halide.h"
 
+#include <algorithm>
+
 #include "tune/contraction.h"
 #include "tune/contraction_space.h"
 
@@ -29,9 +31,19 @@ void Constrain(Halide::OutputImageParam p, const HalideView& v) {
   }
 }
 
+// The padded-pitch grid of a GridEligible conv: row pitch wp = W + pad_left + pad_right, oh rows.
+struct GridShape {
+  int64_t wp = 0, oh = 0, ow = 0;
+};
+GridShape GridOf(const Workload& w) {
+  return {w.Get("w") + w.Get("pad_left") + w.Get("pad_right"), ConvOutH(w), ConvOutW(w)};
+}
+
 // Defines A_(k, y, b) and B_(x, k, b) of the contraction for `w` (indices outside the output
 // are clamped, so rounded-up tiles read valid memory), creating the operand params.
-void DefineOperands(const Workload& w, const Contraction& c, ContractionFuncs* kernel, Func* A_,
+// With `grid` (a conv2d of GridEligible), B's column index is a position on the zero-padded
+// input's row pitch (GridShape) instead of an output pixel.
+void DefineOperands(const Workload& w, const Contraction& c, bool grid, ContractionFuncs* kernel, Func* A_,
                     Func* B_) {
   Var x("x"), y("y"), b("b"), k("k");
   Expr yc = Clamped(y, c.ny), xc = Clamped(x, c.nx);
@@ -57,7 +69,28 @@ void DefineOperands(const Workload& w, const Contraction& c, ContractionFuncs* k
     Expr row = G > 1 ? (b % static_cast<int>(G)) * static_cast<int>(c.ny) + yc : yc;
     (*A_)(k, y, b) = Wt(k, row);
     HalideView wview = {{c.nr, 1}, {w.Get("k"), c.nr}};
-    if (c.b_direct) {
+    if (grid) {
+      // B(g, (ci, ky, kx)) = P(g + ky*dh*Wp + kx*dw, ci): a shifted read of the input, zero-padded
+      // and flattened with row pitch Wp; g = oy*Wp + ox (columns ox >= OW are computed, unused).
+      const GridShape gs = GridOf(w);
+      ImageParam In(Halide::Float(32), 4, "input");
+      Func padded = Halide::BoundaryConditions::constant_exterior(
+          In, 0.f,
+          {{0, static_cast<int>(W)}, {0, static_cast<int>(H)}, {Expr(), Expr()}, {Expr(), Expr()}});
+      Var i("i"), ci("ci"), bb("bb");
+      Func P("padded_flat");
+      const int Wp = static_cast<int>(gs.wp);
+      P(i, ci, bb) = padded(i % Wp - static_cast<int>(w.Get("pad_left")), i / Wp - static_cast<int>(w.Get("pad_top")),
+                            ci, bb);
+      Expr gc = Clamped(x, gs.wp * gs.oh);
+      Expr kx = k % static_cast<int>(KW), ky = (k / static_cast<int>(KW)) % static_cast<int>(KH);
+      Expr ci_k = k / static_cast<int>(KH * KW);
+      (*B_)(x, k, b) = P(gc + ky * static_cast<int>(w.Get("dilation_h")) * Wp + kx * static_cast<int>(w.Get("dilation_w")),
+                         ci_k, b);
+      P.compute_root().parallel(ci).vectorize(i, 8, TailStrategy::GuardWithIf);
+      kernel->params = {In, Wt};
+      kernel->views = {{{W, 1}, {H, W}, {cg, H * W}, {w.Get("n") * G, cg * H * W}}, wview};
+    } else if (c.b_direct) {
       // 1x1, stride 1, no padding: input pixels are output pixels; B is the input read in place.
       ImageParam In(Halide::Float(32), 3, "input");
       (*B_)(x, k, b) = In(xc, k, b);
@@ -114,10 +147,21 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
   ContractionFuncs f;
   try {
     Func A_("A_"), B_("B_");
-    DefineOperands(w, c, &f, &A_, &B_);
+    const bool grid = kn.grid == 1 && GridEligible(w);
+    DefineOperands(w, c, grid, &f, &A_, &B_);
 
     const int vec = kn.vec, RX = kn.vec * kn.rx, RY = kn.ry;
-    const int TX = RX * kn.tx, TY = RY * kn.ty;
+    int TX = RX * kn.tx;
+    const int TY = RY * kn.ty;
+    GridShape gs;
+    if (grid) {
+      // Output tiles are whole rows (about TX grid columns), so that a tile's grid range is
+      // contiguous: m rows of pitch wp.
+      gs = GridOf(w);
+      const int64_t min_rows = (vec + gs.ow - 1) / gs.ow;  // a tile holds at least one vector
+      const int64_t rows = std::clamp<int64_t>(std::max<int64_t>((TX + gs.wp / 2) / gs.wp, min_rows), 1, gs.oh);
+      TX = static_cast<int>(rows * gs.ow);
+    }
     Var x("x"), y("y"), b("b"), k("k"), xv("xv"), yv("yv"), xp("xp"), yp("yp");
     // Operands in register-panel coordinates: column x = xp*RX + xv, row y = yp*RY + yv.
     Func Ap("A_panel"), Bp("B_panel"), prod("prod"), out("out");
@@ -126,7 +170,9 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     RDom r(0, static_cast<int>(c.nr), "r");
     prod(xv, yv, xp, yp, b) = 0.f;
     prod(xv, yv, xp, yp, b) += Ap(yv, r, yp, b) * Bp(xv, r, xp, b);
-    Expr result = prod(x % RX, y % RY, x / RX, y / RY, b);
+    Expr gx = x;
+    if (grid) gx = (x / static_cast<int>(gs.ow)) * static_cast<int>(gs.wp) + x % static_cast<int>(gs.ow);
+    Expr result = prod(gx % RX, y % RY, gx / RX, y / RY, b);
     if (options.epilogue) result = options.epilogue(result, x, y, b);
     if (options.inject_wrong_result)
       result = Halide::select(x == 0 && y == 0 && b == 0, result + 1.f, result);

@@ -23,10 +23,11 @@ ContractionKnobs ContractionKnobs::From(const Config& c) {
   k.par = static_cast<int>(c.Get("par"));
   k.pack_a = static_cast<int>(c.Get("pack_a"));
   k.pack_b = static_cast<int>(c.Get("pack_b"));
+  k.grid = c.knobs.count("grid") ? static_cast<int>(c.Get("grid")) : 0;
   return k;
 }
 
-Config ContractionKnobs::ToConfig() const {
+Config ContractionKnobs::ToConfig(bool with_grid) const {
   Config c;
   c.template_name = kContractionTemplate;
   c.knobs = {{"vec", vec},
@@ -41,7 +42,13 @@ Config ContractionKnobs::ToConfig() const {
              {"par", par},
              {"pack_a", pack_a},
              {"pack_b", pack_b}};
+  if (with_grid) c.knobs["grid"] = grid;
   return c;
+}
+
+bool GridEligible(const Workload& w) {
+  return w.op() == "conv2d" && w.Get("stride_h") == 1 && w.Get("stride_w") == 1 &&
+         w.Get("kh") * w.Get("kw") > 1;
 }
 
 int VectorRegisters(const Target& t) { return t.HasFeature("avx512f") ? 32 : 16; }
@@ -86,9 +93,13 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
       {"par", keep({0, 1, 2}, [&](int64_t v) { return v != 1 || c.nb > 1; }),
        "parallel loop: 0 outer tiles/batch, 1 outer x batch, 2 all tiles"},
       {"pack_a", {0, 1, 2}, "A panels: 0 in place, 1 packed once, 2 per outer row tile"},
-      {"pack_b", keep({0, 1, 2}, [&](int64_t v) { return v != 0 || c.b_direct; }),
+      {"pack_b", keep({0, 1, 2}, [&](int64_t v) { return v != 0 || c.b_direct || GridEligible(w); }),
        "B panels: 0 in place, 1 packed once, 2 per outer column tile"},
   };
+  const bool grid_ok = GridEligible(w);
+  if (grid_ok) {
+    knobs.push_back({"grid", {0, 1}, "conv B: 0 implicit im2col, 1 shifted reads on the padded row pitch", 0});
+  }
   auto valid = [c, native, regs, l2](const Config& cfg) {
     const ContractionKnobs k = ContractionKnobs::From(cfg);
     // Narrow vectors only where the output is narrower than a native vector.
@@ -114,7 +125,7 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
     if (k.unroll_r > 1 && k.unroll_r > c.nr) return false;
     if (k.kc > 0 && k.kc % k.unroll_r != 0) return false;
     // In-place reads need a row-major B with x contiguous; conv im2col must be packed.
-    if (k.pack_b == 0 && !c.b_direct) return false;
+    if (k.pack_b == 0 && !c.b_direct && k.grid == 0) return false;
     // Per-tile packing exists at the outer tile loop of the matching order, when that loop is
     // not fused with the inner one.
     if (k.pack_b == 2 && (k.order != 1 || k.par == 2)) return false;
@@ -142,7 +153,7 @@ Config ContractionDefault(const Workload& w, const Target& t) {
   k.pack_b = 1;
   k.unroll_r = 1;
   ConfigSpace space = ContractionSpace(w, t);
-  Config cfg = k.ToConfig();
+  Config cfg = k.ToConfig(GridEligible(w));
   // Shrink the tile until it fits the workload (the space rejects oversized tiles).
   while (!space.Contains(cfg) && (k.tx > 1 || k.ty > 1 || k.rx > 1 || k.ry > 1)) {
     if (k.tx > 1)
@@ -153,7 +164,7 @@ Config ContractionDefault(const Workload& w, const Target& t) {
       k.ry -= 1;
     else
       k.rx -= 1;
-    cfg = k.ToConfig();
+    cfg = k.ToConfig(GridEligible(w));
   }
   return cfg;
 }

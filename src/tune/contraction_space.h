@@ -16,6 +16,11 @@
 //             x contiguous), 1 = packed once (root), 2 = packed per outer column tile (order 1)
 //   pack_a    A panels [y/RY][r][RY]: 0 = in place, 1 = packed once, 2 = per outer row tile (order
 //   0)
+//   grid      conv2d with stride 1 and a kernel larger than 1x1 only: 0 = implicit im2col over the
+//             output pixels; 1 = the output computed on the padded input's row pitch, so that B
+//             is a plain shifted read of a zero-padded copy of the input (vector loads, no index
+//             arithmetic per element, may be read in place) at the cost of (pad_l+pad_r)/Wp
+//             wasted columns
 #pragma once
 
 #include "opal/target.h"
@@ -30,11 +35,16 @@ inline constexpr char kContractionTemplate[] = "contraction";
 struct ContractionKnobs {
   int vec = 8, rx = 1, ry = 1, tx = 1, ty = 1, kc = 0, unroll_r = 1;
   int order = 0, inner = 0, par = 0, pack_a = 0, pack_b = 0;
+  int grid = 0;  // only in the spaces of GridEligible workloads
 
   // Precondition: c was validated by the space.
   static ContractionKnobs From(const Config& c);
-  Config ToConfig() const;
+  // `with_grid`: the workload's space has the grid knob (GridEligible).
+  Config ToConfig(bool with_grid = false) const;
 };
+
+// conv2d with unit strides and a kernel larger than 1x1: the space offers `grid`.
+bool GridEligible(const Workload& w);
 
 // Vector registers of the target (16 for AVX2, 32 for AVX-512).
 int VectorRegisters(const Target& t);

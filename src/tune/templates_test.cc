@@ -142,5 +142,48 @@ TEST(Templates, ConvPointwiseDirectAndStrided) {
   CheckWorkload(Conv({1, 8, 9, 9, 16, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1}), 14, 0);
 }
 
+// grid = 1: stride-1 convs computed on the padded input's row pitch, read in place or packed.
+TEST(Templates, ConvOnThePaddedRowPitch) {
+  Target host = Target::DetectHost();
+  const std::vector<ConvSpec> shapes = {
+      {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // odd sizes, pad 1
+      {2, 5, 9, 7, 6, 3, 2, 1, 1, 2, 0, 1, 1, 1, 1, 1},     // batch 2, asymmetric pads
+      {1, 4, 13, 11, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},   // dilation 2
+      {1, 6, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},     // groups
+      {1, 16, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 7x7 output: rows narrower than a vector
+      {1, 8, 5, 6, 5, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1}};    // no padding
+  uint64_t seed = 100;
+  for (const auto& sh : shapes) {
+    Workload w = Conv(sh);
+    ASSERT_TRUE(GridEligible(w));
+    ConfigSpace space = ContractionSpace(w, host);
+    Config def = ContractionDefault(w, host);
+    def.knobs["grid"] = 1;
+    ASSERT_TRUE(space.Contains(def)) << def.CanonicalJson();
+    ExpectMatchesReference(w, def, ++seed);
+    std::mt19937_64 rng(seed);
+    int checked = 0;
+    for (int i = 0; i < 400 && checked < 3; ++i) {
+      auto c = space.Sample(rng);
+      ASSERT_TRUE(c.has_value());
+      if (c->Get("grid") != 1) continue;
+      ExpectMatchesReference(w, *c, ++seed);
+      ++checked;
+    }
+    EXPECT_EQ(checked, 3);
+  }
+}
+
+TEST(Templates, StoredConfigsWithoutTheGridKnobStillParse) {
+  Workload w = Conv({1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  ConfigSpace space = ContractionSpace(w, Target::DetectHost());
+  Config def = ContractionDefault(w, Target::DetectHost());
+  Config old = def;
+  old.knobs.erase("grid");
+  auto parsed = space.Parse(old.CanonicalJson());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->Get("grid"), 0);
+}
+
 }  // namespace
 }  // namespace opal::tune

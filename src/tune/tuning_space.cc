@@ -71,6 +71,8 @@ bool ConfigSpace::Contains(const Config& c) const {
 
 Result<Config> ConfigSpace::Parse(std::string_view json) const {
   OPAL_ASSIGN_OR_RETURN(Config c, Config::FromJson(json));
+  for (const Knob& k : knobs_)
+    if (k.absent_value && !c.knobs.count(k.name)) c.knobs[k.name] = *k.absent_value;
   if (c.template_name != template_name_) {
     return Error(ErrorCode::kInvalidArgument, "config names template '{}', the space is '{}'",
                  c.template_name, template_name_);
