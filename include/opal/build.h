@@ -35,6 +35,11 @@ struct BuildOptions {
   std::string store_dsn;
   int zero_shot_samples = 2000;
   int zero_shot_measure = 8;
+  // Re-time the `retime_top` best stored configs of each workload side by side on this host
+  // (3 alternating rounds) and keep the fastest, instead of trusting the highest stored figure,
+  // which on a machine with drifting clocks can be one lucky timing. 0 or 1: no re-timing. Only
+  // when the build target is this host.
+  int retime_top = 0;
   // Shapes for graph inputs with symbolic dims (as `opal tasks --input-shape`).
   std::map<std::string, Shape> input_shapes;
   // Names of the graph inputs that stay runtime inputs. Empty = all inputs, except for a model
@@ -60,6 +65,7 @@ struct BuiltNode {
   std::string epilogue;      // fused steps, comma-separated
   ScheduleSource source = ScheduleSource::kNotTunable;
   double expected_s = 0;     // the record's median time (store / zero-shot), 0 when unknown
+  std::string schedule_note; // how the schedule was chosen when not plainly (re-timed, why default)
 };
 
 struct BuildReport {

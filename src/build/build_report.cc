@@ -10,6 +10,7 @@ Json BuildReport::ToJson() const {
       j["workload_key"] = n.workload_key;
       j["source"] = ScheduleSourceName(n.source);
       j["expected_s"] = n.expected_s;
+      if (!n.schedule_note.empty()) j["schedule_note"] = n.schedule_note;
     }
     if (!n.epilogue.empty()) j["epilogue"] = n.epilogue;
     nodes.push_back(std::move(j));

@@ -92,7 +92,7 @@ Result<BuildReport> BuildModel(const BuildOptions& o) {
     OPAL_ASSIGN_OR_RETURN(CostModel m, LoadCostModel(o.cost_model, o.store_dsn));
     model = std::make_unique<CostModel>(std::move(m));
   }
-  ScheduleChooser chooser(o.store, target, model.get(), o.zero_shot_samples, o.zero_shot_measure);
+  ScheduleChooser chooser(o.store, target, model.get(), o.zero_shot_samples, o.zero_shot_measure, o.retime_top);
   lower::LowerOptions lo;
   lo.vector_lanes = std::max(4, target.VectorBits() / 32);
   lo.target = &target;
@@ -119,6 +119,7 @@ Result<BuildReport> BuildModel(const BuildOptions& o) {
         choice = c;
         bn.source = c.source;
         bn.expected_s = c.expected_s;
+        bn.schedule_note = c.note;
       }
     }
     lo.config = choice ? &choice->config : nullptr;

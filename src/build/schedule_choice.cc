@@ -1,5 +1,7 @@
 #include "build/schedule_choice.h"
 
+#include <algorithm>
+
 #include "costmodel/zero_shot.h"
 #include "opal/log.h"
 #include "opal/tuning_search.h"
@@ -8,11 +10,52 @@
 namespace opal::build {
 
 ScheduleChooser::ScheduleChooser(RecordStore* store, const Target& target, const CostModel* model,
-                                 int zero_shot_samples, int zero_shot_measure)
+                                 int zero_shot_samples, int zero_shot_measure, int retime_top)
     : store_(store), target_(target), model_(model), samples_(zero_shot_samples),
-      measure_(zero_shot_measure) {
+      measure_(zero_shot_measure), retime_top_(retime_top) {
+  if (retime_top_ > 1 && target_.ExactKey() != Target::DetectHost().ExactKey()) {
+    log::Warn("--retime: the build target is not this host; stored figures are used as they are");
+    retime_top_ = 0;
+  }
   auto fw = MakeTuningFramework("halide");
   if (fw.ok()) fw_ = std::move(*fw);
+}
+
+std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
+                                                      const std::vector<StoredConfig>& candidates) {
+  constexpr int kRounds = 3;
+  std::vector<std::vector<double>> times(candidates.size());
+  MeasureOptions mo;
+  mo.seed = 1;
+  for (int round = 0; round < kRounds; ++round) {
+    for (size_t j = 0; j < candidates.size(); ++j) {
+      const size_t i = (j + round) % candidates.size();  // rotate who goes first
+      TrialResult tr = fw_->Measure(w, candidates[i].config, target_, mo);
+      if (tr.status != TrialStatus::kOk || tr.times_s.empty()) continue;
+      std::vector<double> t = tr.times_s;
+      std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+      times[i].push_back(t[t.size() / 2]);
+    }
+  }
+  std::optional<ScheduleChoice> best;
+  double best_s = 0;
+  size_t best_i = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (times[i].empty()) continue;
+    std::vector<double> t = times[i];
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    if (!best || t[t.size() / 2] < best_s) {
+      best_s = t[t.size() / 2];
+      best_i = i;
+      best = ScheduleChoice{ScheduleSource::kStore, candidates[i].config, best_s, ""};
+    }
+  }
+  if (best) {
+    best->note = "re-timed the " + std::to_string(candidates.size()) + " best stored configs; kept #" +
+                 std::to_string(best_i + 1);
+    log::Debug("{}: {}", w.Summary(), best->note);
+  }
+  return best;
 }
 
 Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
@@ -24,8 +67,12 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw_->Space(w, target_));
   std::string why = store_ ? "no valid record in the current space for this target" : "no store";
   if (store_) {
-    OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> best, BestStoredConfigs(*fw_, *store_, w, target_, 1));
+    OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> best,
+                          BestStoredConfigs(*fw_, *store_, w, target_, std::max(1, retime_top_)));
     if (!best.empty()) choice = {ScheduleSource::kStore, best[0].config, best[0].record.median_s, ""};
+    if (best.size() > 1) {
+      if (auto r = Retime(w, best)) choice = *r;
+    }
   }
   if (choice.source == ScheduleSource::kDefault && store_ && model_) {
     costmodel::ZeroShotOptions zo;

@@ -148,6 +148,36 @@ class Deliver(unittest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(d, "out", "libmodel.so")))
 
 
+class Retime(unittest.TestCase):
+    def test_build_retimes_the_best_stored_configs_and_the_result_is_correct(self):
+        with tempfile.TemporaryDirectory() as d:
+            rng = np.random.default_rng(5)
+            w = rng.standard_normal((48, 40)).astype(np.float32)
+            g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [24, 48])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                                  [numpy_helper.from_array(w, "w")])
+            p = os.path.join(d, "mm.onnx")
+            onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), p)
+            store = "sqlite:" + os.path.join(d, "s.db")
+            r = run("-q", "tune", p, "--trials", "5", "--store", store)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = os.path.join(d, "built")
+            r = run("build", p, "-o", out, "--store", store, "--retime", "3", "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            node = [n for n in json.loads(r.stdout)["nodes"] if "workload_key" in n][0]
+            self.assertEqual(node["source"], "store")
+            self.assertIn("re-timed the 3 best stored configs", node["schedule_note"])
+            self.assertGreater(node["expected_s"], 0)
+            x = rng.standard_normal((24, 48)).astype(np.float32)
+            xp = os.path.join(d, "x.pb")
+            onnx.save_tensor(numpy_helper.from_array(x, "x"), xp)
+            r = run("run", out, "--input", f"x={xp}", "--output-dir", os.path.join(d, "outs"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            got = numpy_helper.to_array(onnx.load_tensor(os.path.join(d, "outs", "y.pb")))
+            self.assertLess(rel_error(got, x @ w), 1e-5)
+
+
 class Errors(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()

@@ -11,7 +11,7 @@ namespace {
 struct Options {
   std::string model, out, store, cost_model, cache;
   std::vector<std::string> inputs, input_shapes;
-  int jobs = 0;
+  int jobs = 0, retime = 0;
   bool no_store = false, json = false;
 };
 
@@ -42,6 +42,7 @@ Status Run(const Options& o) {
   bo.store_dsn = o.store.empty() ? RecordStore::DefaultDsn() : o.store;
   bo.runtime_inputs = o.inputs;
   bo.jobs = o.jobs;
+  bo.retime_top = o.retime;
   bo.cache_dir = o.cache;
   OPAL_ASSIGN_OR_RETURN(bo.input_shapes, ParseInputShapes(o.input_shapes));
   std::unique_ptr<RecordStore> store;
@@ -72,6 +73,9 @@ void AddBuildCommand(CLI::App& app, CommandFn* run) {
   c->add_option("--input-shape", o->input_shapes, "Shape for an input with symbolic dims, NAME=1x3x224x224");
   c->add_option("-j,--jobs", o->jobs, "Parallel kernel compilations (default: cores)");
   c->add_option("--cache", o->cache, "Kernel object cache folder, or 'off' (default ~/.cache/opal/kernels)");
+  c->add_option("--retime", o->retime,
+                 "Re-time the K best stored configs of each workload on this host and keep the fastest (default 0: "
+                 "trust the stored figures)");
   c->add_flag("--json", o->json, "Print the build report as JSON (opal.build/1)");
   c->callback([o, run] { *run = [o] { return Run(*o); }; });
 }

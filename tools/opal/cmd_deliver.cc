@@ -13,7 +13,7 @@ struct Options {
   std::string model, out, store, cost_model;
   std::vector<std::string> inputs, input_shapes;
   double budget_s = 0;
-  int runs = 30, threads = 0;
+  int runs = 30, threads = 0, retime = 0;
   bool no_torch = false, json = false;
 };
 
@@ -48,6 +48,7 @@ void Print(const DeliverReport& r, const std::string& dir) {
 Status Run(const Options& o) {
   DeliverOptions d;
   d.build.model_path = o.model;
+  d.build.retime_top = o.retime;
   d.build.out_dir = o.out.empty()
                         ? (std::filesystem::path("opal-out") / std::filesystem::path(o.model).parent_path().filename())
                               .string()
@@ -89,6 +90,8 @@ void AddDeliverCommand(CLI::App& app, CommandFn* run) {
   c->add_option("--runs", o->runs, "Timed runs of the built model (default 30)");
   c->add_option("--threads", o->threads, "Threads for opal's kernels and PyTorch (default: all cores)");
   c->add_flag("--no-pytorch", o->no_torch, "Do not run the PyTorch comparison");
+  c->add_option("--retime", o->retime,
+                 "Re-time the K best stored configs of each workload on this host and keep the fastest (default 0)");
   c->add_flag("--json", o->json, "Print the report as JSON (opal.deliver/1)");
   c->callback([o, run] { *run = [o] { return Run(*o); }; });
 }
