@@ -79,6 +79,18 @@ struct StoredConfig {
 Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, RecordStore& store,
                                                     const Workload& w, const Target& t, int k);
 
+// Re-times `configs` of `w` side by side on target `t` (this host): `rounds` rounds, each
+// measuring every config once (fixed inputs), the order rotating each round so that clock drift
+// hits all alike. Returns per config the median seconds of each of its successful rounds (empty
+// when every run failed, with the last failure in `errors`, when given). A search's own best
+// trial is biased by drift and by the number of trials; this is the fair comparison.
+std::vector<std::vector<double>> RetimeSideBySide(TuningFramework& fw, const Workload& w, const Target& t,
+                                                  const std::vector<Config>& configs, int rounds,
+                                                  std::vector<std::string>* errors = nullptr);
+
+// Median of `v` (0 when empty).
+double MedianOf(std::vector<double> v);
+
 // Tunes `w` on `t` (the host). Errors: kUnsupported (no space for w), kInvalidArgument (bad
 // strategy), the store's errors. `store` must outlive the call.
 Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Target& t,

@@ -23,31 +23,17 @@ ScheduleChooser::ScheduleChooser(RecordStore* store, const Target& target, const
 
 std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
                                                       const std::vector<StoredConfig>& candidates) {
-  constexpr int kRounds = 3;
-  std::vector<std::vector<double>> times(candidates.size());
-  MeasureOptions mo;
-  mo.seed = 1;
-  for (int round = 0; round < kRounds; ++round) {
-    for (size_t j = 0; j < candidates.size(); ++j) {
-      const size_t i = (j + round) % candidates.size();  // rotate who goes first
-      TrialResult tr = fw_->Measure(w, candidates[i].config, target_, mo);
-      if (tr.status != TrialStatus::kOk || tr.times_s.empty()) continue;
-      std::vector<double> t = tr.times_s;
-      std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-      times[i].push_back(t[t.size() / 2]);
-    }
-  }
+  std::vector<Config> configs;
+  for (const auto& c : candidates) configs.push_back(c.config);
+  const auto times = RetimeSideBySide(*fw_, w, target_, configs, 3);
   std::optional<ScheduleChoice> best;
-  double best_s = 0;
   size_t best_i = 0;
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (times[i].empty()) continue;
-    std::vector<double> t = times[i];
-    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-    if (!best || t[t.size() / 2] < best_s) {
-      best_s = t[t.size() / 2];
+    const double s = MedianOf(times[i]);
+    if (!best || s < best->expected_s) {
+      best = ScheduleChoice{ScheduleSource::kStore, candidates[i].config, s, ""};
       best_i = i;
-      best = ScheduleChoice{ScheduleSource::kStore, candidates[i].config, best_s, ""};
     }
   }
   if (best) {

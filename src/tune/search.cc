@@ -107,6 +107,33 @@ Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, R
   return out;
 }
 
+double MedianOf(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+std::vector<std::vector<double>> RetimeSideBySide(TuningFramework& fw, const Workload& w, const Target& t,
+                                                  const std::vector<Config>& configs, int rounds,
+                                                  std::vector<std::string>* errors) {
+  std::vector<std::vector<double>> out(configs.size());
+  if (errors) errors->assign(configs.size(), "");
+  MeasureOptions mo;
+  mo.seed = 1;
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t j = 0; j < configs.size(); ++j) {
+      const size_t i = (j + static_cast<size_t>(r)) % configs.size();
+      TrialResult tr = fw.Measure(w, configs[i], t, mo);
+      if (tr.status == TrialStatus::kOk && !tr.times_s.empty()) {
+        out[i].push_back(MedianOf(tr.times_s));
+      } else if (errors) {
+        (*errors)[i] = std::string(TrialStatusName(tr.status)) + ": " + tr.error;
+      }
+    }
+  }
+  return out;
+}
+
 Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Target& t,
                                 RecordStore& store, const SearchOptions& o) {
   if (o.strategy != "random" && o.strategy != "evolutionary") {

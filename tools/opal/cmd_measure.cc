@@ -33,12 +33,6 @@ struct Source {
   std::vector<double> gflops;
 };
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
 Status Run(const Options& o) {
   if (o.stores.empty()) return Error(ErrorCode::kInvalidArgument, "give at least one --store");
   if (o.rounds < 1) return Error(ErrorCode::kInvalidArgument, "--rounds must be >= 1");
@@ -66,27 +60,24 @@ Status Run(const Options& o) {
     if (seeds.empty()) return Error(ErrorCode::kUnsupported, "{} has no default config", fw->Name());
     sources.push_back({"default", seeds.front(), 0, {}});
   }
-  MeasureOptions mo;
-  mo.seed = 1;
-  for (int r = 0; r < o.rounds; ++r) {
-    for (size_t j = 0; j < sources.size(); ++j) {
-      Source& s = sources[(j + r) % sources.size()];  // rotate who goes first
-      TrialResult tr = fw->Measure(w, s.config, host, mo);
-      if (tr.status != TrialStatus::kOk) {
-        return Error(ErrorCode::kFailed, "{}: its config failed on re-measure ({}): {}", s.name,
-                     TrialStatusName(tr.status), tr.error);
-      }
-      s.gflops.push_back(w.Flops() / Median(tr.times_s) * 1e-9);
+  std::vector<Config> configs;
+  for (const auto& s : sources) configs.push_back(s.config);
+  std::vector<std::string> errors;
+  const auto times = RetimeSideBySide(*fw, w, host, configs, o.rounds, &errors);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (times[i].size() != static_cast<size_t>(o.rounds)) {
+      return Error(ErrorCode::kFailed, "{}: its config failed on re-measure ({})", sources[i].name, errors[i]);
     }
+    for (double t : times[i]) sources[i].gflops.push_back(w.Flops() / t * 1e-9);
   }
-  const double first = Median(sources[0].gflops);
+  const double first = MedianOf(sources[0].gflops);
   if (o.json) {
     Json j = {{"format", "opal.measure/1"}, {"workload", w.Key()}, {"target", host.ExactKey()},
               {"rounds", o.rounds}, {"sources", Json::array()}};
     for (const auto& s : sources) {
       j["sources"].push_back({{"source", s.name}, {"config", Json::parse(s.config.CanonicalJson())},
                               {"stored_gflops", s.stored_gflops}, {"gflops", s.gflops},
-                              {"median_gflops", Median(s.gflops)}, {"ratio_to_first", Median(s.gflops) / first}});
+                              {"median_gflops", MedianOf(s.gflops)}, {"ratio_to_first", MedianOf(s.gflops) / first}});
     }
     fmt::print("{}\n", j.dump(2));
     return Status::Ok();
@@ -94,8 +85,8 @@ Status Run(const Options& o) {
   fmt::print("{} on {}, {} alternating rounds\n", w.Summary(), host.ExactKey(), o.rounds);
   fmt::print("{:<48} {:>12} {:>12} {:>8}\n", "source", "stored GF/s", "median GF/s", "ratio");
   for (const auto& s : sources)
-    fmt::print("{:<48} {:>12.1f} {:>12.1f} {:>8.3f}\n", s.name, s.stored_gflops, Median(s.gflops),
-               Median(s.gflops) / first);
+    fmt::print("{:<48} {:>12.1f} {:>12.1f} {:>8.3f}\n", s.name, s.stored_gflops, MedianOf(s.gflops),
+               MedianOf(s.gflops) / first);
   return Status::Ok();
 }
 
