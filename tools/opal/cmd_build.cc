@@ -39,7 +39,7 @@ Status Run(const Options& o) {
   bo.model_path = o.model;
   bo.out_dir = o.out;
   bo.cost_model = o.cost_model;
-  bo.store_dsn = o.store.empty() ? RecordStore::DefaultDsn() : o.store;
+  bo.store_dsn = StoreDsn(o.store);
   bo.runtime_inputs = o.inputs;
   bo.jobs = o.jobs;
   bo.retime_top = o.retime;
@@ -47,7 +47,7 @@ Status Run(const Options& o) {
   OPAL_ASSIGN_OR_RETURN(bo.input_shapes, ParseInputShapes(o.input_shapes));
   std::unique_ptr<RecordStore> store;
   if (!o.no_store) {
-    OPAL_ASSIGN_OR_RETURN(store, RecordStore::Open(o.store.empty() ? RecordStore::DefaultDsn() : o.store));
+    OPAL_ASSIGN_OR_RETURN(store, RecordStore::Open(StoreDsn(o.store)));
     bo.store = store.get();
   }
   OPAL_ASSIGN_OR_RETURN(BuildReport r, BuildModel(bo));

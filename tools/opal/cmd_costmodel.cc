@@ -29,7 +29,7 @@ struct Flags {
   bool replace = false;
   bool no_search = false;
   bool json = false;
-  std::string Dsn() const { return store.empty() ? RecordStore::DefaultDsn() : store; }
+  std::string Dsn() const { return StoreDsn(store); }
 };
 
 // Registers `m` in the store's registry under `name`, with the facts List shows.

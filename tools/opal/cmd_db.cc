@@ -34,7 +34,7 @@ struct DbOptions {
 };
 
 Result<std::unique_ptr<RecordStore>> OpenStore(const DbOptions& o) {
-  return RecordStore::Open(o.store.empty() ? RecordStore::DefaultDsn() : o.store);
+  return RecordStore::Open(StoreDsn(o.store));
 }
 
 Status Init(const DbOptions& o) {

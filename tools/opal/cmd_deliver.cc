@@ -54,10 +54,10 @@ Status Run(const Options& o) {
                               .string()
                         : o.out;
   d.build.cost_model = o.cost_model;
-  d.build.store_dsn = o.store.empty() ? RecordStore::DefaultDsn() : o.store;
+  d.build.store_dsn = StoreDsn(o.store);
   d.build.runtime_inputs = o.inputs;
   OPAL_ASSIGN_OR_RETURN(d.build.input_shapes, ParseInputShapes(o.input_shapes));
-  OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(o.store.empty() ? RecordStore::DefaultDsn() : o.store));
+  OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(StoreDsn(o.store)));
   d.build.store = store.get();
   d.budget_s = o.budget_s;
   d.bench_runs = o.runs;

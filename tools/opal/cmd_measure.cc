@@ -7,8 +7,6 @@
 // side by side removes both.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <filesystem>
 
 #include "commands.h"
 #include "opal/tuning_framework.h"
@@ -41,10 +39,7 @@ Status Run(const Options& o) {
   std::vector<Source> sources;
   Workload w;
   for (size_t i = 0; i < o.stores.size(); ++i) {
-    const std::string& dsn = o.stores[i];
-    if (dsn.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(dsn.substr(7)))
-      return Error(ErrorCode::kNotFound, "--store: no record store at '{}'", dsn.substr(7));
-    OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(dsn));
+    OPAL_ASSIGN_OR_RETURN(auto store, OpenExistingStore(o.stores[i]));
     OPAL_ASSIGN_OR_RETURN(Workload wi, ResolveWorkload(o.workload, *store));
     if (i == 0) w = wi;
     OPAL_ASSIGN_OR_RETURN(auto best, BestStoredConfigs(*fw, *store, w, host, 1));
@@ -55,7 +50,6 @@ Status Run(const Options& o) {
     sources.push_back({RecordStore::RedactDsn(o.stores[i]), best[0].config, best[0].record.gflops, {}});
   }
   if (o.with_default) {
-    OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw->Space(w, host));
     auto seeds = fw->SeedConfigs(w, host);
     if (seeds.empty()) return Error(ErrorCode::kUnsupported, "{} has no default config", fw->Name());
     sources.push_back({"default", seeds.front(), 0, {}});

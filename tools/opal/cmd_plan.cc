@@ -4,7 +4,6 @@
 // opal plan --calibrate --calibrate-with MODEL.json:PROFILE_DIR ... [--deepbench gemm.csv]
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -107,12 +106,7 @@ Result<std::shared_ptr<ChainSource>> MakeChain(const Options& o, const std::stri
         targets, LoadGpuTargets(o.store_targets.empty() ? dir + "/targets.json" : o.store_targets));
   }
   if (!o.store.empty()) {
-    if (o.store.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(o.store.substr(7)))
-      return Error(
-          ErrorCode::kNotFound,
-          "--store: no record store at '{}'; give an existing one (opal db init creates one)",
-          o.store.substr(7));
-    OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(o.store));
+    OPAL_ASSIGN_OR_RETURN(auto store, OpenExistingStore(o.store));
     if (!shape) {
       log::Warn(
           "--store: {} is not a transformer JSON, so its operators are unknown; the store "
@@ -125,7 +119,7 @@ Result<std::shared_ptr<ChainSource>> MakeChain(const Options& o, const std::stri
     }
   }
   if (!o.cost_model.empty()) {
-    OPAL_ASSIGN_OR_RETURN(CostModel cm, LoadCostModel(o.cost_model, o.store.empty() ? RecordStore::DefaultDsn() : o.store));
+    OPAL_ASSIGN_OR_RETURN(CostModel cm, LoadCostModel(o.cost_model, StoreDsn(o.store)));
     auto src = std::make_shared<CostModelSource>(cm.info(), targets);
     chain->Add(src);
     log::Warn(

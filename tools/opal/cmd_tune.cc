@@ -136,7 +136,7 @@ Status Run(const Options& o) {
   }
   if (o.trials < 0 || o.time_budget_s < 0)
     return Error(ErrorCode::kInvalidArgument, "--trials and --time-budget must be >= 0");
-  const std::string dsn = o.store.empty() ? RecordStore::DefaultDsn() : o.store;
+  const std::string dsn = StoreDsn(o.store);
   OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(dsn));
   OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(o.framework));
   const Target host = Target::DetectHost();

@@ -30,7 +30,7 @@ struct WorkerFlags {
 
 Status RunWorkerCommand(const WorkerFlags& f) {
   dist::WorkerOptions o;
-  o.store_dsn = f.store.empty() ? RecordStore::DefaultDsn() : f.store;
+  o.store_dsn = StoreDsn(f.store);
   OPAL_ASSIGN_OR_RETURN(o.target, ResolveTarget(f.target));
   o.exit_when_idle = f.exit_when_idle;
   o.max_tasks = f.max_tasks;
@@ -60,7 +60,7 @@ std::string Ago(int64_t us) {
 }
 
 Status RunStatusCommand(const StatusFlags& f) {
-  OPAL_ASSIGN_OR_RETURN(auto q, TaskQueue::Open(f.store.empty() ? RecordStore::DefaultDsn() : f.store));
+  OPAL_ASSIGN_OR_RETURN(auto q, TaskQueue::Open(StoreDsn(f.store)));
   OPAL_ASSIGN_OR_RETURN(auto jobs, q->Jobs());
   OPAL_ASSIGN_OR_RETURN(auto workers, q->Workers());
   Json out = {{"format", "opal.status/1"}, {"jobs", Json::array()}, {"workers", Json::array()}};

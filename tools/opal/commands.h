@@ -37,6 +37,12 @@ Result<Target> ResolveTarget(const std::string& spec);
 // --input-shape NAME=1x3x224x224 (repeatable).
 Result<std::map<std::string, Shape>> ParseInputShapes(const std::vector<std::string>& specs);
 
+// A --store flag's DSN: the flag when given, else RecordStore::DefaultDsn().
+std::string StoreDsn(const std::string& flag);
+// Opens a store that must already exist (read-only uses: plan, measure): a sqlite: file that is
+// absent is kNotFound instead of being created.
+Result<std::unique_ptr<RecordStore>> OpenExistingStore(const std::string& dsn);
+
 // --workload: a workload's JSON object, or a workload key already known to `store`.
 Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store);
 

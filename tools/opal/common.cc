@@ -1,9 +1,21 @@
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "commands.h"
 #include "opal/record_store.h"
 
 namespace opal::cli {
+
+std::string StoreDsn(const std::string& flag) { return flag.empty() ? RecordStore::DefaultDsn() : flag; }
+
+Result<std::unique_ptr<RecordStore>> OpenExistingStore(const std::string& dsn) {
+  if (dsn.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(dsn.substr(7))) {
+    return Error(ErrorCode::kNotFound, "--store: no record store at '{}'; give an existing one (opal db init creates one)",
+                 dsn.substr(7));
+  }
+  return RecordStore::Open(dsn);
+}
 
 Result<Target> ResolveTarget(const std::string& spec) {
   if (spec.empty() || spec == "host") return Target::DetectHost();
