@@ -47,13 +47,16 @@ after=$("$opal" db export --store "$zs" 2>/dev/null | wc -l)
 
 echo "--- re-timing the winners side by side (opal measure, read-only)"
 n_before=$(records)
-"$opal" measure --workload "$wl" --store "$store" --store "$zs" --default --rounds 2 --json >"$tmp/m.json" \
-  || fail "measure"
+cfg=$("$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["sources"][0]["config"]))' \
+  <("$opal" measure --workload "$wl" --store "$store" --rounds 1 --json))
+"$opal" measure --workload "$wl" --store "$store" --store "$zs" --default --config "$cfg" --rounds 2 --json \
+  >"$tmp/m.json" || fail "measure"
 "$py" - "$tmp/m.json" <<'PY' || fail "measure output"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["format"] == "opal.measure/1" and len(d["sources"]) == 3, d
-assert [s["source"] for s in d["sources"]][2] == "default"
+assert d["format"] == "opal.measure/1" and len(d["sources"]) == 4, d
+assert [s["source"] for s in d["sources"]][2:] == ["default", "config 1"]
+assert d["sources"][3]["config"] == d["sources"][0]["config"]
 for s in d["sources"]:
     assert len(s["gflops"]) == 2 and all(g > 0 for g in s["gflops"]), s
 assert d["sources"][0]["ratio_to_first"] == 1.0
@@ -61,6 +64,7 @@ PY
 [[ "$(records)" == "$n_before" ]] || fail "measure wrote records"
 expect_rc 3 "no record store" "$opal" measure --workload "$wl" --store "sqlite:$tmp/absent.db"
 [[ ! -e "$tmp/absent.db" ]] || fail "measure created a store"
+expect_rc 2 "--config" "$opal" measure --workload "$wl" --store "$store" --config '{"knobs":{"rx":99}}'
 
 echo "--- unknown names and removal"
 expect_rc 3 "no cost model named 'nope'" "$opal" -q tune --workload "$wl" --zero-shot --cost-model @nope --store "$store"

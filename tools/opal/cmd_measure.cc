@@ -1,6 +1,7 @@
-// opal measure --workload JSON|KEY --store DSN [--store DSN]... [--default] [--rounds N] [--json]
+// opal measure --workload JSON|KEY --store DSN [--store DSN]... [--default] [--config JSON]...
+//              [--rounds N] [--json]
 // Re-times the best stored config of one workload from each store (and the template's default
-// config with --default) in alternating rounds on this host, and prints the median GFLOP/s of each
+// config with --default, and each config given with --config) in alternating rounds on this host, and prints the median GFLOP/s of each
 // with its ratio to the first. Read-only: nothing is written to any store. Comparing searches by
 // their own best trials is biased on a machine whose clock drifts (trials minutes apart) and
 // toward the search that took more trials (the best of many noisy timings); re-timing the winners
@@ -19,6 +20,7 @@ struct Options {
   std::string workload;
   std::vector<std::string> stores;
   bool with_default = false;
+  std::vector<std::string> configs;
   int rounds = 5;
   std::string framework = "halide";
   bool json = false;
@@ -53,6 +55,12 @@ Status Run(const Options& o) {
     auto seeds = fw->SeedConfigs(w, host);
     if (seeds.empty()) return Error(ErrorCode::kUnsupported, "{} has no default config", fw->Name());
     sources.push_back({"default", seeds.front(), 0, {}});
+  }
+  for (size_t i = 0; i < o.configs.size(); ++i) {
+    OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw->Space(w, host));
+    auto c = space.Parse(o.configs[i]);
+    if (!c.ok()) return Error(ErrorCode::kInvalidArgument, "--config {}: {}", o.configs[i], c.status().message());
+    sources.push_back({fmt::format("config {}", i + 1), *c, 0, {}});
   }
   std::vector<Config> configs;
   for (const auto& s : sources) configs.push_back(s.config);
@@ -94,6 +102,7 @@ void AddMeasureCommand(CLI::App& app, CommandFn* run) {
   c->add_option("--store", o->stores, "Store whose best config to re-time (repeatable; the first is the reference)")
       ->required();
   c->add_flag("--default", o->with_default, "Also time the template's default config");
+  c->add_option("--config", o->configs, "Also time this config (JSON; repeatable)");
   c->add_option("--rounds", o->rounds, "Alternating rounds (default 5); medians are reported");
   c->add_option("--framework", o->framework, "Tuning framework (default halide)");
   c->add_flag("--json", o->json, "Machine-readable output (format opal.measure/1)");
