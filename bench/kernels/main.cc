@@ -12,6 +12,8 @@
 #include <cmath>
 
 #include "baselines.h"
+#include "costmodel/training_data.h"
+#include "opal/cost_model.h"
 #include "opal/onnx_import.h"
 #include "opal/record_store.h"
 #include "opal/tasks.h"
@@ -31,6 +33,8 @@ struct Options {
   int trials = 0;
   double time_budget_s = 0;
   int early_stop = 0;
+  std::string cost_model;  // guides the tuning (model-guided search), as opal tune --cost-model
+  int retrain_every = 0;
   int repeats = 7;
   bool json = false;
 };
@@ -128,6 +132,17 @@ Status Run(const Options& o) {
   }
   fmt::print(stderr, "measured fp32 peak: {:.1f} GFLOP/s on {} threads\n", peak, host.cores);
 
+  std::shared_ptr<const CostModel> model;
+  std::vector<TrainingRow> base_rows;
+  if (!o.cost_model.empty()) {
+    if (o.trials <= 0) return Error(ErrorCode::kInvalidArgument, "--cost-model guides tuning: give --trials N");
+    OPAL_ASSIGN_OR_RETURN(CostModel m, LoadCostModel(o.cost_model, o.store.empty() ? RecordStore::DefaultDsn() : o.store));
+    model = std::make_shared<const CostModel>(std::move(m));
+    if (o.retrain_every > 0) {
+      OPAL_ASSIGN_OR_RETURN(base_rows, costmodel::LoadTrainingRows(*store, *fw, {}));
+    }
+  }
+
   std::vector<Row> rows;
   for (size_t i = 0; i < suite.size(); ++i) {
     Row r{suite[i]};
@@ -139,6 +154,7 @@ Status Run(const Options& o) {
       so.max_trials = o.trials;
       so.time_budget_s = o.time_budget_s;
       so.early_stop = o.early_stop;
+      if (model) so.rank = costmodel::MakeRankFn(model, *fw, host, store.get(), base_rows, o.retrain_every);
       so.on_trial = [&](const TuneProgress& p) {
         fmt::print(stderr, "\r\033[K  tuning trial {}/{}  best {:.1f} GFLOP/s  failed {}", p.trial,
                    p.max_trials, p.best_gflops, p.failed);
@@ -194,6 +210,7 @@ Status Run(const Options& o) {
     j["trials_per_workload"] = o.trials;
     j["tuning_trials"] = total_trials;
     j["tuning_s"] = total_tune;
+    j["cost_model"] = o.cost_model;
     j["geomean_vs_onednn"] = GeoMean(vs_dnnl);
     j["geomean_vs_openblas"] = GeoMean(vs_blas);
     j["workloads"] = Json::array();
@@ -232,8 +249,9 @@ Status Run(const Options& o) {
       "\ngeometric mean of opal/oneDNN speed: {:.3f} over {} workloads; opal/OpenBLAS: {:.3f}\n",
       GeoMean(vs_dnnl), vs_dnnl.size(), GeoMean(vs_blas));
   if (o.trials > 0) {
-    fmt::print("tuning: {} trials in {:.0f} s (budget {} trials per workload, strategy {})\n",
-               total_trials, total_tune, o.trials, o.strategy);
+    fmt::print("tuning: {} trials in {:.0f} s (budget {} trials per workload, strategy {}{})\n", total_trials, total_tune,
+               o.trials, o.strategy, model ? ", guided by the cost model " + o.cost_model : std::string());
+
   }
   return Status::Ok();
 }
@@ -255,6 +273,10 @@ int main(int argc, char** argv) {
   app.add_option("--early-stop", o.early_stop,
                  "Stop tuning a workload after N trials without a new best");
   app.add_option("--strategy", o.strategy, "evolutionary (default) or random");
+  app.add_option("--cost-model", o.cost_model,
+                 "Cost model (a file, or @NAME in the store) that guides the tuning, as in opal tune");
+  app.add_option("--retrain-every", o.retrain_every,
+                 "Model-guided tuning: retrain the model after every N new trials of a workload");
   app.add_option("--repeats", o.repeats, "Timed repeats per kernel (median reported)");
   app.add_flag("--json", o.json, "Print JSON (opal.bench.kernels/1)");
   CLI11_PARSE(app, argc, argv);

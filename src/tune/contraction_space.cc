@@ -140,6 +140,29 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
   return ConfigSpace(kContractionTemplate, std::move(knobs), valid);
 }
 
+namespace {
+
+// Shrinks the tile of `k` until the config is in `space` (the space rejects oversized tiles).
+Config Fit(ContractionKnobs k, const ConfigSpace& space, bool with_grid) {
+  Config cfg = k.ToConfig(with_grid);
+  while (!space.Contains(cfg) && (k.tx > 1 || k.ty > 1 || k.rx > 1 || k.ry > 1 || k.kc > 0)) {
+    if (k.tx > 1)
+      k.tx /= 2;
+    else if (k.ty > 1)
+      k.ty /= 2;
+    else if (k.kc > 0)
+      k.kc = 0;
+    else if (k.ry > 1)
+      k.ry -= 1;
+    else
+      k.rx -= 1;
+    cfg = k.ToConfig(with_grid);
+  }
+  return cfg;
+}
+
+}  // namespace
+
 Config ContractionDefault(const Workload& w, const Target& t) {
   const Contraction c = ContractionOf(w);
   const int native = std::max(4, t.VectorBits() / 32);
@@ -152,21 +175,44 @@ Config ContractionDefault(const Workload& w, const Target& t) {
   k.ty = 8;
   k.pack_b = 1;
   k.unroll_r = 1;
-  ConfigSpace space = ContractionSpace(w, t);
-  Config cfg = k.ToConfig(GridEligible(w));
-  // Shrink the tile until it fits the workload (the space rejects oversized tiles).
-  while (!space.Contains(cfg) && (k.tx > 1 || k.ty > 1 || k.rx > 1 || k.ry > 1)) {
-    if (k.tx > 1)
-      k.tx /= 2;
-    else if (k.ty > 1)
-      k.ty /= 2;
-    else if (k.ry > 1)
-      k.ry -= 1;
-    else
-      k.rx -= 1;
-    cfg = k.ToConfig(GridEligible(w));
+  return Fit(k, ContractionSpace(w, t), GridEligible(w));
+}
+
+std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
+  const Contraction c = ContractionOf(w);
+  const ConfigSpace space = ContractionSpace(w, t);
+  std::vector<Config> seeds = {ContractionDefault(w, t)};
+  const int native = std::max(4, t.VectorBits() / 32);
+  const int regs = VectorRegisters(t);
+  ContractionKnobs k;
+  k.vec = c.nx >= native ? native : native / 2;
+  // The register tile width whose whole tiles pad nx the least (ties: the wider tile).
+  double best_waste = 1e9;
+  for (int rx = 4; rx >= 1; --rx) {
+    const int64_t w_cols = int64_t(k.vec) * rx;
+    const double waste = double((c.nx + w_cols - 1) / w_cols * w_cols) / double(c.nx);
+    if (waste < best_waste - 0.02) {
+      best_waste = waste;
+      k.rx = rx;
+    }
   }
-  return cfg;
+  k.ry = std::min<int>(8, (regs - 1 - k.rx) / k.rx);
+  k.tx = int(std::min<int64_t>(4, (c.nx + k.vec * k.rx - 1) / (k.vec * k.rx)));
+  k.tx = k.tx >= 4 ? 4 : k.tx >= 2 ? 2 : 1;
+  k.ty = 8;
+  k.kc = c.nr >= 1024 ? 256 : 0;
+  k.pack_b = 1;
+  k.unroll_r = 1;
+  std::vector<Config> candidates = {Fit(k, space, GridEligible(w))};
+  if (GridEligible(w)) {  // the same tile on the padded row pitch, B read in place
+    k.grid = 1;
+    k.pack_b = 0;
+    candidates.push_back(Fit(k, space, true));
+  }
+  for (const Config& cfg : candidates) {
+    if (space.Contains(cfg) && std::find(seeds.begin(), seeds.end(), cfg) == seeds.end()) seeds.push_back(cfg);
+  }
+  return seeds;
 }
 
 }  // namespace opal::tune

@@ -54,4 +54,11 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t);
 // A config known to perform well on large GEMM-like shapes (used to seed the search).
 Config ContractionDefault(const Workload& w, const Target& t);
 
+// Configs the search measures first: the default, then a register tile fitted to the output
+// width (the number of vectors that covers nx with the least padding, e.g. 4 x 16 lanes for the
+// 49 pixels of a 7x7 output, where the default's 3 vectors would compute two shifted tiles, 96
+// columns) with as many rows as the registers hold, the reduction blocked when it is long. Every
+// config is in ContractionSpace(w, t); duplicates are dropped.
+std::vector<Config> ContractionSeeds(const Workload& w, const Target& t);
+
 }  // namespace opal::tune

@@ -62,9 +62,7 @@ class HalideFramework : public TuningFramework {
 
   std::vector<Config> SeedConfigs(const Workload& w, const Target& t) const override {
     if (!Supports(w) || t.kind != "cpu") return {};
-    Config c = tune::ContractionDefault(w, t);
-    if (!tune::ContractionSpace(w, t).Contains(c)) return {};
-    return {c};
+    return tune::ContractionSeeds(w, t);
   }
 
   TrialResult Measure(const Workload& w, const Config& c, const Target& t,

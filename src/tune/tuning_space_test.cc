@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "opal/target.h"
 #include "opal/tuning_framework.h"
@@ -122,6 +123,48 @@ TEST(ContractionSpace, DefaultIsInTheSpace) {
     Workload w = Gemm(m, n, k);
     EXPECT_TRUE(tune::ContractionSpace(w, t).Contains(tune::ContractionDefault(w, t)))
         << w.Summary();
+  }
+}
+
+Workload Conv1(int c, int hw, int k, int kh) {
+  return Workload::FromJson({{"op", "conv2d"}, {"dtype", "float32"}, {"layout", "NCHW"}, {"n", 1}, {"c", c},
+                             {"h", hw}, {"w", hw}, {"k", k}, {"kh", kh}, {"kw", kh}, {"stride_h", 1},
+                             {"stride_w", 1}, {"pad_top", kh / 2}, {"pad_left", kh / 2}, {"pad_bottom", kh / 2},
+                             {"pad_right", kh / 2}, {"dilation_h", 1}, {"dilation_w", 1}, {"groups", 1}})
+      .value();
+}
+
+TEST(ContractionSpace, SeedsFitTheOutputWidth) {
+  const Target avx512 =
+      Target::Parse("cpu arch=x86_64 cores=2 features=avx,avx2,fma,avx512f l1d=48K l2=1M l3=32M model=\"t\"").value();
+  for (const Target& t : {Avx2Host(), avx512}) {
+    for (const Workload& w : {Conv1(2048, 7, 512, 1), Conv1(256, 14, 1024, 1), Conv1(64, 56, 64, 3), Gemm(1024, 1024, 1024),
+                              Gemm(5, 300, 2), Gemm(1, 1, 1)}) {
+      SCOPED_TRACE(w.Summary() + " " + t.CanonicalString());
+      const ConfigSpace space = tune::ContractionSpace(w, t);
+      const std::vector<Config> seeds = tune::ContractionSeeds(w, t);
+      ASSERT_FALSE(seeds.empty());
+      EXPECT_EQ(seeds[0], tune::ContractionDefault(w, t));
+      std::set<std::string> distinct;
+      for (const Config& c : seeds) {
+        EXPECT_TRUE(space.Contains(c)) << c.CanonicalJson();
+        distinct.insert(c.CanonicalJson());
+      }
+      EXPECT_EQ(distinct.size(), seeds.size());
+      // Some seed pads the output width no more than whole vectors must.
+      const int64_t nx = tune::ContractionOf(w).nx;
+      int64_t least = INT64_MAX;
+      for (const Config& c : seeds) {
+        const int64_t cols = c.Get("vec") * c.Get("rx");
+        least = std::min(least, (nx + cols - 1) / cols * cols);
+      }
+      const int64_t vec = seeds[0].Get("vec");
+      if (nx >= 64) EXPECT_EQ(least, (nx + vec - 1) / vec * vec);
+      // Stride-1 convs with a kernel larger than 1x1 also start on the padded row pitch.
+      bool grid = false;
+      for (const Config& c : seeds) grid = grid || (c.knobs.count("grid") && c.Get("grid") == 1);
+      EXPECT_EQ(grid, tune::GridEligible(w));
+    }
   }
 }
 
