@@ -43,8 +43,11 @@ GridShape GridOf(const Workload& w) {
 // are clamped, so rounded-up tiles read valid memory), creating the operand params.
 // With `grid` (a conv2d of GridEligible), B's column index is a position on the zero-padded
 // input's row pitch (GridShape) instead of an output pixel.
-void DefineOperands(const Workload& w, const Contraction& c, bool grid, ContractionFuncs* kernel, Func* A_,
-                    Func* B_) {
+// With `im2col` (a conv2d of Im2colEligible, grid 0), the im2col matrix is materialised first, output
+// row by output row, in memory ordered like the output pixels (so B's reads of it are plain
+// contiguous loads).
+void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2col, int vec,
+                    ContractionFuncs* kernel, Func* A_, Func* B_) {
   Var x("x"), y("y"), b("b"), k("k");
   Expr yc = Clamped(y, c.ny), xc = Clamped(x, c.nx);
   OperandShapes shapes = OperandsOf(w);
@@ -102,14 +105,28 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, Contract
       Func padded = Halide::BoundaryConditions::constant_exterior(
           In, 0.f,
           {{0, static_cast<int>(W)}, {0, static_cast<int>(H)}, {Expr(), Expr()}, {Expr(), Expr()}});
-      Expr ox = xc % static_cast<int>(OW), oy = xc / static_cast<int>(OW);
+      Var oxv("ox"), oyv("oy");
+      Expr ox = im2col ? Expr(oxv) : xc % static_cast<int>(OW), oy = im2col ? Expr(oyv) : xc / static_cast<int>(OW);
       Expr kx = k % static_cast<int>(KW), ky = (k / static_cast<int>(KW)) % static_cast<int>(KH);
       Expr ci = k / static_cast<int>(KH * KW);
       Expr ix = ox * static_cast<int>(w.Get("stride_w")) +
                 kx * static_cast<int>(w.Get("dilation_w")) - static_cast<int>(w.Get("pad_left"));
       Expr iy = oy * static_cast<int>(w.Get("stride_h")) +
                 ky * static_cast<int>(w.Get("dilation_h")) - static_cast<int>(w.Get("pad_top"));
-      (*B_)(x, k, b) = padded(ix, iy, ci, b);
+      if (im2col) {
+        // cols(ox, oy, k, b) is stored ox-innermost, so pixel x = oy*OW + ox is its flat offset
+        // and B's read below simplifies to a contiguous load.
+        Func cols("im2col");
+        cols(oxv, oyv, k, b) = padded(ix, iy, ci, b);
+        (*B_)(x, k, b) = cols(xc % static_cast<int>(OW), xc / static_cast<int>(OW), k, b);
+        int lanes = 1;
+        while (lanes * 2 <= std::min<int64_t>(OW, vec)) lanes *= 2;
+        Var kb("kb");
+        cols.compute_root().fuse(k, b, kb).parallel(kb);
+        if (lanes > 1) cols.vectorize(oxv, lanes, TailStrategy::ShiftInwards);
+      } else {
+        (*B_)(x, k, b) = padded(ix, iy, ci, b);
+      }
       kernel->params = {In, Wt};
       kernel->views = {{{W, 1}, {H, W}, {cg, H * W}, {w.Get("n") * G, cg * H * W}}, wview};
     }
@@ -148,7 +165,8 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
   try {
     Func A_("A_"), B_("B_");
     const bool grid = kn.grid == 1 && GridEligible(w);
-    DefineOperands(w, c, grid, &f, &A_, &B_);
+    const bool im2col = kn.im2col == 1 && Im2colEligible(w) && !grid;
+    DefineOperands(w, c, grid, im2col, kn.vec, &f, &A_, &B_);
 
     const int vec = kn.vec, RX = kn.vec * kn.rx, RY = kn.ry;
     int TX = RX * kn.tx;

@@ -24,10 +24,11 @@ ContractionKnobs ContractionKnobs::From(const Config& c) {
   k.pack_a = static_cast<int>(c.Get("pack_a"));
   k.pack_b = static_cast<int>(c.Get("pack_b"));
   k.grid = c.knobs.count("grid") ? static_cast<int>(c.Get("grid")) : 0;
+  k.im2col = c.knobs.count("im2col") ? static_cast<int>(c.Get("im2col")) : 0;
   return k;
 }
 
-Config ContractionKnobs::ToConfig(bool with_grid) const {
+Config ContractionKnobs::ToConfig(const Workload& w) const {
   Config c;
   c.template_name = kContractionTemplate;
   c.knobs = {{"vec", vec},
@@ -42,7 +43,8 @@ Config ContractionKnobs::ToConfig(bool with_grid) const {
              {"par", par},
              {"pack_a", pack_a},
              {"pack_b", pack_b}};
-  if (with_grid) c.knobs["grid"] = grid;
+  if (GridEligible(w)) c.knobs["grid"] = grid;
+  if (Im2colEligible(w)) c.knobs["im2col"] = im2col;
   return c;
 }
 
@@ -50,6 +52,8 @@ bool GridEligible(const Workload& w) {
   return w.op() == "conv2d" && w.Get("stride_h") == 1 && w.Get("stride_w") == 1 &&
          w.Get("kh") * w.Get("kw") > 1;
 }
+
+bool Im2colEligible(const Workload& w) { return w.op() == "conv2d" && !ContractionOf(w).b_direct; }
 
 int VectorRegisters(const Target& t) { return t.HasFeature("avx512f") ? 32 : 16; }
 
@@ -93,12 +97,15 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
       {"par", keep({0, 1, 2}, [&](int64_t v) { return v != 1 || c.nb > 1; }),
        "parallel loop: 0 outer tiles/batch, 1 outer x batch, 2 all tiles"},
       {"pack_a", {0, 1, 2}, "A panels: 0 in place, 1 packed once, 2 per outer row tile"},
-      {"pack_b", keep({0, 1, 2}, [&](int64_t v) { return v != 0 || c.b_direct || GridEligible(w); }),
+      {"pack_b", keep({0, 1, 2}, [&](int64_t v) { return v != 0 || c.b_direct || Im2colEligible(w); }),
        "B panels: 0 in place, 1 packed once, 2 per outer column tile"},
   };
   const bool grid_ok = GridEligible(w);
   if (grid_ok) {
     knobs.push_back({"grid", {0, 1}, "conv B: 0 implicit im2col, 1 shifted reads on the padded row pitch", 0});
+  }
+  if (Im2colEligible(w)) {
+    knobs.push_back({"im2col", {0, 1}, "conv B: 0 gathered into the panels, 1 materialised row by row first", 0});
   }
   auto valid = [c, native, regs, l2](const Config& cfg) {
     const ContractionKnobs k = ContractionKnobs::From(cfg);
@@ -125,7 +132,9 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
     if (k.unroll_r > 1 && k.unroll_r > c.nr) return false;
     if (k.kc > 0 && k.kc % k.unroll_r != 0) return false;
     // In-place reads need a row-major B with x contiguous; conv im2col must be packed.
-    if (k.pack_b == 0 && !c.b_direct && k.grid == 0) return false;
+    if (k.pack_b == 0 && !c.b_direct && k.grid == 0 && k.im2col == 0) return false;
+    // The two ways of forming a conv's B exclude each other.
+    if (k.grid == 1 && k.im2col == 1) return false;
     // Per-tile packing exists at the outer tile loop of the matching order, when that loop is
     // not fused with the inner one.
     if (k.pack_b == 2 && (k.order != 1 || k.par == 2)) return false;
@@ -143,8 +152,8 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
 namespace {
 
 // Shrinks the tile of `k` until the config is in `space` (the space rejects oversized tiles).
-Config Fit(ContractionKnobs k, const ConfigSpace& space, bool with_grid) {
-  Config cfg = k.ToConfig(with_grid);
+Config Fit(ContractionKnobs k, const ConfigSpace& space, const Workload& w) {
+  Config cfg = k.ToConfig(w);
   while (!space.Contains(cfg) && (k.tx > 1 || k.ty > 1 || k.rx > 1 || k.ry > 1 || k.kc > 0)) {
     if (k.tx > 1)
       k.tx /= 2;
@@ -156,7 +165,7 @@ Config Fit(ContractionKnobs k, const ConfigSpace& space, bool with_grid) {
       k.ry -= 1;
     else
       k.rx -= 1;
-    cfg = k.ToConfig(with_grid);
+    cfg = k.ToConfig(w);
   }
   return cfg;
 }
@@ -175,7 +184,7 @@ Config ContractionDefault(const Workload& w, const Target& t) {
   k.ty = 8;
   k.pack_b = 1;
   k.unroll_r = 1;
-  return Fit(k, ContractionSpace(w, t), GridEligible(w));
+  return Fit(k, ContractionSpace(w, t), w);
 }
 
 std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
@@ -203,11 +212,17 @@ std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
   k.kc = c.nr >= 1024 ? 256 : 0;
   k.pack_b = 1;
   k.unroll_r = 1;
-  std::vector<Config> candidates = {Fit(k, space, GridEligible(w))};
+  std::vector<Config> candidates = {Fit(k, space, w)};
   if (GridEligible(w)) {  // the same tile on the padded row pitch, B read in place
     k.grid = 1;
     k.pack_b = 0;
-    candidates.push_back(Fit(k, space, true));
+    candidates.push_back(Fit(k, space, w));
+  }
+  if (Im2colEligible(w)) {  // the fitted tile reading the im2col matrix, materialised first, in place
+    k.grid = 0;
+    k.im2col = 1;
+    k.pack_b = 0;
+    candidates.push_back(Fit(k, space, w));
   }
   for (const Config& cfg : candidates) {
     if (space.Contains(cfg) && std::find(seeds.begin(), seeds.end(), cfg) == seeds.end()) seeds.push_back(cfg);

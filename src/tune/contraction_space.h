@@ -21,6 +21,11 @@
 //             is a plain shifted read of a zero-padded copy of the input (vector loads, no index
 //             arithmetic per element, may be read in place) at the cost of (pad_l+pad_r)/Wp
 //             wasted columns
+//   im2col    conv2d with an implicit im2col only (Im2colEligible): 0 = the B panels gather the
+//             input directly (an output-pixel and a reduction index decomposed per element); 1 =
+//             the im2col matrix [r][x] is first materialised output row by output row (vector
+//             loads along input rows, no per-element division), then packed into panels or, with
+//             pack_b 0, read in place
 #pragma once
 
 #include "opal/target.h"
@@ -35,16 +40,21 @@ inline constexpr char kContractionTemplate[] = "contraction";
 struct ContractionKnobs {
   int vec = 8, rx = 1, ry = 1, tx = 1, ty = 1, kc = 0, unroll_r = 1;
   int order = 0, inner = 0, par = 0, pack_a = 0, pack_b = 0;
-  int grid = 0;  // only in the spaces of GridEligible workloads
+  int grid = 0;    // only in the spaces of GridEligible workloads
+  int im2col = 0;  // only in the spaces of Im2colEligible workloads
 
   // Precondition: c was validated by the space.
   static ContractionKnobs From(const Config& c);
-  // `with_grid`: the workload's space has the grid knob (GridEligible).
-  Config ToConfig(bool with_grid = false) const;
+  // The config in the space of `w` (with the grid and im2col knobs where that space has them).
+  Config ToConfig(const Workload& w) const;
 };
 
 // conv2d with unit strides and a kernel larger than 1x1: the space offers `grid`.
 bool GridEligible(const Workload& w);
+
+// conv2d whose B is not the input read in place (a kernel larger than 1x1, a stride or padding):
+// the space offers `im2col`.
+bool Im2colEligible(const Workload& w);
 
 // Vector registers of the target (16 for AVX2, 32 for AVX-512).
 int VectorRegisters(const Target& t);

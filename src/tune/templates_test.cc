@@ -174,6 +174,41 @@ TEST(Templates, ConvOnThePaddedRowPitch) {
   }
 }
 
+TEST(Templates, ConvWithTheIm2colMaterialisedFirst) {
+  Target host = Target::DetectHost();
+  const std::vector<ConvSpec> shapes = {
+      {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // odd sizes, pad 1
+      {2, 5, 9, 7, 6, 3, 2, 2, 1, 2, 0, 1, 1, 1, 1, 1},      // batch 2, stride 2 x 1, asymmetric pads
+      {1, 4, 13, 11, 7, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1},    // stride 2, dilation 2
+      {1, 6, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},      // groups
+      {1, 16, 14, 14, 33, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},  // 1x1 stride 2: 7-wide output rows
+      {1, 3, 23, 23, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}};   // a 7x7 stem
+  uint64_t seed = 500;
+  for (const auto& sh : shapes) {
+    Workload w = Conv(sh);
+    ASSERT_TRUE(Im2colEligible(w));
+    ConfigSpace space = ContractionSpace(w, host);
+    Config def = ContractionDefault(w, host);
+    def.knobs["im2col"] = 1;
+    ASSERT_TRUE(space.Contains(def)) << def.CanonicalJson();
+    ExpectMatchesReference(w, def, ++seed);
+    std::mt19937_64 rng(seed);
+    int checked = 0, in_place = 0;
+    for (int i = 0; i < 400 && checked < 4; ++i) {
+      auto c = space.Sample(rng);
+      ASSERT_TRUE(c.has_value());
+      if (c->Get("im2col") != 1 || (checked == 3 && in_place == 0 && c->Get("pack_b") != 0)) continue;
+      ExpectMatchesReference(w, *c, ++seed);
+      in_place += c->Get("pack_b") == 0;
+      ++checked;
+    }
+    EXPECT_EQ(checked, 4);
+    EXPECT_GE(in_place, 1);  // the im2col matrix read in place as B
+  }
+  // A 1x1 stride-1 unpadded conv reads its input in place: no im2col knob.
+  EXPECT_FALSE(Im2colEligible(Conv({1, 16, 7, 7, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1})));
+}
+
 TEST(Templates, StoredConfigsWithoutTheGridKnobStillParse) {
   Workload w = Conv({1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
   ConfigSpace space = ContractionSpace(w, Target::DetectHost());
