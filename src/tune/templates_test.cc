@@ -143,8 +143,37 @@ TEST(Templates, ConvPointwiseDirectAndStrided) {
 }
 
 // grid = 1: stride-1 convs computed on the padded input's row pitch, read in place or packed.
-TEST(Templates, ConvOnThePaddedRowPitch) {
+// For each shape: the default config with `knob` set to 1, then `samples` random configs of the
+// space that have it (the last one also with B read in place, pack_b 0, when `want_in_place`),
+// every element checked against the reference.
+void CheckConvKnob(const std::vector<ConvSpec>& shapes, const char* knob, int samples, bool want_in_place,
+                   uint64_t seed) {
   Target host = Target::DetectHost();
+  for (const auto& sh : shapes) {
+    Workload w = Conv(sh);
+    SCOPED_TRACE(w.Summary());
+    ConfigSpace space = ContractionSpace(w, host);
+    Config def = ContractionDefault(w, host);
+    def.knobs[knob] = 1;
+    ASSERT_TRUE(space.Contains(def)) << def.CanonicalJson();
+    ExpectMatchesReference(w, def, ++seed);
+    std::mt19937_64 rng(seed);
+    int checked = 0, in_place = 0;
+    for (int i = 0; i < 400 && checked < samples; ++i) {
+      auto c = space.Sample(rng);
+      ASSERT_TRUE(c.has_value());
+      const bool need_in_place = want_in_place && checked == samples - 1 && in_place == 0;
+      if (c->Get(knob) != 1 || (need_in_place && c->Get("pack_b") != 0)) continue;
+      ExpectMatchesReference(w, *c, ++seed);
+      in_place += c->Get("pack_b") == 0;
+      ++checked;
+    }
+    EXPECT_EQ(checked, samples);
+    if (want_in_place) EXPECT_GE(in_place, 1);
+  }
+}
+
+TEST(Templates, ConvOnThePaddedRowPitch) {
   const std::vector<ConvSpec> shapes = {
       {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // odd sizes, pad 1
       {2, 5, 9, 7, 6, 3, 2, 1, 1, 2, 0, 1, 1, 1, 1, 1},     // batch 2, asymmetric pads
@@ -152,30 +181,11 @@ TEST(Templates, ConvOnThePaddedRowPitch) {
       {1, 6, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},     // groups
       {1, 16, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 7x7 output: rows narrower than a vector
       {1, 8, 5, 6, 5, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1}};    // no padding
-  uint64_t seed = 100;
-  for (const auto& sh : shapes) {
-    Workload w = Conv(sh);
-    ASSERT_TRUE(GridEligible(w));
-    ConfigSpace space = ContractionSpace(w, host);
-    Config def = ContractionDefault(w, host);
-    def.knobs["grid"] = 1;
-    ASSERT_TRUE(space.Contains(def)) << def.CanonicalJson();
-    ExpectMatchesReference(w, def, ++seed);
-    std::mt19937_64 rng(seed);
-    int checked = 0;
-    for (int i = 0; i < 400 && checked < 3; ++i) {
-      auto c = space.Sample(rng);
-      ASSERT_TRUE(c.has_value());
-      if (c->Get("grid") != 1) continue;
-      ExpectMatchesReference(w, *c, ++seed);
-      ++checked;
-    }
-    EXPECT_EQ(checked, 3);
-  }
+  for (const auto& sh : shapes) ASSERT_TRUE(GridEligible(Conv(sh)));
+  CheckConvKnob(shapes, "grid", 3, false, 100);
 }
 
 TEST(Templates, ConvWithTheIm2colMaterialisedFirst) {
-  Target host = Target::DetectHost();
   const std::vector<ConvSpec> shapes = {
       {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // odd sizes, pad 1
       {2, 5, 9, 7, 6, 3, 2, 2, 1, 2, 0, 1, 1, 1, 1, 1},      // batch 2, stride 2 x 1, asymmetric pads
@@ -183,28 +193,8 @@ TEST(Templates, ConvWithTheIm2colMaterialisedFirst) {
       {1, 6, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},      // groups
       {1, 16, 14, 14, 33, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},  // 1x1 stride 2: 7-wide output rows
       {1, 3, 23, 23, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}};   // a 7x7 stem
-  uint64_t seed = 500;
-  for (const auto& sh : shapes) {
-    Workload w = Conv(sh);
-    ASSERT_TRUE(Im2colEligible(w));
-    ConfigSpace space = ContractionSpace(w, host);
-    Config def = ContractionDefault(w, host);
-    def.knobs["im2col"] = 1;
-    ASSERT_TRUE(space.Contains(def)) << def.CanonicalJson();
-    ExpectMatchesReference(w, def, ++seed);
-    std::mt19937_64 rng(seed);
-    int checked = 0, in_place = 0;
-    for (int i = 0; i < 400 && checked < 4; ++i) {
-      auto c = space.Sample(rng);
-      ASSERT_TRUE(c.has_value());
-      if (c->Get("im2col") != 1 || (checked == 3 && in_place == 0 && c->Get("pack_b") != 0)) continue;
-      ExpectMatchesReference(w, *c, ++seed);
-      in_place += c->Get("pack_b") == 0;
-      ++checked;
-    }
-    EXPECT_EQ(checked, 4);
-    EXPECT_GE(in_place, 1);  // the im2col matrix read in place as B
-  }
+  for (const auto& sh : shapes) ASSERT_TRUE(Im2colEligible(Conv(sh)));
+  CheckConvKnob(shapes, "im2col", 4, true, 500);  // the im2col matrix also read in place as B
   // A 1x1 stride-1 unpadded conv reads its input in place: no im2col knob.
   EXPECT_FALSE(Im2colEligible(Conv({1, 16, 7, 7, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1})));
 }
