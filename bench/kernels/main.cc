@@ -10,10 +10,10 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "baselines.h"
 #include "costmodel/training_data.h"
-#include "opal/cost_model.h"
 #include "opal/onnx_import.h"
 #include "opal/record_store.h"
 #include "opal/tasks.h"
@@ -116,8 +116,8 @@ double GeoMean(const std::vector<double>& v) {
 
 Status Run(const Options& o) {
   OPAL_ASSIGN_OR_RETURN(std::vector<Entry> suite, Suite(o));
-  OPAL_ASSIGN_OR_RETURN(auto store,
-                        RecordStore::Open(o.store.empty() ? RecordStore::DefaultDsn() : o.store));
+  const std::string dsn = o.store.empty() ? RecordStore::DefaultDsn() : o.store;
+  OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(dsn));
   OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework("halide"));
   const Target host = Target::DetectHost();
   MeasureOptions mo;
@@ -132,15 +132,10 @@ Status Run(const Options& o) {
   }
   fmt::print(stderr, "measured fp32 peak: {:.1f} GFLOP/s on {} threads\n", peak, host.cores);
 
-  std::shared_ptr<const CostModel> model;
-  std::vector<TrainingRow> base_rows;
+  std::optional<costmodel::SearchGuide> guide;
   if (!o.cost_model.empty()) {
     if (o.trials <= 0) return Error(ErrorCode::kInvalidArgument, "--cost-model guides tuning: give --trials N");
-    OPAL_ASSIGN_OR_RETURN(CostModel m, LoadCostModel(o.cost_model, o.store.empty() ? RecordStore::DefaultDsn() : o.store));
-    model = std::make_shared<const CostModel>(std::move(m));
-    if (o.retrain_every > 0) {
-      OPAL_ASSIGN_OR_RETURN(base_rows, costmodel::LoadTrainingRows(*store, *fw, {}));
-    }
+    OPAL_ASSIGN_OR_RETURN(guide, costmodel::LoadSearchGuide(o.cost_model, dsn, *store, *fw, o.retrain_every));
   }
 
   std::vector<Row> rows;
@@ -154,7 +149,7 @@ Status Run(const Options& o) {
       so.max_trials = o.trials;
       so.time_budget_s = o.time_budget_s;
       so.early_stop = o.early_stop;
-      if (model) so.rank = costmodel::MakeRankFn(model, *fw, host, store.get(), base_rows, o.retrain_every);
+      if (guide) so.rank = guide->Rank(*fw, host, store.get());
       so.on_trial = [&](const TuneProgress& p) {
         fmt::print(stderr, "\r\033[K  tuning trial {}/{}  best {:.1f} GFLOP/s  failed {}", p.trial,
                    p.max_trials, p.best_gflops, p.failed);
@@ -250,8 +245,7 @@ Status Run(const Options& o) {
       GeoMean(vs_dnnl), vs_dnnl.size(), GeoMean(vs_blas));
   if (o.trials > 0) {
     fmt::print("tuning: {} trials in {:.0f} s (budget {} trials per workload, strategy {}{})\n", total_trials, total_tune,
-               o.trials, o.strategy, model ? ", guided by the cost model " + o.cost_model : std::string());
-
+               o.trials, o.strategy, guide ? ", guided by the cost model " + o.cost_model : std::string());
   }
   return Status::Ok();
 }

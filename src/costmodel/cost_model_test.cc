@@ -106,7 +106,10 @@ TEST(CostModel, RegisteredInTheStoreLoadsByNameAndPredictsTheSame) {
   const std::string dsn = "sqlite:" + db;
   auto registry = CostModelRegistry::Open(dsn);
   ASSERT_TRUE(registry.ok()) << registry.status().message();
-  RegisteredCostModel r{.name = "syn", .framework = "synthetic", .feature_version = Info().feature_version};
+  RegisteredCostModel r;
+  r.name = "syn";
+  r.framework = "synthetic";
+  r.feature_version = Info().feature_version;
   r.body = *m->ToText();
   ASSERT_TRUE((*registry)->Put(r, false).ok());
   auto rows = Synthetic(2, 20, 7);

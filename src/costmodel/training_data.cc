@@ -115,4 +115,20 @@ RankFn MakeRankFn(std::shared_ptr<const CostModel> model, const TuningFramework&
   };
 }
 
+RankFn SearchGuide::Rank(const TuningFramework& fw, const Target& target, RecordStore* store) const {
+  return MakeRankFn(model, fw, target, store, base_rows, retrain_every);
+}
+
+Result<SearchGuide> LoadSearchGuide(const std::string& spec, const std::string& store_dsn, RecordStore& store,
+                                    const TuningFramework& fw, int retrain_every) {
+  SearchGuide g;
+  OPAL_ASSIGN_OR_RETURN(CostModel m, LoadCostModel(spec, store_dsn, fw.Name()));
+  g.model = std::make_shared<const CostModel>(std::move(m));
+  g.retrain_every = retrain_every;
+  if (retrain_every > 0) {
+    OPAL_ASSIGN_OR_RETURN(g.base_rows, LoadTrainingRows(store, fw, {}));
+  }
+  return g;
+}
+
 }  // namespace opal::costmodel

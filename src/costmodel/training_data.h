@@ -31,4 +31,19 @@ void NormalizeLabels(std::vector<TrainingRow>& rows);
 RankFn MakeRankFn(std::shared_ptr<const CostModel> model, const TuningFramework& fw, const Target& target,
                   RecordStore* store = nullptr, std::vector<TrainingRow> base_rows = {}, int retrain_every = 0);
 
+// What `--cost-model SPEC [--retrain-every N]` sets up for a series of model-guided searches: the
+// model and, when retraining, the store's trials it is retrained on (loaded once for all).
+struct SearchGuide {
+  std::shared_ptr<const CostModel> model;
+  std::vector<TrainingRow> base_rows;
+  int retrain_every = 0;
+  // A fresh ranking hook for one search (MakeRankFn; each search retrains on its own trials).
+  RankFn Rank(const TuningFramework& fw, const Target& target, RecordStore* store) const;
+};
+
+// Loads the model named by `spec` (LoadCostModel: a file, @NAME or @ in the store `store_dsn`) and,
+// with retrain_every > 0, the training rows of `store`.
+Result<SearchGuide> LoadSearchGuide(const std::string& spec, const std::string& store_dsn, RecordStore& store,
+                                    const TuningFramework& fw, int retrain_every);
+
 }  // namespace opal::costmodel

@@ -7,6 +7,14 @@ namespace {
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+int NativeLanes(const Target& t) { return std::max(4, t.VectorBits() / 32); }
+
+// The only `vec` the space allows: native, or half of it when the output is narrower.
+int LanesFor(const Contraction& c, const Target& t) {
+  const int native = NativeLanes(t);
+  return c.nx >= native ? native : native / 2;
+}
+
 }  // namespace
 
 ContractionKnobs ContractionKnobs::From(const Config& c) {
@@ -59,7 +67,7 @@ int VectorRegisters(const Target& t) { return t.HasFeature("avx512f") ? 32 : 16;
 
 ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
   const Contraction c = ContractionOf(w);
-  const int native = std::max(4, t.VectorBits() / 32);
+  const int native = NativeLanes(t);
   const int regs = VectorRegisters(t);
   const int64_t l2 = t.l2_bytes > 0 ? t.l2_bytes : (512 << 10);
 
@@ -71,7 +79,7 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
       if (pred(x)) out.push_back(x);
     return out.empty() ? std::vector<int64_t>{v.front()} : out;
   };
-  const int64_t min_vec = c.nx >= native ? native : native / 2;
+  const int64_t min_vec = LanesFor(c, t);
   std::vector<Knob> knobs = {
       {"vec", keep({native / 2, native}, [&](int64_t v) { return v == min_vec; }),
        "fp32 lanes per vector"},
@@ -100,8 +108,7 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
       {"pack_b", keep({0, 1, 2}, [&](int64_t v) { return v != 0 || c.b_direct || Im2colEligible(w); }),
        "B panels: 0 in place, 1 packed once, 2 per outer column tile"},
   };
-  const bool grid_ok = GridEligible(w);
-  if (grid_ok) {
+  if (GridEligible(w)) {
     knobs.push_back({"grid", {0, 1}, "conv B: 0 implicit im2col, 1 shifted reads on the padded row pitch", 0});
   }
   if (Im2colEligible(w)) {
@@ -173,10 +180,8 @@ Config Fit(ContractionKnobs k, const ConfigSpace& space, const Workload& w) {
 }  // namespace
 
 Config ContractionDefault(const Workload& w, const Target& t) {
-  const Contraction c = ContractionOf(w);
-  const int native = std::max(4, t.VectorBits() / 32);
   ContractionKnobs k;
-  k.vec = c.nx >= native ? native : native / 2;
+  k.vec = LanesFor(ContractionOf(w), t);
   // Measured on AVX2 (Zen 3): 3 vectors x 4 rows, cache tile 96 x 32; AVX-512: 3 x 8.
   k.rx = 3;
   k.ry = VectorRegisters(t) >= 32 ? 8 : 4;
@@ -191,23 +196,22 @@ std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
   const Contraction c = ContractionOf(w);
   const ConfigSpace space = ContractionSpace(w, t);
   std::vector<Config> seeds = {ContractionDefault(w, t)};
-  const int native = std::max(4, t.VectorBits() / 32);
   const int regs = VectorRegisters(t);
   ContractionKnobs k;
-  k.vec = c.nx >= native ? native : native / 2;
+  k.vec = LanesFor(c, t);
   // The register tile width whose whole tiles pad nx the least (ties: the wider tile).
   double best_waste = 1e9;
   for (int rx = 4; rx >= 1; --rx) {
     const int64_t w_cols = int64_t(k.vec) * rx;
-    const double waste = double((c.nx + w_cols - 1) / w_cols * w_cols) / double(c.nx);
+    const double waste = double(CeilDiv(c.nx, w_cols) * w_cols) / double(c.nx);
     if (waste < best_waste - 0.02) {
       best_waste = waste;
       k.rx = rx;
     }
   }
   k.ry = std::min<int>(8, (regs - 1 - k.rx) / k.rx);
-  k.tx = int(std::min<int64_t>(4, (c.nx + k.vec * k.rx - 1) / (k.vec * k.rx)));
-  k.tx = k.tx >= 4 ? 4 : k.tx >= 2 ? 2 : 1;
+  const int64_t tiles_x = CeilDiv(c.nx, int64_t(k.vec) * k.rx);  // register tiles across nx
+  k.tx = tiles_x >= 4 ? 4 : tiles_x >= 2 ? 2 : 1;
   k.ty = 8;
   k.kc = c.nr >= 1024 ? 256 : 0;
   k.pack_b = 1;

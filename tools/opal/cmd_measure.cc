@@ -1,13 +1,12 @@
 // opal measure --workload JSON|KEY --store DSN [--store DSN]... [--default] [--config JSON]...
 //              [--rounds N] [--json]
 // Re-times the best stored config of one workload from each store (and the template's default
-// config with --default, and each config given with --config) in alternating rounds on this host, and prints the median GFLOP/s of each
-// with its ratio to the first. Read-only: nothing is written to any store. Comparing searches by
+// config with --default, and each config given with --config) in alternating rounds on this host,
+// and prints the median GFLOP/s of each with its ratio to the first. Read-only: nothing is written to any store. Comparing searches by
 // their own best trials is biased on a machine whose clock drifts (trials minutes apart) and
 // toward the search that took more trials (the best of many noisy timings); re-timing the winners
 // side by side removes both.
 #include <fmt/format.h>
-
 
 #include "commands.h"
 #include "opal/tuning_framework.h"
@@ -56,8 +55,8 @@ Status Run(const Options& o) {
     if (seeds.empty()) return Error(ErrorCode::kUnsupported, "{} has no default config", fw->Name());
     sources.push_back({"default", seeds.front(), 0, {}});
   }
+  OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw->Space(w, host));
   for (size_t i = 0; i < o.configs.size(); ++i) {
-    OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw->Space(w, host));
     auto c = space.Parse(o.configs[i]);
     if (!c.ok()) return Error(ErrorCode::kInvalidArgument, "--config {}: {}", o.configs[i], c.status().message());
     sources.push_back({fmt::format("config {}", i + 1), *c, 0, {}});

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "commands.h"
 #include "opal/onnx_import.h"
@@ -161,17 +162,13 @@ Status Run(const Options& o) {
 
   if (o.workers > 0 || !o.launcher.empty()) return RunDistributed(o, dsn, *fw, host, tasks, budgets);
 
-  std::shared_ptr<const CostModel> model;
+  std::optional<costmodel::SearchGuide> guide;
   if (!o.cost_model.empty()) {
-    OPAL_ASSIGN_OR_RETURN(CostModel m, LoadCostModel(o.cost_model, dsn, o.framework));
-    model = std::make_shared<const CostModel>(std::move(m));
+    OPAL_ASSIGN_OR_RETURN(guide, costmodel::LoadSearchGuide(o.cost_model, dsn, *store, *fw,
+                                                            o.zero_shot ? 0 : o.retrain_every));
   }
-  if (o.zero_shot && !model) return Error(ErrorCode::kInvalidArgument, "--zero-shot needs --cost-model FILE");
-  if (o.zero_shot) return RunZeroShot(o, *fw, host, *store, *model, tasks);
-  std::vector<TrainingRow> base_rows;
-  if (model && o.retrain_every > 0) {
-    OPAL_ASSIGN_OR_RETURN(base_rows, costmodel::LoadTrainingRows(*store, *fw, {}));
-  }
+  if (o.zero_shot && !guide) return Error(ErrorCode::kInvalidArgument, "--zero-shot needs --cost-model FILE");
+  if (o.zero_shot) return RunZeroShot(o, *fw, host, *store, *guide->model, tasks);
 
   int planned = 0;
   for (const auto& b : budgets) planned += b.trials;
@@ -191,7 +188,7 @@ Status Run(const Options& o) {
     so.time_budget_s = budgets[i].time_s;
     so.early_stop = o.early_stop;
     so.seed = o.seed ? o.seed + i : 0;
-    if (model) so.rank = costmodel::MakeRankFn(model, *fw, host, store.get(), base_rows, o.retrain_every);
+    if (guide) so.rank = guide->Rank(*fw, host, store.get());
     so.on_trial = [&](const TuneProgress& p) {
       double total_elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
