@@ -66,6 +66,7 @@ struct BuiltNode {
   ScheduleSource source = ScheduleSource::kNotTunable;
   double expected_s = 0;     // the record's median time (store / zero-shot), 0 when unknown
   std::string schedule_note; // how the schedule was chosen when not plainly (re-timed, why default)
+  std::string config;        // tunable nodes: the schedule config (canonical JSON)
 };
 
 struct BuildReport {

@@ -11,6 +11,7 @@ Json BuildReport::ToJson() const {
       j["source"] = ScheduleSourceName(n.source);
       j["expected_s"] = n.expected_s;
       if (!n.schedule_note.empty()) j["schedule_note"] = n.schedule_note;
+      if (!n.config.empty()) j["config"] = Json::parse(n.config);
     }
     if (!n.epilogue.empty()) j["epilogue"] = n.epilogue;
     nodes.push_back(std::move(j));

@@ -22,6 +22,7 @@
 #include "passes/passes.h"
 #include "runtime/weights_file.h"
 #include "tune/contraction.h"
+#include "tune/contraction_space.h"
 
 namespace opal {
 namespace fs = std::filesystem;
@@ -54,11 +55,32 @@ class Storage {
     for (size_t i = 0; i < root_.size(); ++i) root_[i] = static_cast<ValueId>(i);
   }
   void Alias(ValueId out, ValueId in) { root_[static_cast<size_t>(out)] = Root(in); }
-  ValueId Root(ValueId v) const { return root_[static_cast<size_t>(v)]; }
+  // Values added to the graph after construction (packed weights) are their own root.
+  ValueId Root(ValueId v) const { return static_cast<size_t>(v) < root_.size() ? root_[static_cast<size_t>(v)] : v; }
 
  private:
   std::vector<ValueId> root_;
 };
+
+// A conv config with chan 1 reads its weights re-laid out (tune::PackChanWeights). When the
+// weights are a constant of the model, the packed copy is a new constant value (it goes to
+// weights.bin, packed once at build time) and the kernel reads that; kNoValue otherwise (the
+// kernel then reads the ONNX layout, correct but slower).
+ValueId PackedWeights(Graph& g, const Node& n, const Workload& w, const Config& config) {
+  if (!tune::ChanEligible(w) || tune::ContractionKnobs::From(config).chan != 1) return kNoValue;
+  const std::shared_ptr<const Tensor> src = g.value(n.inputs[1]).constant;
+  if (!src || src->dtype() != DType::kFloat32) return kNoValue;
+  auto packed = std::make_shared<Tensor>(DType::kFloat32, src->shape());
+  tune::PackChanWeights(w, src->data<float>(), packed->data<float>());
+  Value v;
+  v.name = g.value(n.inputs[1]).name + ".packed_by_channel";
+  v.dtype = DType::kFloat32;
+  v.shape = src->shape();
+  v.shape_known = true;
+  v.constant = std::move(packed);
+  v.is_initializer = true;
+  return g.AddValue(std::move(v));
+}
 
 int64_t Bytes(const Value& v) { return NumElements(v.shape) * static_cast<int64_t>(DTypeSize(v.dtype)); }
 
@@ -112,7 +134,9 @@ Result<BuildReport> BuildModel(const BuildOptions& o) {
       continue;
     }
     std::optional<ScheduleChoice> choice;
+    std::optional<Workload> workload;
     if (auto wl = WorkloadOfNode(g, n); wl.ok() && wl->has_value() && tune::SupportedWorkload(**wl)) {
+      workload = **wl;
       bn.workload_key = (*wl)->Key();
       if (!tune::IsDepthwiseConv(**wl)) {  // depthwise: a direct kernel, no schedule to choose
         OPAL_ASSIGN_OR_RETURN(ScheduleChoice c, chooser.Choose(**wl));
@@ -123,6 +147,10 @@ Result<BuildReport> BuildModel(const BuildOptions& o) {
       }
     }
     lo.config = choice ? &choice->config : nullptr;
+    lo.packed_weights = choice ? PackedWeights(g, n, *workload, choice->config) : kNoValue;
+    if (choice) bn.config = choice->config.CanonicalJson();
+    if (lo.packed_weights != kNoValue)
+      bn.schedule_note += std::string(bn.schedule_note.empty() ? "" : "; ") + "weights packed by output channel at build time";
     auto def = lower::LowerNode(g, n, lo);
     if (!def.ok()) {
       errors.push_back(def.status().message());

@@ -53,7 +53,10 @@ std::string DescribeKernel(const Graph& g, const Node& n, const lower::KernelDef
     }
     const Value& v = g.value(id);
     d += fmt::format("in {} {}", DTypeName(v.dtype), Dims(v.shape));
-    const bool param = std::find(def.input_values.begin(), def.input_values.end(), id) != def.input_values.end();
+    // A contraction reads its weights (input 1) at run time, as they are or as a packed copy
+    // (the input views then differ): their numbers are not part of the kernel.
+    const bool param = std::find(def.input_values.begin(), def.input_values.end(), id) != def.input_values.end() ||
+                       (def.kind == "contraction" && id == n.inputs[1]);
     if (v.constant && !param)
       d += " const " + Sha256Hex(std::string_view(reinterpret_cast<const char*>(v.constant->raw()), v.constant->nbytes()));
     d += "\n";

@@ -79,6 +79,7 @@ Result<KernelDef> LowerContractionNode(const Graph& g, const Node& n, const Lowe
   def.kind = "contraction";
   Status epi_status = Status::Ok();
   tune::ContractionOptions co;
+  co.chan_weights_onnx_layout = o.packed_weights == kNoValue;
   co.epilogue = [&](Expr acc, Var x, Var y, Var b) -> Expr {
     OutputCoords at(w, out_shape, x, y, b);
     EpilogueSite site{[&](size_t axis) { return at.Axis(axis); }, ToArgView(out_view), {x, y, b}};
@@ -97,7 +98,7 @@ Result<KernelDef> LowerContractionNode(const Graph& g, const Node& n, const Lowe
   for (const auto& v : f.views) views.push_back(ToArgView(v));
   params.insert(params.end(), def.inputs.begin(), def.inputs.end());
   views.insert(views.end(), def.input_views.begin(), def.input_views.end());
-  std::vector<ValueId> values = {n.inputs[0], n.inputs[1]};
+  std::vector<ValueId> values = {n.inputs[0], o.packed_weights != kNoValue ? o.packed_weights : n.inputs[1]};
   values.insert(values.end(), def.input_values.begin(), def.input_values.end());
   def.inputs = std::move(params);
   def.input_views = std::move(views);

@@ -66,6 +66,10 @@ struct LowerOptions {
   // The target the kernels are for (the default schedule of tunable nodes depends on it);
   // nullptr = the host.
   const Target* target = nullptr;
+  // For a conv whose config has chan 1: the constant value holding its weights as
+  // tune::PackChanWeights lays them out (the builder adds it); kNoValue: the kernel reads the
+  // node's weights in the ONNX layout.
+  ValueId packed_weights = kNoValue;
 };
 
 // Constrains p (or an output buffer) to the given view (bounds, strides, 64-byte host alignment

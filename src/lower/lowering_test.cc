@@ -11,6 +11,8 @@
 #include "lower/jit_eval.h"
 #include "lower/lower_generic_matmul.h"
 #include "lower/tensor_compare.h"
+#include "opal/tasks.h"
+#include "tune/contraction_space.h"
 
 namespace opal::lower {
 namespace {
@@ -247,6 +249,35 @@ TEST(Lowering, ConvWithGroupsStridesAndPads) {
             }
         EXPECT_NEAR(y.GetDouble((m * 3 + oy) * 4 + ox), s, 1e-4);
       }
+}
+
+TEST(Lowering, ConvVectorisedOverChannelsReadsRuntimeWeights) {
+  // A chan config (weights packed ahead of time by the builder) for a conv whose weights are a
+  // runtime input: the kernel reads them in the ONNX layout. Groups 2 (12 channels each), pads.
+  auto attrs = [](N& n) {
+    AttrInt(n, "group", 2);
+    AttrInts(n, "pads", {1, 1, 1, 1});
+  };
+  const std::vector<Tensor> values = {Random({1, 6, 5, 7}, 7), Random({24, 3, 3, 3}, 8), Random({24}, 9)};
+  auto g = RunOp("Conv", {Arg::In({1, 6, 5, 7}), Arg::In({24, 3, 3, 3}), Arg::In({24})}, attrs);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  auto wl = WorkloadOfNode(*g, g->node(0));
+  ASSERT_TRUE(wl.ok() && wl->has_value());
+  const Target host = Target::DetectHost();
+  std::vector<Config> chan;
+  for (const Config& c : tune::ContractionSeeds(**wl, host))
+    if (c.knobs.count("chan") && c.Get("chan") == 1) chan.push_back(c);
+  ASSERT_EQ(chan.size(), 2u);
+  auto ref = RunOp("Conv", {values[0], values[1], values[2]}, attrs);
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  for (const Config& c : chan) {
+    SCOPED_TRACE(c.CanonicalJson());
+    LowerOptions lo;
+    lo.config = &c;
+    auto got = EvaluateGraphJit(*g, values, lo);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    EXPECT_EQ(CompareTensors(got->at(0), *Val(*ref, "y0").constant, 1e-5, 1e-5), "");
+  }
 }
 
 TEST(Lowering, GemmTransposesAndScales) {

@@ -56,6 +56,26 @@ Contraction ContractionOf(const Workload& w) {
   return c;
 }
 
+Contraction ChanContractionOf(const Workload& w) {
+  const Contraction c = ContractionOf(w);
+  Contraction t;
+  t.nx = c.ny;
+  t.ny = c.nx;
+  t.nb = c.nb;
+  t.nr = c.nr;
+  t.b_direct = true;  // the packed weights, x contiguous
+  t.a_r_contiguous = false;
+  return t;
+}
+
+void PackChanWeights(const Workload& w, const float* onnx, float* packed) {
+  const int64_t g = w.Get("groups"), kg = w.Get("k") / g;
+  const int64_t nr = (w.Get("c") / g) * w.Get("kh") * w.Get("kw");
+  for (int64_t gi = 0; gi < g; ++gi)
+    for (int64_t r = 0; r < nr; ++r)
+      for (int64_t k = 0; k < kg; ++k) packed[(gi * nr + r) * kg + k] = onnx[(gi * kg + k) * nr + r];
+}
+
 OperandShapes OperandsOf(const Workload& w) {
   OperandShapes s;
   if (w.op() == "dense") {

@@ -46,8 +46,11 @@ GridShape GridOf(const Workload& w) {
 // With `im2col` (a conv2d of Im2colEligible, grid 0), the im2col matrix is materialised first, output
 // row by output row, in memory ordered like the output pixels (so B's reads of it are plain
 // contiguous loads).
-void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2col, int vec,
-                    ContractionFuncs* kernel, Func* A_, Func* B_) {
+// With `chan` (a conv2d of ChanEligible, grid 0), the roles are exchanged (ChanContractionOf):
+// A_(k, y, b) is the im2col at output pixel y and B_(x, k, b) the weights of output channel x,
+// read from the layout of PackChanWeights when `packed_weights`, else from the ONNX one.
+void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2col, bool chan,
+                    bool packed_weights, int vec, ContractionFuncs* kernel, Func* A_, Func* B_) {
   Var x("x"), y("y"), b("b"), k("k");
   Expr yc = Clamped(y, c.ny), xc = Clamped(x, c.nx);
   OperandShapes shapes = OperandsOf(w);
@@ -69,9 +72,25 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
     const int64_t G = w.Get("groups"), H = w.Get("h"), W = w.Get("w"), cg = w.Get("c") / G;
     const int64_t KH = w.Get("kh"), KW = w.Get("kw"), OW = ConvOutW(w);
     ImageParam Wt(Halide::Float(32), 2, "weights");
-    Expr row = G > 1 ? (b % static_cast<int>(G)) * static_cast<int>(c.ny) + yc : yc;
-    (*A_)(k, y, b) = Wt(k, row);
     HalideView wview = {{c.nr, 1}, {w.Get("k"), c.nr}};
+    // The pixel side: pix(x, k, b) is B of the pixel-vectorised contraction, x an output pixel.
+    Func pix("pix");
+    if (!chan) {
+      Expr row = G > 1 ? (b % static_cast<int>(G)) * static_cast<int>(c.ny) + yc : yc;
+      (*A_)(k, y, b) = Wt(k, row);
+    } else {
+      // B_(x = output channel in group, k, b); A_(k, y = output pixel, b) = pix(y, k, b).
+      const int kg = static_cast<int>(c.ny), nr = static_cast<int>(c.nr);
+      Expr ch = Clamped(x, c.ny);
+      Expr grp = G > 1 ? (b % static_cast<int>(G)) : Expr(0);
+      if (packed_weights) {
+        wview = {{c.ny, 1}, {G * c.nr, c.ny}};
+        (*B_)(x, k, b) = Wt(ch, grp * nr + k);
+      } else {
+        (*B_)(x, k, b) = Wt(k, grp * kg + ch);
+      }
+    }
+    Func* P_ = chan ? &pix : B_;  // where the pixel side is defined
     if (grid) {
       // B(g, (ci, ky, kx)) = P(g + ky*dh*Wp + kx*dw, ci): a shifted read of the input, zero-padded
       // and flattened with row pitch Wp; g = oy*Wp + ox (columns ox >= OW are computed, unused).
@@ -88,7 +107,7 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
       Expr gc = Clamped(x, gs.wp * gs.oh);
       Expr kx = k % static_cast<int>(KW), ky = (k / static_cast<int>(KW)) % static_cast<int>(KH);
       Expr ci_k = k / static_cast<int>(KH * KW);
-      (*B_)(x, k, b) = P(gc + ky * static_cast<int>(w.Get("dilation_h")) * Wp + kx * static_cast<int>(w.Get("dilation_w")),
+      (*P_)(x, k, b) = P(gc + ky * static_cast<int>(w.Get("dilation_h")) * Wp + kx * static_cast<int>(w.Get("dilation_w")),
                          ci_k, b);
       P.compute_root().parallel(ci).vectorize(i, 8, TailStrategy::GuardWithIf);
       kernel->params = {In, Wt};
@@ -96,7 +115,7 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
     } else if (c.b_direct) {
       // 1x1, stride 1, no padding: input pixels are output pixels; B is the input read in place.
       ImageParam In(Halide::Float(32), 3, "input");
-      (*B_)(x, k, b) = In(xc, k, b);
+      (*P_)(x, k, b) = In(xc, k, b);
       kernel->params = {In, Wt};
       kernel->views = {{{H * W, 1}, {cg, H * W}, {w.Get("n") * G, cg * H * W}}, wview};
     } else {
@@ -118,18 +137,19 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
         // and B's read below simplifies to a contiguous load.
         Func cols("im2col");
         cols(oxv, oyv, k, b) = padded(ix, iy, ci, b);
-        (*B_)(x, k, b) = cols(xc % static_cast<int>(OW), xc / static_cast<int>(OW), k, b);
+        (*P_)(x, k, b) = cols(xc % static_cast<int>(OW), xc / static_cast<int>(OW), k, b);
         int lanes = 1;
         while (lanes * 2 <= std::min<int64_t>(OW, vec)) lanes *= 2;
         Var kb("kb");
         cols.compute_root().fuse(k, b, kb).parallel(kb);
         if (lanes > 1) cols.vectorize(oxv, lanes, TailStrategy::ShiftInwards);
       } else {
-        (*B_)(x, k, b) = padded(ix, iy, ci, b);
+        (*P_)(x, k, b) = padded(ix, iy, ci, b);
       }
       kernel->params = {In, Wt};
       kernel->views = {{{W, 1}, {H, W}, {cg, H * W}, {w.Get("n") * G, cg * H * W}}, wview};
     }
+    if (chan) (*A_)(k, y, b) = pix(y, k, b);
   }
   for (size_t i = 0; i < kernel->params.size(); ++i)
     Constrain(kernel->params[i], kernel->views[i]);
@@ -159,14 +179,16 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
                                            const ContractionOptions& options) {
   if (!SupportedWorkload(w))
     return Error(ErrorCode::kUnsupported, "halide: workload {} not supported", w.Summary());
-  const Contraction c = ContractionOf(w);
+  const Contraction c0 = ContractionOf(w);
   const ContractionKnobs kn = ContractionKnobs::From(config);
   ContractionFuncs f;
   try {
     Func A_("A_"), B_("B_");
     const bool grid = kn.grid == 1 && GridEligible(w);
     const bool im2col = kn.im2col == 1 && Im2colEligible(w) && !grid;
-    DefineOperands(w, c, grid, im2col, kn.vec, &f, &A_, &B_);
+    const bool chan = kn.chan == 1 && ChanEligible(w) && !grid;
+    DefineOperands(w, c0, grid, im2col, chan, !options.chan_weights_onnx_layout, kn.vec, &f, &A_, &B_);
+    const Contraction c = chan ? ChanContractionOf(w) : c0;
 
     const int vec = kn.vec, RX = kn.vec * kn.rx, RY = kn.ry;
     int TX = RX * kn.tx;
@@ -188,9 +210,12 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     RDom r(0, static_cast<int>(c.nr), "r");
     prod(xv, yv, xp, yp, b) = 0.f;
     prod(xv, yv, xp, yp, b) += Ap(yv, r, yp, b) * Bp(xv, r, xp, b);
-    Expr gx = x;
+    // The output's (x, y) are (pixel, channel) for a conv; vx and vy are the contraction's
+    // columns and rows among them (exchanged with chan).
+    const Var vx = chan ? y : x, vy = chan ? x : y;
+    Expr gx = vx;
     if (grid) gx = (x / static_cast<int>(gs.ow)) * static_cast<int>(gs.wp) + x % static_cast<int>(gs.ow);
-    Expr result = prod(gx % RX, y % RY, gx / RX, y / RY, b);
+    Expr result = prod(gx % RX, vy % RY, gx / RX, vy / RY, b);
     if (options.epilogue) result = options.epilogue(result, x, y, b);
     if (options.inject_wrong_result)
       result = Halide::select(x == 0 && y == 0 && b == 0, result + 1.f, result);
@@ -205,7 +230,7 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     auto tail = [](int64_t extent, int tile) {
       return extent >= tile ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
     };
-    out.split(x, xo, xi, TX, tail(c.nx, TX)).split(y, yo, yi, TY, tail(c.ny, TY));
+    out.split(vx, xo, xi, TX, tail(c.nx, TX)).split(vy, yo, yi, TY, tail(c.ny, TY));
     Var inner = kn.order == 0 ? xo : yo, outer = kn.order == 0 ? yo : xo;
     out.reorder(xi, yi, inner, outer, b);
     out.vectorize(xi, vec, tail(c.nx, TX));

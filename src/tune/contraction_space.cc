@@ -1,6 +1,7 @@
 #include "tune/contraction_space.h"
 
 #include <algorithm>
+#include <climits>
 
 namespace opal::tune {
 namespace {
@@ -33,6 +34,7 @@ ContractionKnobs ContractionKnobs::From(const Config& c) {
   k.pack_b = static_cast<int>(c.Get("pack_b"));
   k.grid = c.knobs.count("grid") ? static_cast<int>(c.Get("grid")) : 0;
   k.im2col = c.knobs.count("im2col") ? static_cast<int>(c.Get("im2col")) : 0;
+  k.chan = c.knobs.count("chan") ? static_cast<int>(c.Get("chan")) : 0;
   return k;
 }
 
@@ -53,6 +55,7 @@ Config ContractionKnobs::ToConfig(const Workload& w) const {
              {"pack_b", pack_b}};
   if (GridEligible(w)) c.knobs["grid"] = grid;
   if (Im2colEligible(w)) c.knobs["im2col"] = im2col;
+  if (ChanEligible(w)) c.knobs["chan"] = chan;
   return c;
 }
 
@@ -63,49 +66,62 @@ bool GridEligible(const Workload& w) {
 
 bool Im2colEligible(const Workload& w) { return w.op() == "conv2d" && !ContractionOf(w).b_direct; }
 
+bool ChanEligible(const Workload& w) {
+  return w.op() == "conv2d" && !IsDepthwiseConv(w) && w.Get("k") / w.Get("groups") >= 8;
+}
+
+Contraction ContractionFor(const Workload& w, const ContractionKnobs& k) {
+  return k.chan == 1 ? ChanContractionOf(w) : ContractionOf(w);
+}
+
 int VectorRegisters(const Target& t) { return t.HasFeature("avx512f") ? 32 : 16; }
 
 ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
   const Contraction c = ContractionOf(w);
+  const bool chan_ok = ChanEligible(w);
+  const Contraction ct = chan_ok ? ChanContractionOf(w) : c;
   const int native = NativeLanes(t);
   const int regs = VectorRegisters(t);
   const int64_t l2 = t.l2_bytes > 0 ? t.l2_bytes : (512 << 10);
 
-  // Per-knob values that can never be valid for this workload are dropped up front, so that
-  // rejection sampling only has to handle the constraints between knobs.
-  auto keep = [](std::vector<int64_t> v, auto pred) {
+  // Per-knob values that can never be valid for this workload (in either of its contractions)
+  // are dropped up front, so that rejection sampling only has to handle the constraints between
+  // knobs.
+  auto keep = [&](std::vector<int64_t> v, auto pred) {
     std::vector<int64_t> out;
     for (int64_t x : v)
-      if (pred(x)) out.push_back(x);
+      if (pred(c, x) || (chan_ok && pred(ct, x))) out.push_back(x);
     return out.empty() ? std::vector<int64_t>{v.front()} : out;
   };
-  const int64_t min_vec = LanesFor(c, t);
   std::vector<Knob> knobs = {
-      {"vec", keep({native / 2, native}, [&](int64_t v) { return v == min_vec; }),
+      {"vec", keep({native / 2, native}, [&](const Contraction& e, int64_t v) { return v == LanesFor(e, t); }),
        "fp32 lanes per vector"},
       {"rx",
-       keep({1, 2, 3, 4, 5, 6}, [&](int64_t v) { return v == 1 || (v - 1) * min_vec < c.nx; }),
+       keep({1, 2, 3, 4, 5, 6},
+            [&](const Contraction& e, int64_t v) { return v == 1 || (v - 1) * LanesFor(e, t) < e.nx; }),
        "register tile width in vectors"},
       {"ry",
        keep({1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14},
-            [&](int64_t v) { return v <= c.ny && v * 1 + 2 <= regs; }),
+            [&](const Contraction& e, int64_t v) { return v <= e.ny && v * 1 + 2 <= regs; }),
        "register tile height in rows"},
       {"tx",
        keep({1, 2, 4, 8, 16, 32},
-            [&](int64_t v) { return v == 1 || CeilDiv(c.nx, min_vec) > v / 2; }),
+            [&](const Contraction& e, int64_t v) { return v == 1 || CeilDiv(e.nx, LanesFor(e, t)) > v / 2; }),
        "cache tile width in register tiles"},
-      {"ty", keep({1, 2, 4, 8, 16, 32, 64}, [&](int64_t v) { return v == 1 || c.ny > v / 2; }),
+      {"ty", keep({1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64}, [&](const Contraction& e, int64_t v) { return v == 1 || e.ny > v / 2; }),
        "cache tile height in register tiles"},
-      {"kc", keep({0, 32, 64, 128, 256, 512}, [&](int64_t v) { return v < c.nr; }),
+      {"kc", keep({0, 32, 64, 128, 256, 512}, [&](const Contraction& e, int64_t v) { return v < e.nr; }),
        "reduction block (0: none)"},
-      {"unroll_r", keep({1, 2, 4}, [&](int64_t v) { return v <= c.nr; }),
+      {"unroll_r", keep({1, 2, 4}, [&](const Contraction& e, int64_t v) { return v <= e.nr; }),
        "reduction steps unrolled"},
       {"order", {0, 1}, "0: row tiles outer; 1: column tiles outer"},
       {"inner", {0, 1}, "register tiles in a cache tile: 0 rows innermost, 1 columns innermost"},
-      {"par", keep({0, 1, 2}, [&](int64_t v) { return v != 1 || c.nb > 1; }),
+      {"par", keep({0, 1, 2}, [&](const Contraction& e, int64_t v) { return v != 1 || e.nb > 1; }),
        "parallel loop: 0 outer tiles/batch, 1 outer x batch, 2 all tiles"},
       {"pack_a", {0, 1, 2}, "A panels: 0 in place, 1 packed once, 2 per outer row tile"},
-      {"pack_b", keep({0, 1, 2}, [&](int64_t v) { return v != 0 || c.b_direct || Im2colEligible(w); }),
+      {"pack_b",
+       keep({0, 1, 2},
+            [&](const Contraction& e, int64_t v) { return v != 0 || e.b_direct || Im2colEligible(w); }),
        "B panels: 0 in place, 1 packed once, 2 per outer column tile"},
   };
   if (GridEligible(w)) {
@@ -114,10 +130,16 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
   if (Im2colEligible(w)) {
     knobs.push_back({"im2col", {0, 1}, "conv B: 0 gathered into the panels, 1 materialised row by row first", 0});
   }
-  auto valid = [c, native, regs, l2](const Config& cfg) {
+  if (chan_ok) {
+    knobs.push_back({"chan", {0, 1}, "conv vectorised over 0 output pixels, 1 output channels (weights packed ahead)", 0});
+  }
+  auto valid = [c0 = c, ct, native, regs, l2](const Config& cfg) {
     const ContractionKnobs k = ContractionKnobs::From(cfg);
+    const Contraction& c = k.chan == 1 ? ct : c0;
     // Narrow vectors only where the output is narrower than a native vector.
-    if (k.vec != native && c.nx >= native) return false;
+    if (k.vec != (c.nx >= native ? native : native / 2)) return false;
+    // Channel vectorisation forms A from the input's im2col, not from the padded pitch.
+    if (k.chan == 1 && k.grid == 1) return false;
     // Register tile: accumulators + one vector of B per column vector + one broadcast of A
     // must fit the register file (more spills to the stack).
     const int regs_needed = k.rx * k.ry + k.rx + 1;
@@ -192,16 +214,19 @@ Config ContractionDefault(const Workload& w, const Target& t) {
   return Fit(k, ContractionSpace(w, t), w);
 }
 
-std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
-  const Contraction c = ContractionOf(w);
-  const ConfigSpace space = ContractionSpace(w, t);
-  std::vector<Config> seeds = {ContractionDefault(w, t)};
+namespace {
+
+// The register tile fitted to contraction `c`: the number of vectors whose whole tiles pad nx the
+// least (ties: the wider tile), as many rows as the registers then hold, the reduction blocked
+// when it is long. With `fit_rows` (many short columns: the channels of a chan conv): at most
+// 2 vectors, the row count that pads ny the least (ties: the taller), one register tile wide,
+// the cache tile as tall as computes the fewest rows.
+ContractionKnobs FittedTile(const Contraction& c, const Target& t, bool fit_rows) {
   const int regs = VectorRegisters(t);
   ContractionKnobs k;
   k.vec = LanesFor(c, t);
-  // The register tile width whose whole tiles pad nx the least (ties: the wider tile).
   double best_waste = 1e9;
-  for (int rx = 4; rx >= 1; --rx) {
+  for (int rx = fit_rows ? 2 : 4; rx >= 1; --rx) {
     const int64_t w_cols = int64_t(k.vec) * rx;
     const double waste = double(CeilDiv(c.nx, w_cols) * w_cols) / double(c.nx);
     if (waste < best_waste - 0.02) {
@@ -209,13 +234,45 @@ std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
       k.rx = rx;
     }
   }
-  k.ry = std::min<int>(8, (regs - 1 - k.rx) / k.rx);
+  const int max_rows = std::min<int>(fit_rows ? 14 : 8, (regs - 1 - k.rx) / k.rx);
+  k.ry = max_rows;
+  if (fit_rows) {
+    best_waste = 1e9;
+    for (int ry : {14, 12, 10, 8, 7, 6, 5, 4}) {
+      if (ry > max_rows) continue;
+      const double waste = double(CeilDiv(c.ny, ry) * ry) / double(c.ny);
+      if (waste < best_waste - 1e-9) {
+        best_waste = waste;
+        k.ry = ry;
+      }
+    }
+  }
+  // The cache tile height (in register tiles) that computes the fewest rows (ties: the taller).
+  int64_t best_rows = INT64_MAX;
+  for (int ty : {64, 32, 16, 8, 7, 6, 5, 4, 3, 2, 1}) {
+    const int64_t rows = int64_t(k.ry) * ty;
+    if (ty > 1 && rows > c.ny) continue;
+    const int64_t computed = CeilDiv(c.ny, rows) * rows;
+    if (computed < best_rows) {
+      best_rows = computed;
+      k.ty = ty;
+    }
+  }
   const int64_t tiles_x = CeilDiv(c.nx, int64_t(k.vec) * k.rx);  // register tiles across nx
-  k.tx = tiles_x >= 4 ? 4 : tiles_x >= 2 ? 2 : 1;
-  k.ty = 8;
+  k.tx = fit_rows ? 1 : tiles_x >= 4 ? 4 : tiles_x >= 2 ? 2 : 1;
+  if (!fit_rows) k.ty = 8;
   k.kc = c.nr >= 1024 ? 256 : 0;
   k.pack_b = 1;
   k.unroll_r = 1;
+  return k;
+}
+
+}  // namespace
+
+std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
+  const ConfigSpace space = ContractionSpace(w, t);
+  std::vector<Config> seeds = {ContractionDefault(w, t)};
+  ContractionKnobs k = FittedTile(ContractionOf(w), t, false);
   std::vector<Config> candidates = {Fit(k, space, w)};
   if (GridEligible(w)) {  // the same tile on the padded row pitch, B read in place
     k.grid = 1;
@@ -226,6 +283,21 @@ std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
     k.grid = 0;
     k.im2col = 1;
     k.pack_b = 0;
+    candidates.push_back(Fit(k, space, w));
+  }
+  if (ChanEligible(w)) {
+    // Vectorised over channels: 2 vectors of channels, the pixel rows fitted to the output
+    // (7 x 7 for a 7x7 output), the channel tiles parallel; the input gathered into packed
+    // A panels or (im2col 1) materialised and read in place.
+    k = FittedTile(ChanContractionOf(w), t, true);
+    k.chan = 1;
+    k.order = 1;
+    k.pack_b = 0;
+    k.pack_a = 1;
+    k.im2col = 0;
+    candidates.push_back(Fit(k, space, w));
+    k.pack_a = 0;
+    k.im2col = Im2colEligible(w) ? 1 : 0;
     candidates.push_back(Fit(k, space, w));
   }
   for (const Config& cfg : candidates) {

@@ -26,6 +26,11 @@
 //             the im2col matrix [r][x] is first materialised output row by output row (vector
 //             loads along input rows, no per-element division), then packed into panels or, with
 //             pack_b 0, read in place
+//   chan      conv2d with at least 8 output channels per group (ChanEligible): 0 = vectorised
+//             over output pixels (the contraction of ContractionOf); 1 = vectorised over output
+//             channels (ChanContractionOf): x and y exchanged, B = the weights packed ahead of
+//             time (PackChanWeights), A = the input's im2col (gathered, or materialised first with
+//             im2col 1); excludes grid 1
 #pragma once
 
 #include "opal/target.h"
@@ -42,6 +47,7 @@ struct ContractionKnobs {
   int order = 0, inner = 0, par = 0, pack_a = 0, pack_b = 0;
   int grid = 0;    // only in the spaces of GridEligible workloads
   int im2col = 0;  // only in the spaces of Im2colEligible workloads
+  int chan = 0;    // only in the spaces of ChanEligible workloads
 
   // Precondition: c was validated by the space.
   static ContractionKnobs From(const Config& c);
@@ -55,6 +61,12 @@ bool GridEligible(const Workload& w);
 // conv2d whose B is not the input read in place (a kernel larger than 1x1, a stride or padding):
 // the space offers `im2col`.
 bool Im2colEligible(const Workload& w);
+
+// conv2d (not depthwise) with at least 8 output channels per group: the space offers `chan`.
+bool ChanEligible(const Workload& w);
+
+// The contraction a config computes: ChanContractionOf(w) with chan 1, else ContractionOf(w).
+Contraction ContractionFor(const Workload& w, const ContractionKnobs& k);
 
 // Vector registers of the target (16 for AVX2, 32 for AVX-512).
 int VectorRegisters(const Target& t);

@@ -115,6 +115,7 @@ class HalideFramework : public TuningFramework {
             "pack_b",
             "conv_grid",
             "conv_im2col",
+            "conv_chan",
             "reg_cols",
             "reg_rows",
             "regs_used_frac",
@@ -134,8 +135,9 @@ class HalideFramework : public TuningFramework {
   }
 
   std::vector<double> Features(const Workload& w, const Config& c, const Target& t) const override {
-    const Contraction ct = tune::ContractionOf(w);
     const ContractionKnobs k = ContractionKnobs::From(c);
+    const Contraction ct = tune::ContractionFor(w, k);  // what the config's tiles divide
+    const Contraction cw = tune::ContractionOf(w);      // the workload's own shape
     const bool conv = w.op() == "conv2d", dense = w.op() == "dense";
     const double RX = double(k.vec) * k.rx, RY = k.ry;
     const double TX = RX * k.tx, TY = RY * k.ty;
@@ -150,10 +152,10 @@ class HalideFramework : public TuningFramework {
     std::vector<double> f = {double(dense),
                              double(w.op() == "batch_matmul"),
                              double(conv),
-                             Log2(double(ct.nx)),
-                             Log2(double(ct.ny)),
-                             Log2(double(ct.nb)),
-                             Log2(double(ct.nr)),
+                             Log2(double(cw.nx)),
+                             Log2(double(cw.ny)),
+                             Log2(double(cw.nb)),
+                             Log2(double(cw.nr)),
                              Log2(w.Flops()),
                              conv ? double(w.Get("kh")) : 0,
                              conv ? double(w.Get("kw")) : 0,
@@ -163,7 +165,7 @@ class HalideFramework : public TuningFramework {
                              conv ? double(w.Get("pad_top") + w.Get("pad_left")) : 0,
                              dense ? double(w.json().at("trans_a").get<bool>()) : 0,
                              dense ? double(w.json().at("trans_b").get<bool>()) : 0,
-                             double(ct.b_direct),
+                             double(cw.b_direct),
                              double(k.vec),
                              double(k.rx),
                              double(k.ry),
@@ -178,6 +180,7 @@ class HalideFramework : public TuningFramework {
                              double(k.pack_b),
                              double(k.grid),
                              double(k.im2col),
+                             double(k.chan),
                              RX,
                              RY,
                              double(k.rx * k.ry + k.rx + 1) / tune::VectorRegisters(t),

@@ -3,7 +3,9 @@
 
 #include <cstdlib>
 
+#include "tune/contraction.h"
 #include "tune/contraction_halide.h"
+#include "tune/contraction_space.h"
 #include "tune/halide_target.h"
 
 namespace opal::tune {
@@ -11,7 +13,20 @@ namespace {
 
 class HalideKernel : public Kernel {
  public:
-  explicit HalideKernel(ContractionFuncs f) : f_(std::move(f)), pipeline_(f_.out) {}
+  // `packed_weights`: the kernel reads the conv weights (input 1) as PackChanWeights lays them out.
+  HalideKernel(ContractionFuncs f, const Workload& w, bool packed_weights)
+      : f_(std::move(f)), pipeline_(f_.out), w_(w), packed_weights_(packed_weights) {}
+
+  void Prepare(const std::vector<const float*>& inputs) override {
+    if (!packed_weights_) return;
+    const int64_t n = NumElements(OperandsOf(w_).inputs[1]);
+    if (!packed_) {
+      packed_.reset(static_cast<float*>(std::aligned_alloc(64, (size_t(n) * sizeof(float) + 63) / 64 * 64)));
+      OPAL_CHECK(packed_ != nullptr, "out of memory packing {} weights", n);
+    }
+    PackChanWeights(w_, inputs[1], packed_.get());
+    packed_from_ = inputs[1];
+  }
 
   Status Compile() {
     try {
@@ -31,8 +46,10 @@ class HalideKernel : public Kernel {
 
   Status Run(const std::vector<const float*>& inputs, float* output) override {
     try {
+      if (packed_weights_ && inputs[1] != packed_from_) Prepare(inputs);
       for (size_t i = 0; i < f_.params.size(); ++i) {
-        f_.params[i].set(Wrap(const_cast<float*>(inputs[i]), f_.views[i]));
+        const float* data = packed_weights_ && i == 1 ? packed_.get() : inputs[i];
+        f_.params[i].set(Wrap(const_cast<float*>(data), f_.views[i]));
       }
       Halide::Buffer<float> out = Wrap(output, f_.out_view);
       pipeline_.realize(out);
@@ -52,8 +69,15 @@ class HalideKernel : public Kernel {
     return Halide::Buffer<float>(data, static_cast<int>(dims.size()), dims.data());
   }
 
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
   ContractionFuncs f_;
   Halide::Pipeline pipeline_;
+  Workload w_;
+  bool packed_weights_;
+  std::unique_ptr<float, Free> packed_;
+  const float* packed_from_ = nullptr;
 };
 
 }  // namespace
@@ -63,7 +87,8 @@ Result<std::unique_ptr<Kernel>> BuildHalideKernel(const Workload& w, const Confi
   ContractionOptions co;
   co.inject_wrong_result = options.inject_wrong_result;
   OPAL_ASSIGN_OR_RETURN(ContractionFuncs f, DefineContraction(w, config, co));
-  auto kernel = std::make_unique<HalideKernel>(std::move(f));
+  const bool packed = ChanEligible(w) && ContractionKnobs::From(config).chan == 1;
+  auto kernel = std::make_unique<HalideKernel>(std::move(f), w, packed);
   OPAL_RETURN_IF_ERROR(kernel->Compile());
   return std::unique_ptr<Kernel>(std::move(kernel));
 }

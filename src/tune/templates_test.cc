@@ -81,6 +81,7 @@ void ExpectMatchesReference(const Workload& w, const Config& cfg, uint64_t seed)
   }
   AlignedFloats out(NumElements(shapes.output)), ref(NumElements(shapes.output));
   std::fill(out.data(), out.data() + out.size(), NAN);
+  (*kernel)->Prepare(ptrs);  // as the measurement does (re-laid-out weights of chan configs)
   ASSERT_TRUE((*kernel)->Run(ptrs, out.data()).ok());
   ReferenceKernel(w, ptrs, ref.data());
   int bad = 0;
@@ -143,9 +144,10 @@ TEST(Templates, ConvPointwiseDirectAndStrided) {
 }
 
 // grid = 1: stride-1 convs computed on the padded input's row pitch, read in place or packed.
-// For each shape: the default config with `knob` set to 1, then `samples` random configs of the
-// space that have it (the last one also with B read in place, pack_b 0, when `want_in_place`),
-// every element checked against the reference.
+// For each shape: the default config with `knob` set to 1 (when the space holds it) and the
+// seeds that have it, then `samples` random configs of the space that have it (the last one also
+// with B read in place, pack_b 0, when `want_in_place`), every element checked against the
+// reference.
 void CheckConvKnob(const std::vector<ConvSpec>& shapes, const char* knob, int samples, bool want_in_place,
                    uint64_t seed) {
   Target host = Target::DetectHost();
@@ -155,8 +157,12 @@ void CheckConvKnob(const std::vector<ConvSpec>& shapes, const char* knob, int sa
     ConfigSpace space = ContractionSpace(w, host);
     Config def = ContractionDefault(w, host);
     def.knobs[knob] = 1;
-    ASSERT_TRUE(space.Contains(def)) << def.CanonicalJson();
-    ExpectMatchesReference(w, def, ++seed);
+    std::vector<Config> fixed;
+    if (space.Contains(def)) fixed.push_back(def);
+    for (const Config& s : ContractionSeeds(w, host))
+      if (s.Get(knob) == 1) fixed.push_back(s);
+    ASSERT_FALSE(fixed.empty()) << "no seed and not the default with " << knob;
+    for (const Config& c : fixed) ExpectMatchesReference(w, c, ++seed);
     std::mt19937_64 rng(seed);
     int checked = 0, in_place = 0;
     for (int i = 0; i < 400 && checked < samples; ++i) {
@@ -197,6 +203,22 @@ TEST(Templates, ConvWithTheIm2colMaterialisedFirst) {
   CheckConvKnob(shapes, "im2col", 4, true, 500);  // the im2col matrix also read in place as B
   // A 1x1 stride-1 unpadded conv reads its input in place: no im2col knob.
   EXPECT_FALSE(Im2colEligible(Conv({1, 16, 7, 7, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1})));
+}
+
+TEST(Templates, ConvVectorisedOverChannels) {
+  const std::vector<ConvSpec> shapes = {
+      {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // odd sizes, 10 channels: a narrow vector
+      {2, 5, 9, 7, 16, 3, 2, 2, 1, 2, 0, 1, 1, 1, 1, 1},     // batch 2, stride 2 x 1, asymmetric pads
+      {1, 4, 13, 11, 17, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1},   // 17 channels, stride 2, dilation 2
+      {1, 6, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},     // groups: 8 channels per group
+      {1, 16, 7, 7, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},    // 1x1: the input read in place as A
+      {1, 16, 14, 14, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},  // 1x1 stride 2
+      {1, 3, 23, 23, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}};   // a 7x7 stem
+  for (const auto& sh : shapes) ASSERT_TRUE(ChanEligible(Conv(sh)));
+  CheckConvKnob(shapes, "chan", 4, true, 900);  // the packed weights also read in place as B
+  // Fewer than 8 output channels per group, and depthwise convs: no chan knob.
+  EXPECT_FALSE(ChanEligible(Conv({1, 16, 7, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1})));
+  EXPECT_FALSE(ChanEligible(Conv({1, 16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16})));
 }
 
 TEST(Templates, StoredConfigsWithoutTheGridKnobStillParse) {

@@ -103,17 +103,21 @@ TEST(ContractionSpace, ExcludesInvalidCombinations) {
                                       {"groups", 1}})
                       .value();
   ConfigSpace cs = tune::ContractionSpace(conv, t);
-  // The implicit im2col must be packed; B is read in place only on the padded row pitch (grid 1)
-  // or from the materialised im2col matrix (im2col 1), and those two exclude each other.
+  // The implicit im2col must be packed; B is read in place only on the padded row pitch (grid 1),
+  // from the materialised im2col matrix (im2col 1) or as the weights packed ahead of time
+  // (chan 1); grid excludes im2col and chan.
   for (int i = 0; i < 100; ++i) {
     Config s = *cs.Sample(rng);
-    if (s.Get("grid") == 0 && s.Get("im2col") == 0) EXPECT_NE(s.Get("pack_b"), 0) << s.CanonicalJson();
+    if (s.Get("grid") == 0 && s.Get("im2col") == 0 && s.Get("chan") == 0)
+      EXPECT_NE(s.Get("pack_b"), 0) << s.CanonicalJson();
     EXPECT_FALSE(s.Get("grid") == 1 && s.Get("im2col") == 1) << s.CanonicalJson();
+    EXPECT_FALSE(s.Get("grid") == 1 && s.Get("chan") == 1) << s.CanonicalJson();
   }
   // A stored config that the space excludes is rejected when read back.
   Config c = *cs.Sample(rng);
   c.knobs["grid"] = 0;
   c.knobs["im2col"] = 0;
+  c.knobs["chan"] = 0;
   c.knobs["pack_b"] = 0;
   EXPECT_FALSE(cs.Parse(c.CanonicalJson()).ok());
   c.knobs["rx"] = 7;

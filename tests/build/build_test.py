@@ -6,6 +6,7 @@ recorded in the shared models' test_data_set_0). Also the error paths.
 usage: build_test.py OPAL_BINARY SHARED_MODELS_DIR
 """
 import json
+import sqlite3
 import os
 import subprocess
 import sys
@@ -146,6 +147,47 @@ class Deliver(unittest.TestCase):
             self.assertGreater(j["pytorch"]["p50_ms"], 0)
             self.assertGreater(j["opal"]["p50_ms"], 0)
             self.assertTrue(os.path.exists(os.path.join(d, "out", "libmodel.so")))
+
+
+class ChannelVectorisedConv(unittest.TestCase):
+    def test_weights_packed_at_build_time_give_the_right_result(self):
+        # A conv whose best stored config is vectorised over channels (chan 1): the builder adds
+        # the weights packed by output channel to weights.bin and the kernel reads that copy.
+        with tempfile.TemporaryDirectory() as d:
+            rng = np.random.default_rng(7)
+            w = rng.standard_normal((32, 24, 3, 3)).astype(np.float32)
+            b = rng.standard_normal(32).astype(np.float32)
+            g = helper.make_graph([helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+                                   helper.make_node("Relu", ["c"], ["y"])], "g",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 24, 5, 5])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                                  [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+            p = os.path.join(d, "conv.onnx")
+            onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), p)
+            db = os.path.join(d, "s.db")
+            r = run("-q", "tune", p, "--trials", "8", "--store", "sqlite:" + db)  # the seeds include chan ones
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # Make a chan record the best, whatever the timings were.
+            con = sqlite3.connect(db)
+            n = con.execute("UPDATE records SET median_s = median_s / 1000, gflops = gflops * 1000 "
+                            "WHERE status = 'ok' AND config LIKE '%\"chan\":1%'").rowcount
+            con.commit()
+            con.close()
+            self.assertGreaterEqual(n, 1)
+            out = os.path.join(d, "built")
+            r = run("build", p, "-o", out, "--store", "sqlite:" + db, "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            node = [n for n in json.loads(r.stdout)["nodes"] if "workload_key" in n][0]
+            self.assertEqual(node["config"]["knobs"]["chan"], 1)
+            self.assertIn("weights packed by output channel at build time", node["schedule_note"])
+            x = rng.standard_normal((1, 24, 5, 5)).astype(np.float32)
+            xp = os.path.join(d, "x.pb")
+            onnx.save_tensor(numpy_helper.from_array(x, "x"), xp)
+            r = run("run", out, "--input", f"x={xp}", "--output-dir", os.path.join(d, "outs"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            got = numpy_helper.to_array(onnx.load_tensor(os.path.join(d, "outs", "y.pb")))
+            want = F.relu(F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), padding=1)).numpy()
+            self.assertLess(rel_error(got, want), 1e-5)
 
 
 class Retime(unittest.TestCase):
