@@ -73,7 +73,9 @@ int VectorRegisters(const Target& t);
 
 ConfigSpace ContractionSpace(const Workload& w, const Target& t);
 
-// A config known to perform well on large GEMM-like shapes (used to seed the search).
+// The schedule used when nothing better is known (and the search's first seed): a tile known to
+// perform well on large GEMM-like shapes, except for convs with at most 196 output pixels, which
+// get the channel-vectorised tile of the seeds below (chan 1, weights packed ahead of time).
 Config ContractionDefault(const Workload& w, const Target& t);
 
 // Configs the search measures first: the default, then a register tile fitted to the output
