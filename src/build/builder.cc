@@ -67,7 +67,7 @@ class Storage {
 // weights.bin, packed once at build time) and the kernel reads that; kNoValue otherwise (the
 // kernel then reads the ONNX layout, correct but slower).
 ValueId PackedWeights(Graph& g, const Node& n, const Workload& w, const Config& config) {
-  if (!tune::ChanEligible(w) || tune::ContractionKnobs::From(config).chan != 1) return kNoValue;
+  if (!tune::UsesChan(w, tune::ContractionKnobs::From(config))) return kNoValue;
   const std::shared_ptr<const Tensor> src = g.value(n.inputs[1]).constant;
   if (!src || src->dtype() != DType::kFloat32) return kNoValue;
   auto packed = std::make_shared<Tensor>(DType::kFloat32, src->shape());

@@ -46,7 +46,7 @@ GridShape GridOf(const Workload& w) {
 // With `im2col` (a conv2d of Im2colEligible, grid 0), the im2col matrix is materialised first, output
 // row by output row, in memory ordered like the output pixels (so B's reads of it are plain
 // contiguous loads).
-// With `chan` (a conv2d of ChanEligible, grid 0), the roles are exchanged (ChanContractionOf):
+// With `chan` (UsesChan; never with grid), the roles are exchanged (ChanContractionOf):
 // A_(k, y, b) is the im2col at output pixel y and B_(x, k, b) the weights of output channel x,
 // read from the layout of PackChanWeights when `packed_weights`, else from the ONNX one.
 void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2col, bool chan,
@@ -186,7 +186,7 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     Func A_("A_"), B_("B_");
     const bool grid = kn.grid == 1 && GridEligible(w);
     const bool im2col = kn.im2col == 1 && Im2colEligible(w) && !grid;
-    const bool chan = kn.chan == 1 && ChanEligible(w) && !grid;
+    const bool chan = UsesChan(w, kn);  // the space excludes it with grid
     DefineOperands(w, c0, grid, im2col, chan, !options.chan_weights_onnx_layout, kn.vec, &f, &A_, &B_);
     const Contraction c = chan ? ChanContractionOf(w) : c0;
 

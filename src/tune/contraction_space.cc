@@ -70,8 +70,10 @@ bool ChanEligible(const Workload& w) {
   return w.op() == "conv2d" && !IsDepthwiseConv(w) && w.Get("k") / w.Get("groups") >= 8;
 }
 
+bool UsesChan(const Workload& w, const ContractionKnobs& k) { return k.chan == 1 && ChanEligible(w); }
+
 Contraction ContractionFor(const Workload& w, const ContractionKnobs& k) {
-  return k.chan == 1 ? ChanContractionOf(w) : ContractionOf(w);
+  return UsesChan(w, k) ? ChanContractionOf(w) : ContractionOf(w);
 }
 
 int VectorRegisters(const Target& t) { return t.HasFeature("avx512f") ? 32 : 16; }
@@ -223,31 +225,28 @@ ContractionKnobs FittedTile(const Contraction& c, const Target& t, bool fit_rows
   }
   const int max_rows = std::min<int>(fit_rows ? 14 : 8, (regs - 1 - k.rx) / k.rx);
   k.ry = max_rows;
+  k.ty = 8;
   if (fit_rows) {
-    best_waste = 1e9;
+    best_waste = 1e9;  // the row count that pads ny the least (ties: the taller)
     for (int ry : {14, 12, 10, 8, 7, 6, 5, 4}) {
-      if (ry > max_rows) continue;
       const double waste = double(CeilDiv(c.ny, ry) * ry) / double(c.ny);
-      if (waste < best_waste - 1e-9) {
+      if (ry <= max_rows && waste < best_waste - 1e-9) {
         best_waste = waste;
         k.ry = ry;
       }
     }
-  }
-  // The cache tile height (in register tiles) that computes the fewest rows (ties: the taller).
-  int64_t best_rows = INT64_MAX;
-  for (int ty : {64, 32, 16, 8, 7, 6, 5, 4, 3, 2, 1}) {
-    const int64_t rows = int64_t(k.ry) * ty;
-    if (ty > 1 && rows > c.ny) continue;
-    const int64_t computed = CeilDiv(c.ny, rows) * rows;
-    if (computed < best_rows) {
-      best_rows = computed;
-      k.ty = ty;
+    int64_t best_rows = INT64_MAX;  // the cache tile height that computes the fewest rows
+    for (int ty : {64, 32, 16, 8, 7, 6, 5, 4, 3, 2, 1}) {
+      const int64_t rows = int64_t(k.ry) * ty;
+      const int64_t computed = CeilDiv(c.ny, rows) * rows;
+      if ((ty == 1 || rows <= c.ny) && computed < best_rows) {
+        best_rows = computed;
+        k.ty = ty;
+      }
     }
   }
   const int64_t tiles_x = CeilDiv(c.nx, int64_t(k.vec) * k.rx);  // register tiles across nx
   k.tx = fit_rows ? 1 : tiles_x >= 4 ? 4 : tiles_x >= 2 ? 2 : 1;
-  if (!fit_rows) k.ty = 8;
   k.kc = c.nr >= 1024 ? 256 : 0;
   k.pack_b = 1;
   k.unroll_r = 1;

@@ -65,7 +65,11 @@ bool Im2colEligible(const Workload& w);
 // conv2d (not depthwise) with at least 8 output channels per group: the space offers `chan`.
 bool ChanEligible(const Workload& w);
 
-// The contraction a config computes: ChanContractionOf(w) with chan 1, else ContractionOf(w).
+// True when the config computes `w` vectorised over channels (chan 1): its kernel reads the
+// weights as PackChanWeights lays them out. The one test every user of the knob goes through.
+bool UsesChan(const Workload& w, const ContractionKnobs& k);
+
+// The contraction a config computes: ChanContractionOf(w) when UsesChan, else ContractionOf(w).
 Contraction ContractionFor(const Workload& w, const ContractionKnobs& k);
 
 // Vector registers of the target (16 for AVX2, 32 for AVX-512).

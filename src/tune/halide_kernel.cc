@@ -87,7 +87,7 @@ Result<std::unique_ptr<Kernel>> BuildHalideKernel(const Workload& w, const Confi
   ContractionOptions co;
   co.inject_wrong_result = options.inject_wrong_result;
   OPAL_ASSIGN_OR_RETURN(ContractionFuncs f, DefineContraction(w, config, co));
-  const bool packed = ChanEligible(w) && ContractionKnobs::From(config).chan == 1;
+  const bool packed = UsesChan(w, ContractionKnobs::From(config));
   auto kernel = std::make_unique<HalideKernel>(std::move(f), w, packed);
   OPAL_RETURN_IF_ERROR(kernel->Compile());
   return std::unique_ptr<Kernel>(std::move(kernel));
