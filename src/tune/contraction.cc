@@ -16,6 +16,29 @@ int64_t ConvOutW(const Workload& w) {
          1;
 }
 
+ConvGrid ConvGridOf(const Workload& w) {
+  const int64_t sw = w.Get("stride_w");
+  return {(w.Get("w") + w.Get("pad_left") + w.Get("pad_right") + sw - 1) / sw, ConvOutH(w), ConvOutW(w)};
+}
+
+int64_t ChanGridRows(const Workload& w, int64_t tile_pixels) {
+  const ConvGrid g = ConvGridOf(w);
+  int64_t rows = 1;
+  for (int64_t d = 1; d <= g.oh; ++d)
+    if (g.oh % d == 0 && d * g.ow <= tile_pixels) rows = d;
+  return rows;
+}
+
+int64_t ChanGridComputed(const Workload& w, int64_t ry, int64_t rows) {
+  const ConvGrid g = ConvGridOf(w);
+  int64_t computed = 0;
+  for (int64_t oy = 0; oy < g.oh; oy += rows) {
+    const int64_t first = oy * g.pitch, last = (oy + rows - 1) * g.pitch + g.ow - 1;
+    computed += (last / ry - first / ry + 1) * ry;
+  }
+  return computed;
+}
+
 bool SupportedWorkload(const Workload& w) {
   if (w.json().value("dtype", "") != "float32") return false;
   if (w.op() == "conv2d") return w.json().value("layout", "") == "NCHW";

@@ -68,4 +68,26 @@ void PackChanWeights(const Workload& w, const float* onnx, float* packed);
 int64_t ConvOutH(const Workload& w);
 int64_t ConvOutW(const Workload& w);
 
+// The pitch grid of a conv computed with `grid 1` (contraction_space.h). The zero-padded input is
+// split into stride_h x stride_w phases (phase (py, px) holds padded rows s_h*i + py, columns
+// s_w*j + px; one phase for stride 1), each `pitch` = ceil((W + pad_l + pad_r) / stride_w)
+// columns wide. Output pixel (oy, ox) is grid position g = oy*pitch + ox, and its reduction step
+// (ci, ky, kx) reads phase ((ky*dh) % s_h, (kx*dw) % s_w) at g + ((ky*dh) / s_h)*pitch +
+// (kx*dw) / s_w: a shifted read, contiguous in g. Columns ox >= OW of the grid are computed and
+// not stored.
+struct ConvGrid {
+  int64_t pitch = 0, oh = 0, ow = 0;
+};
+ConvGrid ConvGridOf(const Workload& w);
+
+// Output rows per tile of a channel-vectorised conv on the grid whose cache tile holds about
+// `tile_pixels` output pixels: the largest divisor of the output height whose rows hold at most
+// that many pixels (at least one row), so that tiles are whole rows and none overlaps another.
+int64_t ChanGridRows(const Workload& w, int64_t tile_pixels);
+
+// Grid positions a channel-vectorised conv on the grid computes with register tiles of `ry`
+// positions and tiles of `rows` output rows (each tile's positions rounded out to whole register
+// tiles). The seeds pick the tile that computes the fewest.
+int64_t ChanGridComputed(const Workload& w, int64_t ry, int64_t rows);
+
 }  // namespace opal::tune

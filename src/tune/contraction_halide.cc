@@ -31,22 +31,14 @@ void Constrain(Halide::OutputImageParam p, const HalideView& v) {
   }
 }
 
-// The padded-pitch grid of a GridEligible conv: row pitch wp = W + pad_left + pad_right, oh rows.
-struct GridShape {
-  int64_t wp = 0, oh = 0, ow = 0;
-};
-GridShape GridOf(const Workload& w) {
-  return {w.Get("w") + w.Get("pad_left") + w.Get("pad_right"), ConvOutH(w), ConvOutW(w)};
-}
-
 // Defines A_(k, y, b) and B_(x, k, b) of the contraction for `w` (indices outside the output
 // are clamped, so rounded-up tiles read valid memory), creating the operand params.
-// With `grid` (a conv2d of GridEligible), B's column index is a position on the zero-padded
-// input's row pitch (GridShape) instead of an output pixel.
+// With `grid` (UsesGrid), the pixel side's index is a position on the grid of ConvGridOf (the
+// zero-padded input's row pitch, split into stride phases) instead of an output pixel.
 // With `im2col` (a conv2d of Im2colEligible, grid 0), the im2col matrix is materialised first, output
 // row by output row, in memory ordered like the output pixels (so B's reads of it are plain
 // contiguous loads).
-// With `chan` (UsesChan; never with grid), the roles are exchanged (ChanContractionOf):
+// With `chan` (UsesChan), the roles are exchanged (ChanContractionOf):
 // A_(k, y, b) is the im2col at output pixel y and B_(x, k, b) the weights of output channel x,
 // read from the layout of PackChanWeights when `packed_weights`, else from the ONNX one.
 void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2col, bool chan,
@@ -92,24 +84,36 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
     }
     Func* P_ = chan ? &pix : B_;  // where the pixel side is defined
     if (grid) {
-      // B(g, (ci, ky, kx)) = P(g + ky*dh*Wp + kx*dw, ci): a shifted read of the input, zero-padded
-      // and flattened with row pitch Wp; g = oy*Wp + ox (columns ox >= OW are computed, unused).
-      const GridShape gs = GridOf(w);
+      // The pixel side on the grid of ConvGridOf. Pf(j, b) is the zero-padded input split into
+      // stride phases, flattened as [ci][phase][row][col] with row pitch `pitch` (rows enough for
+      // every tap of every grid position); pixel g of step k reads Pf(g + tap(k), b), where the
+      // table tap(k) holds step k's offset, so the reduction loop does no index arithmetic.
+      const ConvGrid gs = ConvGridOf(w);
+      const int sh = static_cast<int>(w.Get("stride_h")), sw = static_cast<int>(w.Get("stride_w"));
+      const int dh = static_cast<int>(w.Get("dilation_h")), dw = static_cast<int>(w.Get("dilation_w"));
+      // Only the phases some tap reads: (ky*dh) % sh < min(sh, (KH-1)*dh + 1), likewise for x
+      // (a 1x1 stride-2 conv reads one phase of four).
+      const int nph = std::min<int>(sh, (static_cast<int>(KH) - 1) * dh + 1);
+      const int npw = std::min<int>(sw, (static_cast<int>(KW) - 1) * dw + 1);
+      const int pitch = static_cast<int>(gs.pitch), phases = nph * npw;
+      const int rows = static_cast<int>(gs.oh) + (static_cast<int>(KH) - 1) * dh / sh + 1;
+      const int plane = rows * pitch, per_ci = phases * plane, total = static_cast<int>(cg) * per_ci;
       ImageParam In(Halide::Float(32), 4, "input");
       Func padded = Halide::BoundaryConditions::constant_exterior(
           In, 0.f,
           {{0, static_cast<int>(W)}, {0, static_cast<int>(H)}, {Expr(), Expr()}, {Expr(), Expr()}});
-      Var i("i"), ci("ci"), bb("bb");
-      Func P("padded_flat");
-      const int Wp = static_cast<int>(gs.wp);
-      P(i, ci, bb) = padded(i % Wp - static_cast<int>(w.Get("pad_left")), i / Wp - static_cast<int>(w.Get("pad_top")),
-                            ci, bb);
-      Expr gc = Clamped(x, gs.wp * gs.oh);
-      Expr kx = k % static_cast<int>(KW), ky = (k / static_cast<int>(KW)) % static_cast<int>(KH);
-      Expr ci_k = k / static_cast<int>(KH * KW);
-      (*P_)(x, k, b) = P(gc + ky * static_cast<int>(w.Get("dilation_h")) * Wp + kx * static_cast<int>(w.Get("dilation_w")),
-                         ci_k, b);
-      P.compute_root().parallel(ci).vectorize(i, 8, TailStrategy::GuardWithIf);
+      Var j("j"), bb("bb"), jo("jo"), ji("ji");
+      Func Pf("padded_flat");
+      Expr col = j % pitch, row = (j / pitch) % rows, ph = (j / plane) % phases, ci_j = j / per_ci;
+      Pf(j, bb) = padded(col * sw + ph % npw - static_cast<int>(w.Get("pad_left")),
+                         row * sh + ph / npw - static_cast<int>(w.Get("pad_top")), ci_j, bb);
+      Pf.compute_root().bound(j, 0, total).split(j, jo, ji, per_ci).parallel(jo).vectorize(ji, 8, TailStrategy::GuardWithIf);
+      Func tap("tap");
+      Expr kx = (k % static_cast<int>(KW)) * dw, ky = ((k / static_cast<int>(KW)) % static_cast<int>(KH)) * dh;
+      tap(k) = (k / static_cast<int>(KH * KW)) * per_ci + ((ky % sh) * npw + kx % sw) * plane + (ky / sh) * pitch + kx / sw;
+      tap.compute_root().bound(k, 0, static_cast<int>(c.nr));
+      Expr gc = Clamped(x, gs.pitch * gs.oh);
+      (*P_)(x, k, b) = Pf(Halide::unsafe_promise_clamped(gc + tap(k), 0, total - 1), b);
       kernel->params = {In, Wt};
       kernel->views = {{{W, 1}, {H, W}, {cg, H * W}, {w.Get("n") * G, cg * H * W}}, wview};
     } else if (c.b_direct) {
@@ -184,23 +188,24 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
   ContractionFuncs f;
   try {
     Func A_("A_"), B_("B_");
-    const bool grid = kn.grid == 1 && GridEligible(w);
+    const bool chan = UsesChan(w, kn);
+    const bool grid = UsesGrid(w, kn);
     const bool im2col = kn.im2col == 1 && Im2colEligible(w) && !grid;
-    const bool chan = UsesChan(w, kn);  // the space excludes it with grid
     DefineOperands(w, c0, grid, im2col, chan, !options.chan_weights_onnx_layout, kn.vec, &f, &A_, &B_);
     const Contraction c = chan ? ChanContractionOf(w) : c0;
 
     const int vec = kn.vec, RX = kn.vec * kn.rx, RY = kn.ry;
     int TX = RX * kn.tx;
-    const int TY = RY * kn.ty;
-    GridShape gs;
-    if (grid) {
+    int TY = RY * kn.ty;
+    const ConvGrid gs = grid ? ConvGridOf(w) : ConvGrid{};
+    if (grid && !chan) {
       // Output tiles are whole rows (about TX grid columns), so that a tile's grid range is
-      // contiguous: m rows of pitch wp.
-      gs = GridOf(w);
+      // contiguous: m rows of pitch `pitch`.
       const int64_t min_rows = (vec + gs.ow - 1) / gs.ow;  // a tile holds at least one vector
-      const int64_t rows = std::clamp<int64_t>(std::max<int64_t>((TX + gs.wp / 2) / gs.wp, min_rows), 1, gs.oh);
+      const int64_t rows = std::clamp<int64_t>(std::max<int64_t>((TX + gs.pitch / 2) / gs.pitch, min_rows), 1, gs.oh);
       TX = static_cast<int>(rows * gs.ow);
+    } else if (grid) {
+      TY = static_cast<int>(ChanGridRows(w, TY) * gs.ow);  // whole rows, tiles not overlapping
     }
     Var x("x"), y("y"), b("b"), k("k"), xv("xv"), yv("yv"), xp("xp"), yp("yp");
     // Operands in register-panel coordinates: column x = xp*RX + xv, row y = yp*RY + yv.
@@ -213,9 +218,13 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     // The output's (x, y) are (pixel, channel) for a conv; vx and vy are the contraction's
     // columns and rows among them (exchanged with chan).
     const Var vx = chan ? y : x, vy = chan ? x : y;
-    Expr gx = vx;
-    if (grid) gx = (x / static_cast<int>(gs.ow)) * static_cast<int>(gs.wp) + x % static_cast<int>(gs.ow);
-    Expr result = prod(gx % RX, vy % RY, gx / RX, vy / RY, b);
+    // On the grid, the output pixel x is grid position (x / OW)*pitch + x % OW.
+    Expr px = vx, py = vy;
+    if (grid) {
+      Expr g = (x / static_cast<int>(gs.ow)) * static_cast<int>(gs.pitch) + x % static_cast<int>(gs.ow);
+      (chan ? py : px) = g;
+    }
+    Expr result = prod(px % RX, py % RY, px / RX, py / RY, b);
     if (options.epilogue) result = options.epilogue(result, x, y, b);
     if (options.inject_wrong_result)
       result = Halide::select(x == 0 && y == 0 && b == 0, result + 1.f, result);

@@ -53,7 +53,7 @@ Config ContractionKnobs::ToConfig(const Workload& w) const {
              {"par", par},
              {"pack_a", pack_a},
              {"pack_b", pack_b}};
-  if (GridEligible(w)) c.knobs["grid"] = grid;
+  if (GridEligible(w) || ChanGridEligible(w)) c.knobs["grid"] = grid;
   if (Im2colEligible(w)) c.knobs["im2col"] = im2col;
   if (ChanEligible(w)) c.knobs["chan"] = chan;
   return c;
@@ -70,7 +70,13 @@ bool ChanEligible(const Workload& w) {
   return w.op() == "conv2d" && !IsDepthwiseConv(w) && w.Get("k") / w.Get("groups") >= 8;
 }
 
+bool ChanGridEligible(const Workload& w) { return ChanEligible(w) && Im2colEligible(w); }
+
 bool UsesChan(const Workload& w, const ContractionKnobs& k) { return k.chan == 1 && ChanEligible(w); }
+
+bool UsesGrid(const Workload& w, const ContractionKnobs& k) {
+  return k.grid == 1 && (UsesChan(w, k) ? ChanGridEligible(w) : GridEligible(w));
+}
 
 Contraction ContractionFor(const Workload& w, const ContractionKnobs& k) {
   return UsesChan(w, k) ? ChanContractionOf(w) : ContractionOf(w);
@@ -114,7 +120,7 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
        "cache tile height in register tiles"},
       {"kc", keep({0, 32, 64, 128, 256, 512}, [&](const Contraction& e, int64_t v) { return v < e.nr; }),
        "reduction block (0: none)"},
-      {"unroll_r", keep({1, 2, 4}, [&](const Contraction& e, int64_t v) { return v <= e.nr; }),
+      {"unroll_r", keep({1, 2, 4, 3, 9}, [&](const Contraction& e, int64_t v) { return v <= e.nr; }),
        "reduction steps unrolled"},
       {"order", {0, 1}, "0: row tiles outer; 1: column tiles outer"},
       {"inner", {0, 1}, "register tiles in a cache tile: 0 rows innermost, 1 columns innermost"},
@@ -126,8 +132,9 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
             [&](const Contraction& e, int64_t v) { return v != 0 || e.b_direct || Im2colEligible(w); }),
        "B panels: 0 in place, 1 packed once, 2 per outer column tile"},
   };
-  if (GridEligible(w)) {
-    knobs.push_back({"grid", {0, 1}, "conv B: 0 implicit im2col, 1 shifted reads on the padded row pitch", 0});
+  const bool grid_ok = GridEligible(w), chan_grid_ok = ChanGridEligible(w);
+  if (grid_ok || chan_grid_ok) {
+    knobs.push_back({"grid", {0, 1}, "conv pixels: 0 implicit im2col, 1 shifted reads on the padded row pitch", 0});
   }
   if (Im2colEligible(w)) {
     knobs.push_back({"im2col", {0, 1}, "conv B: 0 gathered into the panels, 1 materialised row by row first", 0});
@@ -135,13 +142,14 @@ ConfigSpace ContractionSpace(const Workload& w, const Target& t) {
   if (chan_ok) {
     knobs.push_back({"chan", {0, 1}, "conv vectorised over 0 output pixels, 1 output channels (weights packed ahead)", 0});
   }
-  auto valid = [c0 = c, ct, native, regs, l2](const Config& cfg) {
+  auto valid = [c0 = c, ct, native, regs, l2, grid_ok, chan_grid_ok](const Config& cfg) {
     const ContractionKnobs k = ContractionKnobs::From(cfg);
     const Contraction& c = k.chan == 1 ? ct : c0;
     // Narrow vectors only where the output is narrower than a native vector.
     if (k.vec != (c.nx >= native ? native : native / 2)) return false;
-    // Channel vectorisation forms A from the input's im2col, not from the padded pitch.
-    if (k.chan == 1 && k.grid == 1) return false;
+    // The grid with pixels vectorised needs stride 1 and a kernel larger than 1x1; with
+    // channels vectorised, an input not read in place.
+    if (k.grid == 1 && !(k.chan == 1 ? chan_grid_ok : grid_ok)) return false;
     // Register tile: accumulators + one vector of B per column vector + one broadcast of A
     // must fit the register file (more spills to the stack).
     const int regs_needed = k.rx * k.ry + k.rx + 1;
@@ -253,16 +261,45 @@ ContractionKnobs FittedTile(const Contraction& c, const Target& t, bool fit_rows
   return k;
 }
 
+// How a channel-vectorised tile reads the input pixels.
+enum class ChanPixels { kGathered, kMaterialised, kGrid };
+
 // Vectorised over channels: 2 vectors of channels, the pixel rows fitted to the output (7 x 7
 // for a 7x7 output), the channel tiles parallel, the weights read in place, the input gathered
-// into packed A panels (pack_a 1) or, with `materialised`, its im2col read in place.
-ContractionKnobs ChanTile(const Workload& w, const Target& t, bool materialised) {
-  ContractionKnobs k = FittedTile(ChanContractionOf(w), t, true);
+// into packed A panels (pack_a 1), its im2col materialised and read in place, or the padded input
+// read in place on its grid (rows and tile height computing the fewest grid positions, ties: the
+// taller register tile, then the smaller cache tile).
+ContractionKnobs ChanTile(const Workload& w, const Target& t, ChanPixels pixels) {
+  const Contraction ct = ChanContractionOf(w);
+  ContractionKnobs k = FittedTile(ct, t, true);
   k.chan = 1;
   k.order = 1;
   k.pack_b = 0;
-  k.pack_a = materialised ? 0 : 1;
-  k.im2col = materialised && Im2colEligible(w) ? 1 : 0;
+  k.pack_a = pixels == ChanPixels::kGathered ? 1 : 0;
+  k.im2col = pixels == ChanPixels::kMaterialised && Im2colEligible(w) ? 1 : 0;
+  if (pixels == ChanPixels::kGrid && ChanGridEligible(w)) {
+    k.grid = 1;
+    k.kc = ct.nr > 512 ? 256 : 0;  // a block of weights stays in L1 across the pixel tiles
+    const int max_rows = (VectorRegisters(t) - 1 - k.rx) / k.rx;
+    const ConvGrid g = ConvGridOf(w);
+    double best_waste = 1e9;
+    int64_t best_rows = 0;
+    for (int ry : {14, 12, 10, 8, 7, 6, 5, 4}) {
+      for (int ty : {1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64}) {
+        if (ry > max_rows || ry > ct.ny || (ty > 1 && int64_t(ry) * ty > ct.ny)) continue;
+        const int64_t rows = ChanGridRows(w, int64_t(ry) * ty);
+        // The accumulator buffer of a tile (rows of the grid, one register tile of channels).
+        if (rows > 1 && rows * g.pitch * k.vec * k.rx * 4 > (128 << 10)) continue;
+        const double waste = double(ChanGridComputed(w, ry, rows)) / double(ct.ny);
+        if (waste < best_waste - 0.02 || (waste < best_waste + 0.02 && ry == k.ry && rows > best_rows)) {
+          best_waste = std::min(best_waste, waste);
+          best_rows = rows;
+          k.ry = ry;
+          k.ty = ty;
+        }
+      }
+    }
+  }
   return k;
 }
 
@@ -283,7 +320,7 @@ Config ContractionDefault(const Workload& w, const Target& t) {
   // 23 ResNet-50 convs (the first trial of each seed, one tuning run), that tile matched or
   // beat this one on all 11 such convs (1.0-3.2x) and lost on 6 of the 12 larger ones.
   if (ChanEligible(w) && ContractionOf(w).nx <= 196) {
-    Config chan = Fit(ChanTile(w, t, false), space, w);
+    Config chan = Fit(ChanTile(w, t, ChanPixels::kGathered), space, w);
     if (space.Contains(chan)) return chan;
   }
   return Fit(k, space, w);
@@ -305,9 +342,9 @@ std::vector<Config> ContractionSeeds(const Workload& w, const Target& t) {
     k.pack_b = 0;
     candidates.push_back(Fit(k, space, w));
   }
-  if (ChanEligible(w)) {  // vectorised over channels (ChanTile), both ways of reading the pixels
-    candidates.push_back(Fit(ChanTile(w, t, false), space, w));
-    candidates.push_back(Fit(ChanTile(w, t, true), space, w));
+  if (ChanEligible(w)) {  // vectorised over channels (ChanTile), each way of reading the pixels
+    for (ChanPixels p : {ChanPixels::kGathered, ChanPixels::kMaterialised, ChanPixels::kGrid})
+      candidates.push_back(Fit(ChanTile(w, t, p), space, w));
   }
   for (const Config& cfg : candidates) {
     if (space.Contains(cfg) && std::find(seeds.begin(), seeds.end(), cfg) == seeds.end()) seeds.push_back(cfg);

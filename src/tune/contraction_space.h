@@ -16,11 +16,12 @@
 //             x contiguous), 1 = packed once (root), 2 = packed per outer column tile (order 1)
 //   pack_a    A panels [y/RY][r][RY]: 0 = in place, 1 = packed once, 2 = per outer row tile (order
 //   0)
-//   grid      conv2d with stride 1 and a kernel larger than 1x1 only: 0 = implicit im2col over the
-//             output pixels; 1 = the output computed on the padded input's row pitch, so that B
-//             is a plain shifted read of a zero-padded copy of the input (vector loads, no index
-//             arithmetic per element, may be read in place) at the cost of (pad_l+pad_r)/Wp
-//             wasted columns
+//   grid      conv2d with stride 1 and a kernel larger than 1x1 (GridEligible), or with chan 1 any
+//             conv2d not read in place (ChanGridEligible): 0 = implicit im2col over the output
+//             pixels; 1 = the output computed on the grid of ConvGridOf (the padded input's row
+//             pitch, split into stride phases), so that the pixel side is a plain shifted read of
+//             a zero-padded copy of the input (no index arithmetic per element, may be read in
+//             place) at the cost of (pitch - OW)/pitch wasted columns
 //   im2col    conv2d with an implicit im2col only (Im2colEligible): 0 = the B panels gather the
 //             input directly (an output-pixel and a reduction index decomposed per element); 1 =
 //             the im2col matrix [r][x] is first materialised output row by output row (vector
@@ -30,7 +31,7 @@
 //             over output pixels (the contraction of ContractionOf); 1 = vectorised over output
 //             channels (ChanContractionOf): x and y exchanged, B = the weights packed ahead of
 //             time (PackChanWeights), A = the input's im2col (gathered, or materialised first with
-//             im2col 1); excludes grid 1
+//             im2col 1) or, with grid 1, the padded input read in place on its grid
 #pragma once
 
 #include "opal/target.h"
@@ -45,7 +46,7 @@ inline constexpr char kContractionTemplate[] = "contraction";
 struct ContractionKnobs {
   int vec = 8, rx = 1, ry = 1, tx = 1, ty = 1, kc = 0, unroll_r = 1;
   int order = 0, inner = 0, par = 0, pack_a = 0, pack_b = 0;
-  int grid = 0;    // only in the spaces of GridEligible workloads
+  int grid = 0;    // only in the spaces of GridEligible or ChanGridEligible workloads
   int im2col = 0;  // only in the spaces of Im2colEligible workloads
   int chan = 0;    // only in the spaces of ChanEligible workloads
 
@@ -57,6 +58,13 @@ struct ContractionKnobs {
 
 // conv2d with unit strides and a kernel larger than 1x1: the space offers `grid`.
 bool GridEligible(const Workload& w);
+
+// ChanEligible conv2d whose input is not read in place (a kernel larger than 1x1, a stride or
+// padding): the space offers `grid` together with `chan 1` (any stride, on stride phases).
+bool ChanGridEligible(const Workload& w);
+
+// True when the config computes `w` on the grid of ConvGridOf (grid 1, eligible for its chan).
+bool UsesGrid(const Workload& w, const ContractionKnobs& k);
 
 // conv2d whose B is not the input read in place (a kernel larger than 1x1, a stride or padding):
 // the space offers `im2col`.

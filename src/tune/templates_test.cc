@@ -143,33 +143,37 @@ TEST(Templates, ConvPointwiseDirectAndStrided) {
   CheckWorkload(Conv({1, 8, 9, 9, 16, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1}), 14, 0);
 }
 
-// grid = 1: stride-1 convs computed on the padded input's row pitch, read in place or packed.
-// For each shape: the default config with `knob` set to 1 (when the space holds it) and the
-// seeds that have it, then `samples` random configs of the space that have it (the last one also
+// For each shape: the default config with `knobs` set to 1 (when the space holds it) and the
+// seeds that have them, then `samples` random configs of the space that have them (the last one also
 // with B read in place, pack_b 0, when `want_in_place`), every element checked against the
 // reference.
-void CheckConvKnob(const std::vector<ConvSpec>& shapes, const char* knob, int samples, bool want_in_place,
-                   uint64_t seed) {
+void CheckConvKnobs(const std::vector<ConvSpec>& shapes, const std::vector<const char*>& knobs, int samples,
+                    bool want_in_place, uint64_t seed) {
+  auto has_all = [&](const Config& c) {
+    for (const char* k : knobs)
+      if (c.Get(k) != 1) return false;
+    return true;
+  };
   Target host = Target::DetectHost();
   for (const auto& sh : shapes) {
     Workload w = Conv(sh);
     SCOPED_TRACE(w.Summary());
     ConfigSpace space = ContractionSpace(w, host);
     Config def = ContractionDefault(w, host);
-    def.knobs[knob] = 1;
+    for (const char* k : knobs) def.knobs[k] = 1;
     std::vector<Config> fixed;
     if (space.Contains(def)) fixed.push_back(def);
     for (const Config& s : ContractionSeeds(w, host))
-      if (s.Get(knob) == 1) fixed.push_back(s);
-    ASSERT_FALSE(fixed.empty()) << "no seed and not the default with " << knob;
+      if (has_all(s)) fixed.push_back(s);
+    ASSERT_FALSE(fixed.empty()) << "no seed and not the default with " << knobs[0];
     for (const Config& c : fixed) ExpectMatchesReference(w, c, ++seed);
     std::mt19937_64 rng(seed);
     int checked = 0, in_place = 0;
-    for (int i = 0; i < 400 && checked < samples; ++i) {
+    for (int i = 0; i < 2000 && checked < samples; ++i) {
       auto c = space.Sample(rng);
       ASSERT_TRUE(c.has_value());
       const bool need_in_place = want_in_place && checked == samples - 1 && in_place == 0;
-      if (c->Get(knob) != 1 || (need_in_place && c->Get("pack_b") != 0)) continue;
+      if (!has_all(*c) || (need_in_place && c->Get("pack_b") != 0)) continue;
       ExpectMatchesReference(w, *c, ++seed);
       in_place += c->Get("pack_b") == 0;
       ++checked;
@@ -179,6 +183,7 @@ void CheckConvKnob(const std::vector<ConvSpec>& shapes, const char* knob, int sa
   }
 }
 
+// grid = 1: stride-1 convs computed on the padded input's row pitch, read in place or packed.
 TEST(Templates, ConvOnThePaddedRowPitch) {
   const std::vector<ConvSpec> shapes = {
       {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // odd sizes, pad 1
@@ -188,7 +193,7 @@ TEST(Templates, ConvOnThePaddedRowPitch) {
       {1, 16, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 7x7 output: rows narrower than a vector
       {1, 8, 5, 6, 5, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1}};    // no padding
   for (const auto& sh : shapes) ASSERT_TRUE(GridEligible(Conv(sh)));
-  CheckConvKnob(shapes, "grid", 3, false, 100);
+  CheckConvKnobs(shapes, {"grid"}, 3, false, 100);
 }
 
 TEST(Templates, ConvWithTheIm2colMaterialisedFirst) {
@@ -200,7 +205,7 @@ TEST(Templates, ConvWithTheIm2colMaterialisedFirst) {
       {1, 16, 14, 14, 33, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},  // 1x1 stride 2: 7-wide output rows
       {1, 3, 23, 23, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}};   // a 7x7 stem
   for (const auto& sh : shapes) ASSERT_TRUE(Im2colEligible(Conv(sh)));
-  CheckConvKnob(shapes, "im2col", 4, true, 500);  // the im2col matrix also read in place as B
+  CheckConvKnobs(shapes, {"im2col"}, 4, true, 500);  // the im2col matrix also read in place as B
   // A 1x1 stride-1 unpadded conv reads its input in place: no im2col knob.
   EXPECT_FALSE(Im2colEligible(Conv({1, 16, 7, 7, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1})));
 }
@@ -215,10 +220,27 @@ TEST(Templates, ConvVectorisedOverChannels) {
       {1, 16, 14, 14, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},  // 1x1 stride 2
       {1, 3, 23, 23, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}};   // a 7x7 stem
   for (const auto& sh : shapes) ASSERT_TRUE(ChanEligible(Conv(sh)));
-  CheckConvKnob(shapes, "chan", 4, true, 900);  // the packed weights also read in place as B
+  CheckConvKnobs(shapes, {"chan"}, 4, true, 900);  // the packed weights also read in place as B
   // Fewer than 8 output channels per group, and depthwise convs: no chan knob.
   EXPECT_FALSE(ChanEligible(Conv({1, 16, 7, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1})));
   EXPECT_FALSE(ChanEligible(Conv({1, 16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16})));
+}
+
+// chan = 1 with grid = 1: vectorised over channels, the pixels read in place from the padded
+// input split into stride phases (ConvGridOf), any stride, dilation or group count.
+TEST(Templates, ConvVectorisedOverChannelsOnTheGrid) {
+  const std::vector<ConvSpec> shapes = {
+      {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // odd sizes, 10 channels, stride 1
+      {2, 5, 9, 7, 16, 3, 2, 2, 1, 2, 0, 1, 1, 1, 1, 1},     // batch 2, stride 2 x 1, asymmetric pads
+      {1, 4, 13, 11, 17, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1},   // stride 2, dilation 2: taps across phases
+      {1, 6, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},     // groups
+      {1, 16, 15, 13, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1},  // 1x1 stride 2, odd input
+      {1, 5, 17, 16, 9, 2, 2, 3, 3, 1, 0, 0, 1, 1, 1, 1},    // stride 3 over a 2x2 kernel
+      {1, 3, 23, 23, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1}};   // a 7x7 stem
+  for (const auto& sh : shapes) ASSERT_TRUE(ChanGridEligible(Conv(sh)));
+  CheckConvKnobs(shapes, {"chan", "grid"}, 3, false, 1300);
+  // A 1x1 stride-1 unpadded conv reads its input in place already.
+  EXPECT_FALSE(ChanGridEligible(Conv({1, 16, 7, 7, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1})));
 }
 
 TEST(Templates, StoredConfigsWithoutTheGridKnobStillParse) {

@@ -105,13 +105,12 @@ TEST(ContractionSpace, ExcludesInvalidCombinations) {
   ConfigSpace cs = tune::ContractionSpace(conv, t);
   // The implicit im2col must be packed; B is read in place only on the padded row pitch (grid 1),
   // from the materialised im2col matrix (im2col 1) or as the weights packed ahead of time
-  // (chan 1); grid excludes im2col and chan.
+  // (chan 1); grid excludes im2col.
   for (int i = 0; i < 100; ++i) {
     Config s = *cs.Sample(rng);
     if (s.Get("grid") == 0 && s.Get("im2col") == 0 && s.Get("chan") == 0)
       EXPECT_NE(s.Get("pack_b"), 0) << s.CanonicalJson();
     EXPECT_FALSE(s.Get("grid") == 1 && s.Get("im2col") == 1) << s.CanonicalJson();
-    EXPECT_FALSE(s.Get("grid") == 1 && s.Get("chan") == 1) << s.CanonicalJson();
   }
   // A stored config that the space excludes is rejected when read back.
   Config c = *cs.Sample(rng);
@@ -167,10 +166,17 @@ TEST(ContractionSpace, SeedsFitTheOutputWidth) {
       }
       const int64_t vec = seeds[0].Get("vec");
       if (nx >= 64) EXPECT_EQ(least, (nx + vec - 1) / vec * vec);
-      // Stride-1 convs with a kernel larger than 1x1 also start on the padded row pitch.
-      bool grid = false;
-      for (const Config& c : seeds) grid = grid || (c.knobs.count("grid") && c.Get("grid") == 1);
+      // Stride-1 convs with a kernel larger than 1x1 also start on the padded row pitch, and
+      // convs whose input is not read in place vectorised over channels on their grid.
+      bool grid = false, chan_grid = false;
+      for (const Config& c : seeds) {
+        const bool g = c.knobs.count("grid") && c.Get("grid") == 1;
+        const bool ch = c.knobs.count("chan") && c.Get("chan") == 1;
+        grid = grid || (g && !ch);
+        chan_grid = chan_grid || (g && ch);
+      }
       EXPECT_EQ(grid, tune::GridEligible(w));
+      EXPECT_EQ(chan_grid, tune::ChanGridEligible(w));
     }
   }
 }
