@@ -29,14 +29,9 @@ int64_t ChanGridRows(const Workload& w, int64_t tile_pixels) {
   return rows;
 }
 
-int64_t ChanGridComputed(const Workload& w, int64_t ry, int64_t rows) {
+int64_t ChanGridComputed(const Workload& w, int64_t ry) {
   const ConvGrid g = ConvGridOf(w);
-  int64_t computed = 0;
-  for (int64_t oy = 0; oy < g.oh; oy += rows) {
-    const int64_t first = oy * g.pitch, last = (oy + rows - 1) * g.pitch + g.ow - 1;
-    computed += (last / ry - first / ry + 1) * ry;
-  }
-  return computed;
+  return g.oh * ((g.ow + ry - 1) / ry) * ry;
 }
 
 bool SupportedWorkload(const Workload& w) {

@@ -73,8 +73,8 @@ int64_t ConvOutW(const Workload& w);
 // s_w*j + px; one phase for stride 1), each `pitch` = ceil((W + pad_l + pad_r) / stride_w)
 // columns wide. Output pixel (oy, ox) is grid position g = oy*pitch + ox, and its reduction step
 // (ci, ky, kx) reads phase ((ky*dh) % s_h, (kx*dw) % s_w) at g + ((ky*dh) / s_h)*pitch +
-// (kx*dw) / s_w: a shifted read, contiguous in g. Columns ox >= OW of the grid are computed and
-// not stored.
+// (kx*dw) / s_w: a shifted read, contiguous in g. Columns ox >= OW of the grid are not stored
+// (computed where a register tile extends past OW).
 struct ConvGrid {
   int64_t pitch = 0, oh = 0, ow = 0;
 };
@@ -86,8 +86,7 @@ ConvGrid ConvGridOf(const Workload& w);
 int64_t ChanGridRows(const Workload& w, int64_t tile_pixels);
 
 // Grid positions a channel-vectorised conv on the grid computes with register tiles of `ry`
-// positions and tiles of `rows` output rows (each tile's positions rounded out to whole register
-// tiles). The seeds pick the tile that computes the fewest.
-int64_t ChanGridComputed(const Workload& w, int64_t ry, int64_t rows);
+// positions: each a block of `ry` columns within one output row, ceil(OW / ry) blocks a row.
+int64_t ChanGridComputed(const Workload& w, int64_t ry);
 
 }  // namespace opal::tune

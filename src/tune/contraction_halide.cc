@@ -210,7 +210,15 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     Var x("x"), y("y"), b("b"), k("k"), xv("xv"), yv("yv"), xp("xp"), yp("yp");
     // Operands in register-panel coordinates: column x = xp*RX + xv, row y = yp*RY + yv.
     Func Ap("A_panel"), Bp("B_panel"), prod("prod"), out("out");
-    Ap(yv, k, yp, b) = A_(k, yp * RY + yv, b);
+    // Channel-vectorised on the grid, a register tile is a block of RY pixels within one output
+    // row (`nb` blocks per row): row yp / nb, columns (yp % nb)*RY + yv of the grid. When RY
+    // divides the output width no grid column is computed in vain.
+    const int nb = grid && chan ? static_cast<int>((gs.ow + RY - 1) / RY) : 0;
+    if (nb > 0) {
+      Ap(yv, k, yp, b) = A_(k, (yp / nb) * static_cast<int>(gs.pitch) + (yp % nb) * RY + yv, b);
+    } else {
+      Ap(yv, k, yp, b) = A_(k, yp * RY + yv, b);
+    }
     Bp(xv, k, xp, b) = B_(xp * RX + xv, k, b);
     RDom r(0, static_cast<int>(c.nr), "r");
     prod(xv, yv, xp, yp, b) = 0.f;
@@ -218,13 +226,18 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     // The output's (x, y) are (pixel, channel) for a conv; vx and vy are the contraction's
     // columns and rows among them (exchanged with chan).
     const Var vx = chan ? y : x, vy = chan ? x : y;
-    // On the grid, the output pixel x is grid position (x / OW)*pitch + x % OW.
+    // The register tile and lane of output (x, y): on the grid, pixel x is grid position
+    // (x / OW)*pitch + x % OW, or with chan, lane (x % OW) % RY of block (x / OW)*nb + (x % OW) / RY.
     Expr px = vx, py = vy;
-    if (grid) {
-      Expr g = (x / static_cast<int>(gs.ow)) * static_cast<int>(gs.pitch) + x % static_cast<int>(gs.ow);
-      (chan ? py : px) = g;
+    if (grid && !chan)
+      px = (x / static_cast<int>(gs.ow)) * static_cast<int>(gs.pitch) + x % static_cast<int>(gs.ow);
+    Expr lane_y = py % RY, tile_y = py / RY;
+    if (nb > 0) {
+      Expr ox = x % static_cast<int>(gs.ow);
+      lane_y = ox % RY;
+      tile_y = (x / static_cast<int>(gs.ow)) * nb + ox / RY;
     }
-    Expr result = prod(px % RX, py % RY, px / RX, py / RY, b);
+    Expr result = prod(px % RX, lane_y, px / RX, tile_y, b);
     if (options.epilogue) result = options.epilogue(result, x, y, b);
     if (options.inject_wrong_result)
       result = Halide::select(x == 0 && y == 0 && b == 0, result + 1.f, result);

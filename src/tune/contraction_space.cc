@@ -267,8 +267,8 @@ enum class ChanPixels { kGathered, kMaterialised, kGrid };
 // Vectorised over channels: 2 vectors of channels, the pixel rows fitted to the output (7 x 7
 // for a 7x7 output), the channel tiles parallel, the weights read in place, the input gathered
 // into packed A panels (pack_a 1), its im2col materialised and read in place, or the padded input
-// read in place on its grid (rows and tile height computing the fewest grid positions, ties: the
-// taller register tile, then the smaller cache tile).
+// read in place on its grid (the register tile whose blocks of a row compute the fewest columns,
+// ties within 2 %: the taller; the cache tile of the most rows whose accumulators fit 128 KiB).
 ContractionKnobs ChanTile(const Workload& w, const Target& t, ChanPixels pixels) {
   const Contraction ct = ChanContractionOf(w);
   ContractionKnobs k = FittedTile(ct, t, true);
@@ -285,16 +285,18 @@ ContractionKnobs ChanTile(const Workload& w, const Target& t, ChanPixels pixels)
     double best_waste = 1e9;
     int64_t best_rows = 0;
     for (int ry : {14, 12, 10, 8, 7, 6, 5, 4}) {
-      for (int ty : {1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64}) {
-        if (ry > max_rows || ry > ct.ny || (ty > 1 && int64_t(ry) * ty > ct.ny)) continue;
+      if (ry > max_rows || ry > ct.ny) continue;
+      const double waste = double(ChanGridComputed(w, ry)) / double(ct.ny);
+      if (waste >= best_waste - 0.02) continue;
+      best_waste = waste;
+      k.ry = ry;
+      best_rows = 0;
+      for (int ty : {1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64}) {  // the most rows whose accumulators fit
+        if (ty > 1 && int64_t(ry) * ty > ct.ny) continue;
         const int64_t rows = ChanGridRows(w, int64_t(ry) * ty);
-        // The accumulator buffer of a tile (rows of the grid, one register tile of channels).
-        if (rows > 1 && rows * g.pitch * k.vec * k.rx * 4 > (128 << 10)) continue;
-        const double waste = double(ChanGridComputed(w, ry, rows)) / double(ct.ny);
-        if (waste < best_waste - 0.02 || (waste < best_waste + 0.02 && ry == k.ry && rows > best_rows)) {
-          best_waste = std::min(best_waste, waste);
+        const int64_t buffer = rows * ((g.ow + ry - 1) / ry) * ry * k.vec * k.rx * 4;
+        if (rows > best_rows && (rows == 1 || buffer <= (128 << 10))) {
           best_rows = rows;
-          k.ry = ry;
           k.ty = ty;
         }
       }

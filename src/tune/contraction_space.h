@@ -6,7 +6,7 @@
 //   tx, ty    cache tile = tx register tiles along x times ty along y; the unit of parallel work
 //             and of the accumulator buffer
 //   kc        reduction block (0 = none): the reduction is split so a B panel block stays in L1
-//   unroll_r  reduction steps unrolled in the innermost loop
+//   unroll_r  reduction steps unrolled in the innermost loop (3 and 9: a 3x3 conv's taps)
 //   order     0: row tiles outer, column tiles inner; 1: column tiles outer
 //   inner     register-tile loop order inside a cache tile: 0 = rows innermost (reuse the B
 //             panel), 1 = columns innermost (reuse the A panel)
