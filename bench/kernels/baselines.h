@@ -6,7 +6,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "opal/tuning_space.h"
 #include "opal/workload.h"
 
 namespace opal::bench {
@@ -24,7 +26,19 @@ class PeerKernel {
 std::unique_ptr<PeerKernel> MakeOneDnn(const Workload& w, std::string* why);
 std::unique_ptr<PeerKernel> MakeOpenBlas(const Workload& w, std::string* why);
 
+// opal's kernel for `config` (the halide framework), built in this process, its weights
+// prepared, run once; nullptr with *why set when it cannot be built or run.
+std::unique_ptr<PeerKernel> MakeOpalKernel(const Workload& w, const Config& config, std::string* why);
+
 // Median seconds per call over `repeats` repeats of at least min_repeat_s each, after warm-up.
 double TimeMedian(const std::function<void()>& fn, int repeats, double min_repeat_s);
+
+// `rounds` rounds that each time every kernel once (TimeMedian) in turn, so that the machine's
+// clock drift hits all of them alike: result[k][round] is kernel k's median in that round.
+std::vector<std::vector<double>> TimeAlternating(const std::vector<PeerKernel*>& kernels, int rounds, int repeats,
+                                                 double min_repeat_s);
+
+// The median of v (0 when empty).
+double Median(std::vector<double> v);
 
 }  // namespace opal::bench

@@ -24,4 +24,19 @@ double TimeMedian(const std::function<void()>& fn, int repeats, double min_repea
   return t[t.size() / 2];
 }
 
+std::vector<std::vector<double>> TimeAlternating(const std::vector<PeerKernel*>& kernels, int rounds, int repeats,
+                                                 double min_repeat_s) {
+  std::vector<std::vector<double>> t(kernels.size());
+  for (int r = 0; r < std::max(1, rounds); ++r)
+    for (size_t k = 0; k < kernels.size(); ++k)
+      t[k].push_back(TimeMedian([&] { kernels[k]->Run(); }, repeats, min_repeat_s));
+  return t;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 }  // namespace opal::bench
