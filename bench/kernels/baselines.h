@@ -10,6 +10,7 @@
 
 #include "opal/tuning_space.h"
 #include "opal/workload.h"
+#include "tune/kernel_measure.h"
 
 namespace opal::bench {
 
@@ -29,6 +30,9 @@ std::unique_ptr<PeerKernel> MakeOpenBlas(const Workload& w, std::string* why);
 // opal's kernel for `config` (the halide framework), built in this process, its weights
 // prepared, run once; nullptr with *why set when it cannot be built or run.
 std::unique_ptr<PeerKernel> MakeOpalKernel(const Workload& w, const Config& config, std::string* why);
+
+// The input operands of `w` (tune::OperandsOf), filled with uniform random values in [-1, 1).
+std::vector<tune::AlignedFloats> RandomInputs(const Workload& w, unsigned seed);
 
 // Median seconds per call over `repeats` repeats of at least min_repeat_s each, after warm-up.
 double TimeMedian(const std::function<void()>& fn, int repeats, double min_repeat_s);

@@ -1,6 +1,5 @@
 // opal's chosen config as a prepared kernel on buffers of its own, so that it can be timed in
 // alternating rounds with the peers (main.cc).
-#include <random>
 #include <vector>
 
 #include "baselines.h"
@@ -13,16 +12,9 @@ namespace {
 
 class OpalKernel : public PeerKernel {
  public:
-  OpalKernel(const Workload& w, std::unique_ptr<tune::Kernel> k) : k_(std::move(k)) {
-    tune::OperandShapes s = tune::OperandsOf(w);
-    std::mt19937 rng(3);
-    std::uniform_real_distribution<float> d(-1, 1);
-    for (const auto& shape : s.inputs) {
-      in_.emplace_back(tune::NumElements(shape));
-      for (int64_t i = 0; i < in_.back().size(); ++i) in_.back().data()[i] = d(rng);
-      ptrs_.push_back(in_.back().data());
-    }
-    out_ = std::make_unique<tune::AlignedFloats>(tune::NumElements(s.output));
+  OpalKernel(const Workload& w, std::unique_ptr<tune::Kernel> k) : k_(std::move(k)), in_(RandomInputs(w, 3)) {
+    for (const auto& a : in_) ptrs_.push_back(a.data());
+    out_ = std::make_unique<tune::AlignedFloats>(tune::NumElements(tune::OperandsOf(w).output));
     k_->Prepare(ptrs_);  // weights re-laid out once, outside the timing (as the tuner measures)
   }
   std::string Impl() const override { return "halide"; }

@@ -16,14 +16,8 @@ namespace {
 
 class OpenBlasKernel : public PeerKernel {
  public:
-  explicit OpenBlasKernel(const Workload& w) : w_(w) {
+  explicit OpenBlasKernel(const Workload& w) : w_(w), in_(RandomInputs(w, 2)) {
     tune::OperandShapes s = tune::OperandsOf(w);
-    std::mt19937 rng(2);
-    std::uniform_real_distribution<float> d(-1, 1);
-    for (const auto& shape : s.inputs) {
-      in_.emplace_back(tune::NumElements(shape));
-      for (int64_t i = 0; i < in_.back().size(); ++i) in_.back().data()[i] = d(rng);
-    }
     out_ = std::make_unique<tune::AlignedFloats>(tune::NumElements(s.output));
     if (w.op() == "conv2d") {
       const tune::Contraction c = tune::ContractionOf(w);

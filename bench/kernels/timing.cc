@@ -1,11 +1,24 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "baselines.h"
+#include "tune/contraction.h"
 
 namespace opal::bench {
+
+std::vector<tune::AlignedFloats> RandomInputs(const Workload& w, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1, 1);
+  std::vector<tune::AlignedFloats> in;
+  for (const auto& shape : tune::OperandsOf(w).inputs) {
+    in.emplace_back(tune::NumElements(shape));
+    for (int64_t i = 0; i < in.back().size(); ++i) in.back().data()[i] = d(rng);
+  }
+  return in;
+}
 
 double TimeMedian(const std::function<void()>& fn, int repeats, double min_repeat_s) {
   using Clock = std::chrono::steady_clock;
