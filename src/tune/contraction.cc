@@ -29,11 +29,6 @@ int64_t ChanGridRows(const Workload& w, int64_t tile_pixels) {
   return rows;
 }
 
-int64_t ChanGridComputed(const Workload& w, int64_t ry) {
-  const ConvGrid g = ConvGridOf(w);
-  return g.oh * ((g.ow + ry - 1) / ry) * ry;
-}
-
 bool SupportedWorkload(const Workload& w) {
   if (w.json().value("dtype", "") != "float32") return false;
   if (w.op() == "conv2d") return w.json().value("layout", "") == "NCHW";

@@ -77,6 +77,9 @@ int64_t ConvOutW(const Workload& w);
 // (computed where a register tile extends past OW).
 struct ConvGrid {
   int64_t pitch = 0, oh = 0, ow = 0;
+  // Register tiles of `ry` grid positions a channel-vectorised kernel computes per output row:
+  // each a block of `ry` columns within the row, ceil(OW / ry) of them.
+  int64_t RowBlocks(int64_t ry) const { return (ow + ry - 1) / ry; }
 };
 ConvGrid ConvGridOf(const Workload& w);
 
@@ -84,9 +87,5 @@ ConvGrid ConvGridOf(const Workload& w);
 // `tile_pixels` output pixels: the largest divisor of the output height whose rows hold at most
 // that many pixels (at least one row), so that tiles are whole rows and none overlaps another.
 int64_t ChanGridRows(const Workload& w, int64_t tile_pixels);
-
-// Grid positions a channel-vectorised conv on the grid computes with register tiles of `ry`
-// positions: each a block of `ry` columns within one output row, ceil(OW / ry) blocks a row.
-int64_t ChanGridComputed(const Workload& w, int64_t ry);
 
 }  // namespace opal::tune

@@ -213,7 +213,7 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     // Channel-vectorised on the grid, a register tile is a block of RY pixels within one output
     // row (`nb` blocks per row): row yp / nb, columns (yp % nb)*RY + yv of the grid. When RY
     // divides the output width no grid column is computed in vain.
-    const int nb = grid && chan ? static_cast<int>((gs.ow + RY - 1) / RY) : 0;
+    const int nb = grid && chan ? static_cast<int>(gs.RowBlocks(RY)) : 0;
     if (nb > 0) {
       Ap(yv, k, yp, b) = A_(k, (yp / nb) * static_cast<int>(gs.pitch) + (yp % nb) * RY + yv, b);
     } else {
@@ -228,10 +228,10 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     const Var vx = chan ? y : x, vy = chan ? x : y;
     // The register tile and lane of output (x, y): on the grid, pixel x is grid position
     // (x / OW)*pitch + x % OW, or with chan, lane (x % OW) % RY of block (x / OW)*nb + (x % OW) / RY.
-    Expr px = vx, py = vy;
+    Expr px = vx;
     if (grid && !chan)
       px = (x / static_cast<int>(gs.ow)) * static_cast<int>(gs.pitch) + x % static_cast<int>(gs.ow);
-    Expr lane_y = py % RY, tile_y = py / RY;
+    Expr lane_y = vy % RY, tile_y = vy / RY;
     if (nb > 0) {
       Expr ox = x % static_cast<int>(gs.ow);
       lane_y = ox % RY;

@@ -286,7 +286,8 @@ ContractionKnobs ChanTile(const Workload& w, const Target& t, ChanPixels pixels)
     int64_t best_rows = 0;
     for (int ry : {14, 12, 10, 8, 7, 6, 5, 4}) {
       if (ry > max_rows || ry > ct.ny) continue;
-      const double waste = double(ChanGridComputed(w, ry)) / double(ct.ny);
+      const int64_t row_cols = g.RowBlocks(ry) * ry;  // grid columns computed per output row
+      const double waste = double(g.oh * row_cols) / double(ct.ny);
       if (waste >= best_waste - 0.02) continue;
       best_waste = waste;
       k.ry = ry;
@@ -294,7 +295,7 @@ ContractionKnobs ChanTile(const Workload& w, const Target& t, ChanPixels pixels)
       for (int ty : {1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64}) {  // the most rows whose accumulators fit
         if (ty > 1 && int64_t(ry) * ty > ct.ny) continue;
         const int64_t rows = ChanGridRows(w, int64_t(ry) * ty);
-        const int64_t buffer = rows * ((g.ow + ry - 1) / ry) * ry * k.vec * k.rx * 4;
+        const int64_t buffer = rows * row_cols * k.vec * k.rx * 4;
         if (rows > best_rows && (rows == 1 || buffer <= (128 << 10))) {
           best_rows = rows;
           k.ty = ty;
