@@ -38,7 +38,8 @@ std::vector<tune::AlignedFloats> RandomInputs(const Workload& w, unsigned seed);
 double TimeMedian(const std::function<void()>& fn, int repeats, double min_repeat_s);
 
 // `rounds` rounds that each time every kernel once (TimeMedian) in turn, so that the machine's
-// clock drift hits all of them alike: result[k][round] is kernel k's median in that round.
+// clock drift hits all of them alike: result[k][round] is kernel k's median in that round (no
+// rounds for a null kernel: result[k] is empty).
 std::vector<std::vector<double>> TimeAlternating(const std::vector<PeerKernel*>& kernels, int rounds, int repeats,
                                                  double min_repeat_s);
 

@@ -180,32 +180,27 @@ Status Run(const Options& o) {
     if (top.empty()) r.note = "no tuned record (run with --trials N)";
     // Then it and the peers in alternating rounds; each side's time is its median over rounds,
     // each ratio the median of the per-round ratios.
-    std::string why;
+    std::string why, why_ours;
     {
       tune::DeviceLock lock(lock_path);
-      std::unique_ptr<PeerKernel> ours = best ? MakeOpalKernel(w, *best, &why) : nullptr;
+      std::unique_ptr<PeerKernel> ours = best ? MakeOpalKernel(w, *best, &why_ours) : nullptr;
       std::unique_ptr<PeerKernel> dnnl = MakeOneDnn(w, &why), blas = MakeOpenBlas(w, &why);
-      if (best && !ours) r.note = "not timed in rounds: " + why;
+      if (best && !ours) r.note = "not timed in rounds: " + why_ours;
       if (dnnl) r.dnnl_impl = dnnl->Impl();
-      std::vector<PeerKernel*> ks = {ours.get(), dnnl.get(), blas.get()};
-      std::vector<PeerKernel*> present;
-      for (PeerKernel* k : ks)
-        if (k) present.push_back(k);
-      const auto times = TimeAlternating(present, o.rounds, o.repeats, mo.min_repeat_s);
-      std::vector<double> t[3];
-      for (size_t i = 0, j = 0; i < 3; ++i)
-        if (ks[i]) t[i] = times[j++];
+      const auto t = TimeAlternating({ours.get(), dnnl.get(), blas.get()}, o.rounds, o.repeats, mo.min_repeat_s);
       r.ours_s = ours ? Median(t[0]) : best_s;
       r.dnnl_s = Median(t[1]);
       r.blas_s = Median(t[2]);
-      auto ratio = [&](int peer) {
-        if (!ours) return r.ours_s > 0 && !t[peer].empty() ? Median(t[peer]) / r.ours_s : 0.0;
+      // Per-round ratios; without a kernel of ours in the rounds, the peer's median against the
+      // framework's re-measure.
+      auto ratio = [&](const std::vector<double>& peer) {
         std::vector<double> q;
-        for (size_t i = 0; i < t[0].size() && i < t[peer].size(); ++i) q.push_back(t[peer][i] / t[0][i]);
-        return Median(q);
+        for (size_t i = 0; i < peer.size(); ++i)
+          q.push_back(peer[i] / (ours ? t[0][i] : r.ours_s));
+        return r.ours_s > 0 ? Median(q) : 0.0;
       };
-      r.vs_dnnl = ratio(1);
-      r.vs_blas = ratio(2);
+      r.vs_dnnl = ratio(t[1]);
+      r.vs_blas = ratio(t[2]);
     }
     rows.push_back(r);
   }

@@ -42,7 +42,7 @@ std::vector<std::vector<double>> TimeAlternating(const std::vector<PeerKernel*>&
   std::vector<std::vector<double>> t(kernels.size());
   for (int r = 0; r < std::max(1, rounds); ++r)
     for (size_t k = 0; k < kernels.size(); ++k)
-      t[k].push_back(TimeMedian([&] { kernels[k]->Run(); }, repeats, min_repeat_s));
+      if (kernels[k]) t[k].push_back(TimeMedian([&] { kernels[k]->Run(); }, repeats, min_repeat_s));
   return t;
 }
 
