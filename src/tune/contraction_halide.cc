@@ -237,7 +237,12 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
       lane_y = ox % RY;
       tile_y = (x / static_cast<int>(gs.ow)) * nb + ox / RY;
     }
-    Expr result = prod(px % RX, lane_y, px / RX, tile_y, b);
+    // With `transpose`, a register tile is first transposed (pixels innermost) into `tr`, so
+    // that the output is stored as rows of RY pixels, not a channel vector lane by lane.
+    const bool transpose = chan && kn.transpose == 1;
+    Func tr("tr");
+    if (transpose) tr(yv, xv, xp, yp, b) = prod(xv, yv, xp, yp, b);
+    Expr result = transpose ? tr(lane_y, px % RX, px / RX, tile_y, b) : prod(px % RX, lane_y, px / RX, tile_y, b);
     if (options.epilogue) result = options.epilogue(result, x, y, b);
     if (options.inject_wrong_result)
       result = Halide::select(x == 0 && y == 0 && b == 0, result + 1.f, result);
@@ -254,8 +259,26 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     };
     out.split(vx, xo, xi, TX, tail(c.nx, TX)).split(vy, yo, yi, TY, tail(c.ny, TY));
     Var inner = kn.order == 0 ? xo : yo, outer = kn.order == 0 ? yo : xo;
-    out.reorder(xi, yi, inner, outer, b);
-    out.vectorize(xi, vec, tail(c.nx, TX));
+    if (transpose) {
+      // One register tile per iteration: its RX channels unrolled, its RY pixels (one block of
+      // an output row on the grid) a vector. tr's load from prod is a dense load and a shuffle.
+      Var row("row"), col("col"), yb("yb"), yl("yl"), xb("xb"), xl("xl");
+      std::vector<Halide::VarOrRVar> loops = {yl, xl, yb};
+      if (nb > 0) {
+        out.split(yi, row, col, static_cast<int>(gs.ow)).split(col, yb, yl, RY, TailStrategy::GuardWithIf);
+        loops.push_back(row);
+      } else {
+        out.split(yi, yb, yl, RY, TailStrategy::GuardWithIf);
+      }
+      out.split(xi, xb, xl, RX, TailStrategy::GuardWithIf);
+      for (const Var& v : {xb, inner, outer, b}) loops.push_back(v);
+      out.reorder(loops).vectorize(yl).unroll(xl);
+      // On the grid, the bounds of a block within its row are not provable: tr is a whole row.
+      tr.compute_at(out, nb > 0 ? row : yb).bound(yv, 0, RY).bound(xv, 0, RX).vectorize(yv).vectorize(xv);
+    } else {
+      out.reorder(xi, yi, inner, outer, b);
+      out.vectorize(xi, vec, tail(c.nx, TX));
+    }
     Var site = inner, outer_site = outer;
     if (kn.par == 0) {
       out.parallel(c.nb > 1 ? b : outer);

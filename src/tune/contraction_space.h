@@ -32,6 +32,11 @@
 //             channels (ChanContractionOf): x and y exchanged, B = the weights packed ahead of
 //             time (PackChanWeights), A = the input's im2col (gathered, or materialised first with
 //             im2col 1) or, with grid 1, the padded input read in place on its grid
+//   transpose with chan 1 (ChanEligible): how a register tile reaches the output, whose pixels
+//             are contiguous: 0 = each channel vector stored lane by lane (one scalar store per
+//             output); 1 = the tile transposed in registers (a shuffle) and stored as rows of RY
+//             pixels. Short reductions (1x1 convs, the stem) spend a large share of their time
+//             in this store
 #pragma once
 
 #include "opal/target.h"
@@ -49,6 +54,7 @@ struct ContractionKnobs {
   int grid = 0;    // only in the spaces of GridEligible or ChanGridEligible workloads
   int im2col = 0;  // only in the spaces of Im2colEligible workloads
   int chan = 0;    // only in the spaces of ChanEligible workloads
+  int transpose = 0;  // likewise; 1 only with chan 1
 
   // Precondition: c was validated by the space.
   static ContractionKnobs From(const Config& c);
