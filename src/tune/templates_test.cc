@@ -276,15 +276,17 @@ TEST(Templates, ConvChannelTilesStoredEitherWay) {
   EXPECT_EQ(checked[0], checked[1]);
 }
 
-TEST(Templates, StoredConfigsWithoutTheGridKnobStillParse) {
+TEST(Templates, StoredConfigsWithoutTheNewerKnobsStillParse) {
   Workload w = Conv({1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
   ConfigSpace space = ContractionSpace(w, Target::DetectHost());
   Config def = ContractionDefault(w, Target::DetectHost());
   Config old = def;
   old.knobs.erase("grid");
+  old.knobs.erase("transpose");
   auto parsed = space.Parse(old.CanonicalJson());
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ(parsed->Get("grid"), 0);
+  EXPECT_EQ(parsed->Get("transpose"), 0);  // configs stored before the knob store lane by lane
 }
 
 }  // namespace
