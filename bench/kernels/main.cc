@@ -172,9 +172,7 @@ Status Run(const Options& o) {
     for (const StoredConfig& sc : top) {
       TrialResult tr = fw->Measure(w, sc.config, host, mo);
       if (tr.status != TrialStatus::kOk) continue;
-      std::vector<double> t = tr.times_s;
-      std::sort(t.begin(), t.end());
-      const double med = t[t.size() / 2];
+      const double med = Median(tr.times_s);
       if (!best || med < best_s) best = sc.config, best_s = med;
     }
     if (top.empty()) r.note = "no tuned record (run with --trials N)";

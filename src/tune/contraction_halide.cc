@@ -198,6 +198,7 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     int TX = RX * kn.tx;
     int TY = RY * kn.ty;
     const ConvGrid gs = grid ? ConvGridOf(w) : ConvGrid{};
+    const int OW = static_cast<int>(gs.ow), pitch = static_cast<int>(gs.pitch);  // grid only
     if (grid && !chan) {
       // Output tiles are whole rows (about TX grid columns), so that a tile's grid range is
       // contiguous: m rows of pitch `pitch`.
@@ -215,7 +216,7 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     // divides the output width no grid column is computed in vain.
     const int nb = grid && chan ? static_cast<int>(gs.RowBlocks(RY)) : 0;
     if (nb > 0) {
-      Ap(yv, k, yp, b) = A_(k, (yp / nb) * static_cast<int>(gs.pitch) + (yp % nb) * RY + yv, b);
+      Ap(yv, k, yp, b) = A_(k, (yp / nb) * pitch + (yp % nb) * RY + yv, b);
     } else {
       Ap(yv, k, yp, b) = A_(k, yp * RY + yv, b);
     }
@@ -230,12 +231,12 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     // (x / OW)*pitch + x % OW, or with chan, lane (x % OW) % RY of block (x / OW)*nb + (x % OW) / RY.
     Expr px = vx;
     if (grid && !chan)
-      px = (x / static_cast<int>(gs.ow)) * static_cast<int>(gs.pitch) + x % static_cast<int>(gs.ow);
+      px = (x / OW) * pitch + x % OW;
     Expr lane_y = vy % RY, tile_y = vy / RY;
     if (nb > 0) {
-      Expr ox = x % static_cast<int>(gs.ow);
+      Expr ox = x % OW;
       lane_y = ox % RY;
-      tile_y = (x / static_cast<int>(gs.ow)) * nb + ox / RY;
+      tile_y = (x / OW) * nb + ox / RY;
     }
     // With `transpose`, a register tile is first transposed (pixels innermost) into `tr`, so
     // that the output is stored as rows of RY pixels, not a channel vector lane by lane.
@@ -265,13 +266,13 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
       Var row("row"), col("col"), yb("yb"), yl("yl"), xb("xb"), xl("xl");
       std::vector<Halide::VarOrRVar> loops = {yl, xl, yb};
       if (nb > 0) {
-        out.split(yi, row, col, static_cast<int>(gs.ow)).split(col, yb, yl, RY, TailStrategy::GuardWithIf);
+        out.split(yi, row, col, OW).split(col, yb, yl, RY, TailStrategy::GuardWithIf);
         loops.push_back(row);
       } else {
         out.split(yi, yb, yl, RY, TailStrategy::GuardWithIf);
       }
       out.split(xi, xb, xl, RX, TailStrategy::GuardWithIf);
-      for (const Var& v : {xb, inner, outer, b}) loops.push_back(v);
+      loops.insert(loops.end(), {xb, inner, outer, b});
       out.reorder(loops).vectorize(yl).unroll(xl);
       // On the grid, the bounds of a block within its row are not provable: tr is a whole row.
       tr.compute_at(out, nb > 0 ? row : yb).bound(yv, 0, RY).bound(xv, 0, RX).vectorize(yv).vectorize(xv);
