@@ -103,11 +103,26 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
           In, 0.f,
           {{0, static_cast<int>(W)}, {0, static_cast<int>(H)}, {Expr(), Expr()}, {Expr(), Expr()}});
       Var j("j"), bb("bb"), jo("jo"), ji("ji");
-      Func Pf("padded_flat");
-      Expr col = j % pitch, row = (j / pitch) % rows, ph = (j / plane) % phases, ci_j = j / per_ci;
-      Pf(j, bb) = padded(col * sw + ph % npw - static_cast<int>(w.Get("pad_left")),
-                         row * sh + ph / npw - static_cast<int>(w.Get("pad_top")), ci_j, bb);
-      Pf.compute_root().bound(j, 0, total).split(j, jo, ji, per_ci).parallel(jo).vectorize(ji, 8, TailStrategy::GuardWithIf);
+      // Pf(j, bb) = grid_row(j % pitch, j / pitch, bb): one row of the grid (of one phase of
+      // one input channel) is computed and copied at a time, so that the row's indices are
+      // scalars and its columns a (strided) vector load of one input row.
+      Var gcol("gcol"), gr("gr"), jr("jr"), jc("jc");
+      Func grid_row("grid_row"), Pf("padded_flat");
+      Expr row = gr % rows, ph = (gr / rows) % phases, ci_j = gr / (rows * phases);
+      grid_row(gcol, gr, bb) = padded(gcol * sw + ph % npw - static_cast<int>(w.Get("pad_left")),
+                                    row * sh + ph / npw - static_cast<int>(w.Get("pad_top")), ci_j, bb);
+      Pf(j, bb) = grid_row(j % pitch, j / pitch, bb);
+      int lanes = 1;
+      while (lanes * 2 <= std::min(pitch, vec)) lanes *= 2;
+      // Parallel over input channels, or over groups of rows when there are few (the stem's 3).
+      const int grid_rows = total / pitch;
+      const int task_rows = cg >= 8 ? grid_rows / static_cast<int>(cg) : std::max(1, grid_rows / 16);
+      Pf.compute_root().bound(j, 0, total).split(j, ji, jc, pitch).split(ji, jo, jr, task_rows, TailStrategy::GuardWithIf).parallel(jo);
+      grid_row.compute_at(Pf, jr);
+      if (lanes > 1) {
+        Pf.vectorize(jc, lanes, TailStrategy::ShiftInwards);
+        grid_row.vectorize(gcol, lanes, TailStrategy::ShiftInwards);
+      }
       Func tap("tap");
       Expr kx = (k % static_cast<int>(KW)) * dw, ky = ((k / static_cast<int>(KW)) % static_cast<int>(KH)) * dh;
       tap(k) = (k / static_cast<int>(KH * KW)) * per_ci + ((ky % sh) * npw + kx % sw) * plane + (ky / sh) * pitch + kx / sw;
