@@ -67,11 +67,12 @@ class Storage {
 // weights.bin, packed once at build time) and the kernel reads that; kNoValue otherwise (the
 // kernel then reads the ONNX layout, correct but slower).
 ValueId PackedWeights(Graph& g, const Node& n, const Workload& w, const Config& config) {
-  if (!tune::UsesChan(w, tune::ContractionKnobs::From(config))) return kNoValue;
+  const tune::ContractionKnobs kn = tune::ContractionKnobs::From(config);
+  if (!tune::UsesChan(w, kn)) return kNoValue;
   const std::shared_ptr<const Tensor> src = g.value(n.inputs[1]).constant;
   if (!src || src->dtype() != DType::kFloat32) return kNoValue;
   auto packed = std::make_shared<Tensor>(DType::kFloat32, src->shape());
-  tune::PackChanWeights(w, src->data<float>(), packed->data<float>());
+  tune::PackChanWeights(w, tune::ChanWeightPanel(w, kn), src->data<float>(), packed->data<float>());
   Value v;
   v.name = g.value(n.inputs[1]).name + ".packed_by_channel";
   v.dtype = DType::kFloat32;

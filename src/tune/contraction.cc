@@ -1,5 +1,7 @@
 #include "tune/contraction.h"
 
+#include "opal/status.h"
+
 namespace opal::tune {
 
 int64_t ConvOutH(const Workload& w) {
@@ -81,12 +83,15 @@ Contraction ChanContractionOf(const Workload& w) {
   return t;
 }
 
-void PackChanWeights(const Workload& w, const float* onnx, float* packed) {
+void PackChanWeights(const Workload& w, int64_t panel, const float* onnx, float* packed) {
   const int64_t g = w.Get("groups"), kg = w.Get("k") / g;
   const int64_t nr = (w.Get("c") / g) * w.Get("kh") * w.Get("kw");
+  OPAL_CHECK(panel > 0 && kg % panel == 0, "weight panel {} does not divide {} channels", panel, kg);
   for (int64_t gi = 0; gi < g; ++gi)
-    for (int64_t r = 0; r < nr; ++r)
-      for (int64_t k = 0; k < kg; ++k) packed[(gi * nr + r) * kg + k] = onnx[(gi * kg + k) * nr + r];
+    for (int64_t p = 0; p < kg / panel; ++p)
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t l = 0; l < panel; ++l)
+          packed[((gi * (kg / panel) + p) * nr + r) * panel + l] = onnx[(gi * kg + p * panel + l) * nr + r];
 }
 
 OperandShapes OperandsOf(const Workload& w) {

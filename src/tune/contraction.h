@@ -54,15 +54,17 @@ int64_t NumElements(const std::vector<int64_t>& shape);
 // conv2d computed channel-vectorised (the `chan` knob of contraction_space.h): the contraction
 // with the roles of x and y exchanged, x = output channel within its group (the vector
 // dimension), y = output pixel, b and r as above. Its B(x, r, b) is the weights re-laid out ahead
-// of time as [groups][r][k/groups] (PackChanWeights; contiguous along x, so read in place), its A
+// of time in panels of output channels (PackChanWeights; contiguous along x, so read in place), its A
 // the im2col of the input. For small outputs (7x7 = 49 pixels) whose channels are many: every
 // vector lane is an output channel, and the weights are read once per call as contiguous panels.
 // The output memory stays [n][k][oh][ow].
 Contraction ChanContractionOf(const Workload& w);
 
-// ONNX conv weights [k][c/groups][kh][kw] -> [groups][(c/groups)*kh*kw][k/groups], the layout the
-// kernel of a `chan` config reads. `packed` holds as many elements as `onnx`.
-void PackChanWeights(const Workload& w, const float* onnx, float* packed);
+// ONNX conv weights [k][c/groups][kh][kw] -> [groups][k/groups/panel][(c/groups)*kh*kw][panel],
+// the layout the kernel of a `chan` config reads: panels of `panel` output channels (its register
+// tile's width, ChanWeightPanel of contraction_space.h), each one contiguous stream along the
+// reduction. Precondition: `panel` divides k/groups. `packed` holds as many elements as `onnx`.
+void PackChanWeights(const Workload& w, int64_t panel, const float* onnx, float* packed);
 
 // Conv2d output height and width.
 int64_t ConvOutH(const Workload& w);

@@ -40,9 +40,10 @@ void Constrain(Halide::OutputImageParam p, const HalideView& v) {
 // contiguous loads).
 // With `chan` (UsesChan), the roles are exchanged (ChanContractionOf):
 // A_(k, y, b) is the im2col at output pixel y and B_(x, k, b) the weights of output channel x,
-// read from the layout of PackChanWeights when `packed_weights`, else from the ONNX one.
+// read from the layout of PackChanWeights in panels of `panel` channels when panel > 0, else from
+// the ONNX one.
 void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2col, bool chan,
-                    bool packed_weights, int vec, ContractionFuncs* kernel, Func* A_, Func* B_) {
+                    int64_t panel, int vec, ContractionFuncs* kernel, Func* A_, Func* B_) {
   Var x("x"), y("y"), b("b"), k("k");
   Expr yc = Clamped(y, c.ny), xc = Clamped(x, c.nx);
   OperandShapes shapes = OperandsOf(w);
@@ -63,7 +64,8 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
   } else {
     const int64_t G = w.Get("groups"), H = w.Get("h"), W = w.Get("w"), cg = w.Get("c") / G;
     const int64_t KH = w.Get("kh"), KW = w.Get("kw"), OW = ConvOutW(w);
-    ImageParam Wt(Halide::Float(32), 2, "weights");
+    const bool panels = chan && panel > 0;
+    ImageParam Wt(Halide::Float(32), panels ? 3 : 2, "weights");
     HalideView wview = {{c.nr, 1}, {w.Get("k"), c.nr}};
     // The pixel side: pix(x, k, b) is B of the pixel-vectorised contraction, x an output pixel.
     Func pix("pix");
@@ -75,9 +77,11 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
       const int kg = static_cast<int>(c.ny), nr = static_cast<int>(c.nr);
       Expr ch = Clamped(x, c.ny);
       Expr grp = G > 1 ? (b % static_cast<int>(G)) : Expr(0);
-      if (packed_weights) {
-        wview = {{c.ny, 1}, {G * c.nr, c.ny}};
-        (*B_)(x, k, b) = Wt(ch, grp * nr + k);
+      if (panels) {
+        // [group][panel][r][lane]: channel ch is lane ch % panel of panel ch / panel.
+        const int np = static_cast<int>(c.ny / panel), pw = static_cast<int>(panel);
+        wview = {{panel, 1}, {c.nr, panel}, {G * np, c.nr * panel}};
+        (*B_)(x, k, b) = Wt(ch % pw, k, grp * np + ch / pw);
       } else {
         (*B_)(x, k, b) = Wt(k, grp * kg + ch);
       }
@@ -206,7 +210,8 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     const bool chan = UsesChan(w, kn);
     const bool grid = UsesGrid(w, kn);
     const bool im2col = kn.im2col == 1 && Im2colEligible(w) && !grid;
-    DefineOperands(w, c0, grid, im2col, chan, !options.chan_weights_onnx_layout, kn.vec, &f, &A_, &B_);
+    const int64_t panel = chan && !options.chan_weights_onnx_layout ? ChanWeightPanel(w, kn) : 0;
+    DefineOperands(w, c0, grid, im2col, chan, panel, kn.vec, &f, &A_, &B_);
     const Contraction c = chan ? ChanContractionOf(w) : c0;
 
     const int vec = kn.vec, RX = kn.vec * kn.rx, RY = kn.ry;

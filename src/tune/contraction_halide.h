@@ -39,8 +39,9 @@ struct ContractionFuncs {
 struct ContractionOptions {
   EpilogueFn epilogue;               // empty: the plain reduction
   bool inject_wrong_result = false;  // test-only: adds 1 to one output element
-  // A `chan` config reads the conv weights as PackChanWeights lays them out (prepared ahead of
-  // time); true: from the ONNX layout instead (weights that are not constants of the model).
+  // A `chan` config reads the conv weights as PackChanWeights lays them out in panels of
+  // ChanWeightPanel channels (prepared ahead of time); true: from the ONNX layout instead
+  // (weights that are not constants of the model).
   bool chan_weights_onnx_layout = false;
 };
 

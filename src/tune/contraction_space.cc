@@ -78,6 +78,11 @@ bool ChanGridEligible(const Workload& w) { return ChanEligible(w) && Im2colEligi
 
 bool UsesChan(const Workload& w, const ContractionKnobs& k) { return k.chan == 1 && ChanEligible(w); }
 
+int64_t ChanWeightPanel(const Workload& w, const ContractionKnobs& k) {
+  const int64_t kg = w.Get("k") / w.Get("groups"), tile = int64_t{k.vec} * k.rx;
+  return kg % tile == 0 ? tile : kg;
+}
+
 bool UsesGrid(const Workload& w, const ContractionKnobs& k) {
   return k.grid == 1 && (UsesChan(w, k) ? ChanGridEligible(w) : GridEligible(w));
 }

@@ -83,6 +83,11 @@ bool ChanEligible(const Workload& w);
 // weights as PackChanWeights lays them out. The one test every user of the knob goes through.
 bool UsesChan(const Workload& w, const ContractionKnobs& k);
 
+// Output channels per weight panel of a chan config (PackChanWeights): its register tile's width,
+// vec * rx, when that divides the output channels per group (each panel is then the stream of one
+// register tile), else all of them (one panel).
+int64_t ChanWeightPanel(const Workload& w, const ContractionKnobs& k);
+
 // The contraction a config computes: ChanContractionOf(w) when UsesChan, else ContractionOf(w).
 Contraction ContractionFor(const Workload& w, const ContractionKnobs& k);
 

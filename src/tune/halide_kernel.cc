@@ -13,9 +13,10 @@ namespace {
 
 class HalideKernel : public Kernel {
  public:
-  // `packed_weights`: the kernel reads the conv weights (input 1) as PackChanWeights lays them out.
-  HalideKernel(ContractionFuncs f, const Workload& w, bool packed_weights)
-      : f_(std::move(f)), pipeline_(f_.out), w_(w), packed_weights_(packed_weights) {}
+  // `panel` > 0: the kernel reads the conv weights (input 1) as PackChanWeights lays them out in
+  // panels of that many channels.
+  HalideKernel(ContractionFuncs f, const Workload& w, int64_t panel)
+      : f_(std::move(f)), pipeline_(f_.out), w_(w), panel_(panel), packed_weights_(panel > 0) {}
 
   void Prepare(const std::vector<const float*>& inputs) override {
     if (!packed_weights_) return;
@@ -24,7 +25,7 @@ class HalideKernel : public Kernel {
       packed_.reset(static_cast<float*>(std::aligned_alloc(64, (size_t(n) * sizeof(float) + 63) / 64 * 64)));
       OPAL_CHECK(packed_ != nullptr, "out of memory packing {} weights", n);
     }
-    PackChanWeights(w_, inputs[1], packed_.get());
+    PackChanWeights(w_, panel_, inputs[1], packed_.get());
     packed_from_ = inputs[1];
   }
 
@@ -75,6 +76,7 @@ class HalideKernel : public Kernel {
   ContractionFuncs f_;
   Halide::Pipeline pipeline_;
   Workload w_;
+  int64_t panel_;
   bool packed_weights_;
   std::unique_ptr<float, Free> packed_;
   const float* packed_from_ = nullptr;
@@ -87,8 +89,9 @@ Result<std::unique_ptr<Kernel>> BuildHalideKernel(const Workload& w, const Confi
   ContractionOptions co;
   co.inject_wrong_result = options.inject_wrong_result;
   OPAL_ASSIGN_OR_RETURN(ContractionFuncs f, DefineContraction(w, config, co));
-  const bool packed = UsesChan(w, ContractionKnobs::From(config));
-  auto kernel = std::make_unique<HalideKernel>(std::move(f), w, packed);
+  const ContractionKnobs kn = ContractionKnobs::From(config);
+  const int64_t panel = UsesChan(w, kn) ? ChanWeightPanel(w, kn) : 0;
+  auto kernel = std::make_unique<HalideKernel>(std::move(f), w, panel);
   OPAL_RETURN_IF_ERROR(kernel->Compile());
   return std::unique_ptr<Kernel>(std::move(kernel));
 }
