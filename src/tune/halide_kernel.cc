@@ -16,10 +16,10 @@ class HalideKernel : public Kernel {
   // `panel` > 0: the kernel reads the conv weights (input 1) as PackChanWeights lays them out in
   // panels of that many channels.
   HalideKernel(ContractionFuncs f, const Workload& w, int64_t panel)
-      : f_(std::move(f)), pipeline_(f_.out), w_(w), panel_(panel), packed_weights_(panel > 0) {}
+      : f_(std::move(f)), pipeline_(f_.out), w_(w), panel_(panel) {}
 
   void Prepare(const std::vector<const float*>& inputs) override {
-    if (!packed_weights_) return;
+    if (panel_ == 0) return;
     const int64_t n = NumElements(OperandsOf(w_).inputs[1]);
     if (!packed_) {
       packed_.reset(static_cast<float*>(std::aligned_alloc(64, (size_t(n) * sizeof(float) + 63) / 64 * 64)));
@@ -47,9 +47,9 @@ class HalideKernel : public Kernel {
 
   Status Run(const std::vector<const float*>& inputs, float* output) override {
     try {
-      if (packed_weights_ && inputs[1] != packed_from_) Prepare(inputs);
+      if (panel_ > 0 && inputs[1] != packed_from_) Prepare(inputs);
       for (size_t i = 0; i < f_.params.size(); ++i) {
-        const float* data = packed_weights_ && i == 1 ? packed_.get() : inputs[i];
+        const float* data = panel_ > 0 && i == 1 ? packed_.get() : inputs[i];
         f_.params[i].set(Wrap(const_cast<float*>(data), f_.views[i]));
       }
       Halide::Buffer<float> out = Wrap(output, f_.out_view);
@@ -76,8 +76,7 @@ class HalideKernel : public Kernel {
   ContractionFuncs f_;
   Halide::Pipeline pipeline_;
   Workload w_;
-  int64_t panel_;
-  bool packed_weights_;
+  int64_t panel_;  // 0: the weights are read as given
   std::unique_ptr<float, Free> packed_;
   const float* packed_from_ = nullptr;
 };

@@ -276,6 +276,41 @@ TEST(Templates, ConvChannelTilesStoredEitherWay) {
   EXPECT_EQ(checked[0], checked[1]);
 }
 
+// A channel-vectorised kernel reads its weights in panels of its register tile's width when that
+// divides the channels per group (ChanWeightPanel): the seeds and random chan configs of shapes
+// whose channels several panels hold, read in place and packed per call, match the reference.
+TEST(Templates, ConvChannelWeightsInSeveralPanels) {
+  const std::vector<ConvSpec> shapes = {
+      {1, 8, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},    // 3x3, 64 channels
+      {1, 16, 7, 7, 96, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},   // 1x1 read in place, 96 channels
+      {1, 8, 11, 9, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2}};  // groups of 32, stride 2
+  Target host = Target::DetectHost();
+  uint64_t seed = 3100;
+  int panels[2] = {0, 0};  // configs with several panels, by pack_b == 0
+  for (const auto& sh : shapes) {
+    Workload w = Conv(sh);
+    const int64_t kg = sh.k / sh.g;
+    ConfigSpace space = ContractionSpace(w, host);
+    std::vector<Config> configs;
+    for (const Config& c : ContractionSeeds(w, host))
+      if (c.Get("chan") == 1) configs.push_back(c);
+    std::mt19937_64 rng(seed);
+    for (int i = 0, n = 0; i < 2000 && n < 3; ++i) {
+      auto c = space.Sample(rng);
+      ASSERT_TRUE(c.has_value());
+      if (c->Get("chan") != 1 || ChanWeightPanel(w, ContractionKnobs::From(*c)) == kg) continue;
+      configs.push_back(*c);
+      ++n;
+    }
+    for (const Config& c : configs) {
+      ExpectMatchesReference(w, c, ++seed);
+      if (ChanWeightPanel(w, ContractionKnobs::From(c)) < kg) ++panels[c.Get("pack_b") == 0 ? 0 : 1];
+    }
+  }
+  EXPECT_GE(panels[0], 3);  // read in place
+  EXPECT_GE(panels[1], 1);  // packed again per call (pack_b 1 or 2)
+}
+
 TEST(Templates, StoredConfigsWithoutTheNewerKnobsStillParse) {
   Workload w = Conv({1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
   ConfigSpace space = ContractionSpace(w, Target::DetectHost());

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <vector>
 
 #include "opal/target.h"
 #include "opal/tuning_framework.h"
@@ -138,6 +139,34 @@ Workload Conv1(int c, int hw, int k, int kh) {
                              {"stride_w", 1}, {"pad_top", kh / 2}, {"pad_left", kh / 2}, {"pad_bottom", kh / 2},
                              {"pad_right", kh / 2}, {"dilation_h", 1}, {"dilation_w", 1}, {"groups", 1}})
       .value();
+}
+
+// A chan config reads its weights in panels of its register tile's width when that divides the
+// channels per group (one panel of all of them otherwise), each panel [r][lane] per group.
+TEST(ContractionSpace, ChanWeightsArePanelsOfTheRegisterTile) {
+  Workload w = Workload::FromJson(Json::parse(
+                   R"({"op":"conv2d","dtype":"float32","layout":"NCHW","n":1,"c":4,"h":5,"w":5,"k":64,"kh":1,"kw":2,"stride_h":1,"stride_w":1,"pad_top":0,"pad_left":0,"pad_bottom":0,"pad_right":0,"dilation_h":1,"dilation_w":1,"groups":2})"))
+                   .value();  // 32 channels and r = 2 * 1 * 2 = 4 per group
+  tune::ContractionKnobs k;
+  k.chan = 1;
+  k.vec = 8, k.rx = 2;
+  EXPECT_EQ(tune::ChanWeightPanel(w, k), 16);
+  k.vec = 16, k.rx = 3;  // 48 does not divide 32
+  EXPECT_EQ(tune::ChanWeightPanel(w, k), 32);
+  const int64_t groups = 2, kg = 32, nr = 4;
+  std::vector<float> onnx(64 * nr), packed(onnx.size(), -1.f);
+  for (int64_t ch = 0; ch < 64; ++ch)
+    for (int64_t r = 0; r < nr; ++r) onnx[ch * nr + r] = static_cast<float>(ch * 100 + r);
+  for (int64_t panel : {8, 16, 32}) {
+    tune::PackChanWeights(w, panel, onnx.data(), packed.data());
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t p = 0; p < kg / panel; ++p)
+        for (int64_t r = 0; r < nr; ++r)
+          for (int64_t l = 0; l < panel; ++l)
+            ASSERT_EQ(packed[((g * (kg / panel) + p) * nr + r) * panel + l],
+                      static_cast<float>((g * kg + p * panel + l) * 100 + r))
+                << "panel " << panel << " group " << g << " panel index " << p << " r " << r << " lane " << l;
+  }
 }
 
 TEST(ContractionSpace, SeedsFitTheOutputWidth) {
