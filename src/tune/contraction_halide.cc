@@ -40,8 +40,8 @@ void Constrain(Halide::OutputImageParam p, const HalideView& v) {
 // contiguous loads).
 // With `chan` (UsesChan), the roles are exchanged (ChanContractionOf):
 // A_(k, y, b) is the im2col at output pixel y and B_(x, k, b) the weights of output channel x,
-// read from the layout of PackChanWeights in panels of `panel` channels when panel > 0, else from
-// the ONNX one.
+// read from the layout of PackChanWeights in panels of `panel` channels when panel > 0 (chan
+// only), else from the ONNX one.
 void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2col, bool chan,
                     int64_t panel, int vec, ContractionFuncs* kernel, Func* A_, Func* B_) {
   Var x("x"), y("y"), b("b"), k("k");
@@ -64,8 +64,7 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
   } else {
     const int64_t G = w.Get("groups"), H = w.Get("h"), W = w.Get("w"), cg = w.Get("c") / G;
     const int64_t KH = w.Get("kh"), KW = w.Get("kw"), OW = ConvOutW(w);
-    const bool panels = chan && panel > 0;
-    ImageParam Wt(Halide::Float(32), panels ? 3 : 2, "weights");
+    ImageParam Wt(Halide::Float(32), panel > 0 ? 3 : 2, "weights");
     HalideView wview = {{c.nr, 1}, {w.Get("k"), c.nr}};
     // The pixel side: pix(x, k, b) is B of the pixel-vectorised contraction, x an output pixel.
     Func pix("pix");
@@ -74,10 +73,10 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
       (*A_)(k, y, b) = Wt(k, row);
     } else {
       // B_(x = output channel in group, k, b); A_(k, y = output pixel, b) = pix(y, k, b).
-      const int kg = static_cast<int>(c.ny), nr = static_cast<int>(c.nr);
+      const int kg = static_cast<int>(c.ny);
       Expr ch = Clamped(x, c.ny);
       Expr grp = G > 1 ? (b % static_cast<int>(G)) : Expr(0);
-      if (panels) {
+      if (panel > 0) {
         // [group][panel][r][lane]: channel ch is lane ch % panel of panel ch / panel.
         const int np = static_cast<int>(c.ny / panel), pw = static_cast<int>(panel);
         wview = {{panel, 1}, {c.nr, panel}, {G * np, c.nr * panel}};
@@ -212,6 +211,7 @@ Result<ContractionFuncs> DefineContraction(const Workload& w, const Config& conf
     const bool im2col = kn.im2col == 1 && Im2colEligible(w) && !grid;
     const int64_t panel = chan && !options.chan_weights_onnx_layout ? ChanWeightPanel(w, kn) : 0;
     DefineOperands(w, c0, grid, im2col, chan, panel, kn.vec, &f, &A_, &B_);
+    f.weight_panel = panel;
     const Contraction c = chan ? ChanContractionOf(w) : c0;
 
     const int vec = kn.vec, RX = kn.vec * kn.rx, RY = kn.ry;

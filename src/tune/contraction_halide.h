@@ -34,6 +34,9 @@ struct ContractionFuncs {
   std::vector<HalideView> views;           // their views of the operand memory (constrained)
   HalideView out_view;                     // the output (x, y, b) over [b][y][x] memory
   Halide::Func out;                        // scheduled, its output buffer constrained
+  // > 0: the conv weights (params[1]) are read as PackChanWeights lays them out in panels of
+  // this many channels (ChanWeightPanel), so the caller packs them; 0: read as given.
+  int64_t weight_panel = 0;
 };
 
 struct ContractionOptions {

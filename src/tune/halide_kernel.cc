@@ -5,7 +5,6 @@
 
 #include "tune/contraction.h"
 #include "tune/contraction_halide.h"
-#include "tune/contraction_space.h"
 #include "tune/halide_target.h"
 
 namespace opal::tune {
@@ -88,8 +87,7 @@ Result<std::unique_ptr<Kernel>> BuildHalideKernel(const Workload& w, const Confi
   ContractionOptions co;
   co.inject_wrong_result = options.inject_wrong_result;
   OPAL_ASSIGN_OR_RETURN(ContractionFuncs f, DefineContraction(w, config, co));
-  const ContractionKnobs kn = ContractionKnobs::From(config);
-  const int64_t panel = UsesChan(w, kn) ? ChanWeightPanel(w, kn) : 0;
+  const int64_t panel = f.weight_panel;  // the layout the pipeline was defined to read
   auto kernel = std::make_unique<HalideKernel>(std::move(f), w, panel);
   OPAL_RETURN_IF_ERROR(kernel->Compile());
   return std::unique_ptr<Kernel>(std::move(kernel));
