@@ -35,6 +35,7 @@ struct Options {
   int trials = 0;
   double time_budget_s = 0;
   int early_stop = 0;
+  int transfer = 8;
   std::string cost_model;  // guides the tuning (model-guided search), as opal tune --cost-model
   int retrain_every = 0;
   int repeats = 5;
@@ -153,6 +154,7 @@ Status Run(const Options& o) {
       so.max_trials = o.trials;
       so.time_budget_s = o.time_budget_s;
       so.early_stop = o.early_stop;
+      so.transfer = o.transfer;
       if (guide) so.rank = guide->Rank(*fw, host, store.get());
       so.on_trial = [&](const TuneProgress& p) {
         fmt::print(stderr, "\r\033[K  tuning trial {}/{}  best {:.1f} GFLOP/s  failed {}", p.trial,
@@ -288,6 +290,8 @@ int main(int argc, char** argv) {
   app.add_option("--early-stop", o.early_stop,
                  "Stop tuning a workload after N trials without a new best");
   app.add_option("--strategy", o.strategy, "evolutionary (default) or random");
+  app.add_option("--transfer", o.transfer,
+                 "Tuning: first measure the best configs of the N nearest other workloads (0 = off)");
   app.add_option("--cost-model", o.cost_model,
                  "Cost model (a file, or @NAME in the store) that guides the tuning, as in opal tune");
   app.add_option("--retrain-every", o.retrain_every,

@@ -4,7 +4,8 @@
 // Strategies:
 //   random        uniform valid configs, never one already measured (in the store or this run)
 //   evolutionary  a population of the best measured configs (seeded from the store's best records
-//                 and the template's default); each new candidate is a mutation of a tournament
+//                 the template's default and the best configs of the nearest other workloads in
+//                 the store, see opal/tuning_transfer.h); each new candidate is a mutation of a tournament
 //                 winner, a crossover of two (then maybe mutated), or, with probability
 //                 `explore`, a fresh random config
 // Both skip every config in RecordStore::MeasuredConfigs, so tuning resumes where it stopped and
@@ -52,6 +53,9 @@ struct SearchOptions {
   double explore = 0.15;          // evolutionary: share of fresh random candidates
   uint64_t seed = 0;              // 0 = random
   bool try_default_first = true;  // measure the template's known-good config first
+  // Then measure the best configs of up to this many of the nearest other workloads of the op in
+  // the store (TransferConfigs), at most a quarter of max_trials; 0 = off.
+  int transfer = 8;
   RankFn rank;                    // optional cost model
   int rank_pool = 64;             // candidates scored per trial when `rank` is set
   MeasureOptions measure;

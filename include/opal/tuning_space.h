@@ -69,6 +69,11 @@ class ConfigSpace {
   bool Contains(const Config& c) const;
   // Parses and validates a stored config (kInvalidArgument with the reason otherwise).
   Result<Config> Parse(std::string_view json) const;
+  // `c`, a config of this template from any space (another workload's, say), moved into this
+  // one: each knob takes the allowed value nearest to c's (the smaller on a tie); a knob c lacks
+  // takes its absent_value, else its first value; knobs this space lacks are dropped. nullopt
+  // when the template differs or the result fails the validity predicate.
+  std::optional<Config> Project(const Config& c) const;
 
   // A uniformly drawn valid config (rejection sampling; nullopt if none found in `max_tries`).
   std::optional<Config> Sample(std::mt19937_64& rng, int max_tries = 10000) const;

@@ -15,7 +15,7 @@ JobSpec MakeTuneJob(const std::vector<TuneJobTask>& tasks, const TuneJobOptions&
     s.workloads.push_back({t.workload.Key(), t.workload.CanonicalJson()});
     per_task[t.workload.Key()] = {{"trials", t.trials}, {"time_s", t.time_s}};
   }
-  s.settings = {{"strategy", o.strategy}, {"early_stop", o.early_stop}, {"seed", o.seed}, {"tasks", per_task}};
+  s.settings = {{"strategy", o.strategy}, {"early_stop", o.early_stop}, {"transfer", o.transfer}, {"seed", o.seed}, {"tasks", per_task}};
   return s;
 }
 
@@ -24,6 +24,7 @@ TaskSearchSettings SettingsForTask(const Json& s, const std::string& workload_ke
   if (!s.is_object()) return out;
   out.strategy = s.value("strategy", out.strategy);
   out.early_stop = s.value("early_stop", out.early_stop);
+  out.transfer = s.value("transfer", out.transfer);
   out.seed = s.value("seed", out.seed);
   if (auto t = s.find("tasks"); t != s.end() && t->is_object()) {
     if (auto w = t->find(workload_key); w != t->end() && w->is_object()) {

@@ -24,6 +24,7 @@ struct TuneJobOptions {
   std::string framework_version;  // the workers' major version must match
   std::string strategy = "evolutionary";
   int early_stop = 0;
+  int transfer = 8;  // SearchOptions::transfer
   uint64_t seed = 0;
   int max_attempts = 3;
 };
@@ -36,6 +37,7 @@ struct TaskSearchSettings {
   double time_s = 0;
   std::string strategy = "evolutionary";
   int early_stop = 0;
+  int transfer = 8;
   uint64_t seed = 0;
 };
 TaskSearchSettings SettingsForTask(const Json& job_settings, const std::string& workload_key);

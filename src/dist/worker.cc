@@ -69,6 +69,7 @@ SearchOptions SettingsToSearch(const TaskInfo& task, const std::string& worker_i
   o.time_budget_s = s.time_s;
   o.strategy = s.strategy;
   o.early_stop = s.early_stop;
+  o.transfer = s.transfer;
   o.seed = s.seed ? s.seed + static_cast<uint64_t>(task.id) : 0;
   o.worker_id = worker_id;
   return o;

@@ -7,6 +7,7 @@
 
 #include "opal/log.h"
 #include "opal/tuning_search.h"
+#include "opal/tuning_transfer.h"
 
 namespace opal {
 namespace {
@@ -167,6 +168,15 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
     for (const Config& c : fw.SeedConfigs(w, t)) {
       if (space.Contains(c) && !measured.count(c.CanonicalJson())) queue.push_back(c);
     }
+  }
+  if (o.transfer > 0 && o.max_trials >= 4) {
+    OPAL_ASSIGN_OR_RETURN(std::vector<Config> near,
+                          TransferConfigs(fw, store, w, t, std::min(o.transfer, o.max_trials / 4)));
+    for (Config& c : near) {
+      if (!measured.count(c.CanonicalJson()) && std::find(queue.begin(), queue.end(), c) == queue.end())
+        queue.push_back(std::move(c));
+    }
+    log::Debug("{}: {} configs transferred from the nearest workloads in the store", w.Key(), near.size());
   }
   int since_improvement = 0;
   result.stop_reason = "trials";

@@ -95,6 +95,28 @@ Result<Config> ConfigSpace::Parse(std::string_view json) const {
   return c;
 }
 
+std::optional<Config> ConfigSpace::Project(const Config& c) const {
+  if (c.template_name != template_name_) return std::nullopt;
+  Config p;
+  p.template_name = template_name_;
+  for (const Knob& k : knobs_) {
+    if (k.values.empty()) return std::nullopt;
+    auto it = c.knobs.find(k.name);
+    if (it == c.knobs.end()) {
+      p.knobs[k.name] = k.absent_value.value_or(k.values.front());
+      continue;
+    }
+    const int64_t want = it->second;
+    const auto dist = [want](int64_t x) { return x > want ? x - want : want - x; };
+    int64_t best = k.values.front();
+    for (int64_t v : k.values)
+      if (dist(v) < dist(best) || (dist(v) == dist(best) && v < best)) best = v;
+    p.knobs[k.name] = best;
+  }
+  if (valid_ && !valid_(p)) return std::nullopt;
+  return p;
+}
+
 std::optional<Config> ConfigSpace::Sample(std::mt19937_64& rng, int max_tries) const {
   for (int t = 0; t < max_tries; ++t) {
     Config c;

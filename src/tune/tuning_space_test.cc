@@ -45,6 +45,23 @@ TEST(Config, CanonicalJsonRoundTrips) {
   EXPECT_FALSE(Config::FromJson(R"({"template":"t","knobs":{},"code":"rm -rf"})").ok());
 }
 
+TEST(ConfigSpace, ProjectTakesTheNearestAllowedValues) {
+  // b must not exceed a.
+  ConfigSpace s("t",
+                {{"a", {1, 4, 16}, "", std::nullopt}, {"b", {2, 6}, "", std::nullopt},
+                 {"c", {0, 1}, "", 1}, {"d", {3, 5}, "", std::nullopt}},
+                [](const Config& c) { return c.Get("b") <= c.Get("a"); });
+  // Nearest values; 4 is as far from 2 as from 6 and the smaller wins; c takes its absent
+  // value, d its first; e is not a knob of this space.
+  auto p = s.Project(Config{"t", {{"a", 13}, {"b", 4}, {"e", 9}}});
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(*p, (Config{"t", {{"a", 16}, {"b", 2}, {"c", 1}, {"d", 3}}}));
+  EXPECT_TRUE(s.Contains(*p));
+  EXPECT_EQ(s.Project(*p), p);  // a point of the space stays where it is
+  EXPECT_FALSE(s.Project(Config{"t", {{"a", 1}, {"b", 9}}}).has_value());  // b 6 > a 1
+  EXPECT_FALSE(s.Project(Config{"other", {{"a", 16}}}).has_value());
+}
+
 TEST(ContractionSpace, EveryDrawIsValidAndRespectsRegisterBudget) {
   Target t = Avx2Host();
   Workload w = Gemm(1024, 1024, 1024);

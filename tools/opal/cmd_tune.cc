@@ -1,5 +1,5 @@
 // opal tune MODEL.onnx | --workload JSON|KEY  [--trials N] [--time-budget S] [--strategy S]
-//           [--early-stop N] [--store DSN] [--framework NAME] [--seed N] [--json]
+//           [--early-stop N] [--transfer N] [--store DSN] [--framework NAME] [--seed N] [--json]
 // Tunes on this host; every trial is written to the store. A live progress line goes to stderr.
 #include <fmt/format.h>
 #include <unistd.h>
@@ -28,6 +28,7 @@ struct Options {
   double time_budget_s = 0;
   std::string strategy = "evolutionary";
   int early_stop = 0;
+  int transfer = 8;
   std::string store;
   std::string framework = "halide";
   uint64_t seed = 0;
@@ -76,6 +77,7 @@ Status RunDistributed(const Options& o, const std::string& dsn, TuningFramework&
   jo.framework_version = fw.Version();
   jo.strategy = o.strategy;
   jo.early_stop = o.early_stop;
+  jo.transfer = o.transfer;
   jo.seed = o.seed;
   jo.max_attempts = o.max_attempts;
   OPAL_ASSIGN_OR_RETURN(auto queue, TaskQueue::Open(dsn));
@@ -187,6 +189,7 @@ Status Run(const Options& o) {
     so.max_trials = budgets[i].trials;
     so.time_budget_s = budgets[i].time_s;
     so.early_stop = o.early_stop;
+    so.transfer = o.transfer;
     so.seed = o.seed ? o.seed + i : 0;
     if (guide) so.rank = guide->Rank(*fw, host, store.get());
     so.on_trial = [&](const TuneProgress& p) {
@@ -269,6 +272,9 @@ void AddTuneCommand(CLI::App& app, CommandFn* run) {
   sub->add_option("--strategy", o->strategy, "Search strategy: evolutionary (default) or random");
   sub->add_option("--early-stop", o->early_stop,
                   "Stop a workload after N trials without a new best (0 = never)");
+  sub->add_option("--transfer", o->transfer,
+                  "First measure the best configs of the N nearest other workloads in the store "
+                  "(default 8, at most a quarter of the trials; 0 = off)");
   sub->add_option("--min-trials", o->min_trials,
                   "Fewest trials any task of a model gets (default 8)");
   sub->add_option("--store", o->store,

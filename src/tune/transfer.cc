@@ -1,0 +1,73 @@
+#include "opal/tuning_transfer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace opal {
+namespace {
+
+std::string Major(const std::string& v) { return v.substr(0, v.find('.')); }
+
+}  // namespace
+
+double WorkloadDistance(const Workload& a, const Workload& b) {
+  if (a.op() != b.op()) return std::numeric_limits<double>::infinity();
+  double d = 0;
+  for (const auto& [field, va] : a.json().items()) {
+    if (field == "op") continue;
+    const Json* vb = b.json().contains(field) ? &b.json().at(field) : nullptr;
+    if (vb && va.is_number_integer() && vb->is_number_integer()) {
+      const auto x = va.get<int64_t>(), y = vb->get<int64_t>();
+      d += std::abs(std::log1p(static_cast<double>(x)) - std::log1p(static_cast<double>(y)));
+    } else if (!vb || va != *vb) {
+      d += 1;
+    }
+  }
+  return d;
+}
+
+Result<std::vector<Config>> TransferConfigs(const TuningFramework& fw, RecordStore& store,
+                                            const Workload& w, const Target& t, int n) {
+  std::vector<Config> out;
+  if (n <= 0) return out;
+  OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
+  // The best record of every other workload of the op on this target and framework.
+  std::map<std::string, Record> best;
+  const std::string major = Major(fw.Version());
+  RecordFilter f;
+  f.target_key = t.ExactKey();
+  f.op = w.op();
+  f.framework = fw.Name();
+  f.ok_only = true;
+  OPAL_RETURN_IF_ERROR(store.Scan(f, [&](const Record& r) {
+    if (r.workload_key == w.Key() || Major(r.framework_version) != major) return true;
+    auto it = best.find(r.workload_key);
+    if (it == best.end() || r.gflops > it->second.gflops) best[r.workload_key] = r;
+    return true;
+  }));
+  // Nearest workload first.
+  std::vector<std::tuple<double, std::string, const Record*>> near;
+  for (const auto& [key, r] : best) {
+    auto other = Json::parse(r.workload_json, nullptr, false);
+    if (other.is_discarded()) continue;
+    auto ow = Workload::FromJson(other);
+    if (!ow.ok()) continue;
+    near.emplace_back(WorkloadDistance(w, *ow), key, &r);
+  }
+  std::sort(near.begin(), near.end());
+  std::set<std::string> seen;
+  for (const auto& [d, key, r] : near) {
+    if (static_cast<int>(out.size()) >= n) break;
+    auto c = Config::FromJson(r->config_json);
+    if (!c.ok()) continue;
+    auto p = space.Project(*c);
+    if (p && seen.insert(p->CanonicalJson()).second) out.push_back(std::move(*p));
+  }
+  return out;
+}
+
+}  // namespace opal
