@@ -7,6 +7,7 @@
 #include <set>
 
 #include "costmodel/training_data.h"
+#include "opal/tuning_transfer.h"
 
 namespace opal::costmodel {
 
@@ -26,6 +27,9 @@ Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, cons
     if (seen.insert(c->CanonicalJson()).second) configs.push_back(*c);
   }
   for (const Config& c : fw.SeedConfigs(w, t))
+    if (seen.insert(c.CanonicalJson()).second) configs.push_back(c);
+  OPAL_ASSIGN_OR_RETURN(std::vector<Config> near, TransferConfigs(fw, store, w, t, o.transfer));
+  for (const Config& c : near)
     if (seen.insert(c.CanonicalJson()).second) configs.push_back(c);
   ZeroShotResult r;
   r.sampled = static_cast<int>(configs.size());

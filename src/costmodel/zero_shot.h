@@ -14,6 +14,7 @@ namespace opal::costmodel {
 struct ZeroShotOptions {
   int samples = 2000;     // valid configs drawn and ranked
   int measure = 8;        // top-ranked configs measured (K)
+  int transfer = 8;       // also rank the best configs of this many nearest stored workloads
   uint64_t seed = 0;      // 0 = random
   MeasureOptions measure_options;
   std::string worker_id;

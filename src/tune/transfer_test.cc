@@ -62,6 +62,7 @@ TEST(Transfer, TakesTheBestConfigOfTheNearestWorkloadsOfTheOp) {
   auto store = RecordStore::Open("memory:").value();
   const Target host = Target::DetectHost();
   const Workload w = Bmm(2, 64, 64, 64), near = Bmm(2, 64, 64, 80), far = Bmm(2, 64, 512, 512);
+  const Workload only_failed = Bmm(2, 64, 64, 66);  // nearer than `near`, but nothing ran
   const Workload other_op = Dense(64, 64, 64);
   const ConfigSpace space = fw->Space(w, host).value();
   std::mt19937_64 rng(7);
@@ -75,7 +76,10 @@ TEST(Transfer, TakesTheBestConfigOfTheNearestWorkloadsOfTheOp) {
                          Stored(*fw, near, host, near_best, 90),
                          Stored(*fw, near, host, near_failed, 0, TrialStatus::kCrash),
                          Stored(*fw, far, host, far_best, 200),
-                         Stored(*fw, w, host, own, 300)})
+                         Stored(*fw, w, host, own, 300),
+                         Stored(*fw, only_failed, host, Draw(fw->Space(only_failed, host).value(),
+                                                             rng, {near_best, far_best}),
+                                0, TrialStatus::kTimeout)})
                   .ok());
   // A dense record must not be offered to a batch_matmul (its config may even fit the space).
   const Config dense_cfg = fw->Space(other_op, host).value().Sample(rng).value();
@@ -117,7 +121,9 @@ TEST(Transfer, TheSearchMeasuresTransferredConfigsFirst) {
   auto r = TuneWorkload(*fw, w, host, *store, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   std::vector<std::string> order;
-  ASSERT_TRUE(store->Scan({.workload_key = w.Key()}, [&](const Record& rec) {
+  RecordFilter mine;
+  mine.workload_key = w.Key();
+  ASSERT_TRUE(store->Scan(mine, [&](const Record& rec) {
     order.push_back(rec.config_json);
     return true;
   }).ok());
