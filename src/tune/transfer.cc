@@ -7,12 +7,9 @@
 #include <set>
 #include <tuple>
 
+#include "store/store_util.h"
+
 namespace opal {
-namespace {
-
-std::string Major(const std::string& v) { return v.substr(0, v.find('.')); }
-
-}  // namespace
 
 double WorkloadDistance(const Workload& a, const Workload& b) {
   if (a.op() != b.op()) return std::numeric_limits<double>::infinity();
@@ -37,16 +34,16 @@ Result<std::vector<Config>> TransferConfigs(const TuningFramework& fw, RecordSto
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
   // The best record of every other workload of the op on this target and framework.
   std::map<std::string, Record> best;
-  const std::string major = Major(fw.Version());
+  const std::string major = store::MajorVersion(fw.Version());
   RecordFilter f;
   f.target_key = t.ExactKey();
   f.op = w.op();
   f.framework = fw.Name();
   f.ok_only = true;
   OPAL_RETURN_IF_ERROR(store.Scan(f, [&](const Record& r) {
-    if (r.workload_key == w.Key() || Major(r.framework_version) != major) return true;
-    auto it = best.find(r.workload_key);
-    if (it == best.end() || r.gflops > it->second.gflops) best[r.workload_key] = r;
+    if (r.workload_key == w.Key() || store::MajorVersion(r.framework_version) != major) return true;
+    auto [it, added] = best.try_emplace(r.workload_key, r);
+    if (!added && r.gflops > it->second.gflops) it->second = r;
     return true;
   }));
   // Nearest workload first.
