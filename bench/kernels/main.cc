@@ -5,11 +5,13 @@
 // best records in the store (optionally after tuning it here with --trials) are re-measured now
 // and the fastest is timed beside the peers in alternating rounds (each a median of repeats after
 // warm-up, under the device lock), so that clock drift hits every side alike; each side's time is
-// its median over rounds, each ratio the median of the per-round ratios. Reported with the
-// machine's measured fp32 FMA peak.
+// its median over rounds, each ratio the median of the per-round ratios. The machine's fp32 FMA
+// peak is timed in the same rounds, so that each workload's "% of peak" is the median of per-round
+// ratios too, not a ratio across moments of a drifting clock.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -105,12 +107,26 @@ struct Row {
   Entry e;
   double ours_s = 0, dnnl_s = 0, blas_s = 0;
   double vs_dnnl = 0, vs_blas = 0;  // medians of the per-round speed ratios (peer time / opal time)
+  double peak_gflops = 0;           // median of the FMA peak timed in this workload's rounds
+  double ours_peak = 0, dnnl_peak = 0;  // medians of the per-round fractions of that peak
   std::string dnnl_impl, note;
   int tuned_trials = 0;
   double tune_s = 0;
 };
 
 double Gflops(const Workload& w, double s) { return s > 0 ? w.Flops() / s / 1e9 : 0; }
+
+// The FMA peak loop as one more kernel of the alternating rounds.
+class PeakKernel : public PeerKernel {
+ public:
+  explicit PeakKernel(int threads) : loop_(threads, 0.01) {}
+  void Run() override { loop_.Run(); }
+  std::string Impl() const override { return "fp32 FMA loop"; }
+  double Gflops(double s) const { return s > 0 ? loop_.Flops() / s / 1e9 : 0; }
+
+ private:
+  Fp32PeakLoop loop_;
+};
 
 double GeoMean(const std::vector<double>& v) {
   if (v.empty()) return 0;
@@ -130,12 +146,8 @@ Status Run(const Options& o) {
   mo.min_repeat_s = 0.05;
   const std::string lock_path = tune::DeviceLockPath(mo, host);
 
-  double peak = 0;
-  {
-    tune::DeviceLock lock(lock_path);
-    peak = MeasureFp32PeakGflops(host.cores);
-  }
-  fmt::print(stderr, "measured fp32 peak: {:.1f} GFLOP/s on {} threads\n", peak, host.cores);
+  PeakKernel peak_loop(host.cores);
+  std::vector<double> peaks;  // every round's peak, over all workloads
 
   std::optional<costmodel::SearchGuide> guide;
   if (!o.cost_model.empty()) {
@@ -145,7 +157,8 @@ Status Run(const Options& o) {
 
   std::vector<Row> rows;
   for (size_t i = 0; i < suite.size(); ++i) {
-    Row r{suite[i]};
+    Row r;
+    r.e = suite[i];
     const Workload& w = r.e.w;
     fmt::print(stderr, "[{}/{}] {}  {}\n", i + 1, suite.size(), r.e.name, w.Summary());
     if (o.trials > 0) {
@@ -187,27 +200,38 @@ Status Run(const Options& o) {
       std::unique_ptr<PeerKernel> dnnl = MakeOneDnn(w, &why), blas = MakeOpenBlas(w, &why);
       if (best && !ours) r.note = "not timed in rounds: " + why_ours;
       if (dnnl) r.dnnl_impl = dnnl->Impl();
-      const auto t = TimeAlternating({ours.get(), dnnl.get(), blas.get()}, o.rounds, o.repeats, mo.min_repeat_s);
+      const auto t = TimeAlternating({ours.get(), dnnl.get(), blas.get(), &peak_loop}, o.rounds, o.repeats,
+                                     mo.min_repeat_s);
       r.ours_s = ours ? Median(t[0]) : best_s;
       r.dnnl_s = Median(t[1]);
       r.blas_s = Median(t[2]);
-      // Per-round ratios; without a kernel of ours in the rounds, the peer's median against the
-      // framework's re-measure.
+      // Per-round ratios; without a kernel of ours in the rounds, the framework's re-measure
+      // stands in for each round's time.
+      auto ours_at = [&](size_t i) { return ours ? t[0][i] : r.ours_s; };
       auto ratio = [&](const std::vector<double>& peer) {
         std::vector<double> q;
-        for (size_t i = 0; i < peer.size(); ++i)
-          q.push_back(peer[i] / (ours ? t[0][i] : r.ours_s));
+        for (size_t i = 0; i < peer.size(); ++i) q.push_back(peer[i] / ours_at(i));
         return r.ours_s > 0 ? Median(q) : 0.0;
       };
       r.vs_dnnl = ratio(t[1]);
       r.vs_blas = ratio(t[2]);
+      // Fractions of the peak timed in the same round.
+      std::vector<double> round_peak, ours_frac, dnnl_frac;
+      for (size_t i = 0; i < t[3].size(); ++i) {
+        round_peak.push_back(peak_loop.Gflops(t[3][i]));
+        if (r.ours_s > 0) ours_frac.push_back(Gflops(w, ours_at(i)) / round_peak.back());
+        if (i < t[1].size()) dnnl_frac.push_back(Gflops(w, t[1][i]) / round_peak.back());
+      }
+      peaks.insert(peaks.end(), round_peak.begin(), round_peak.end());
+      r.peak_gflops = Median(round_peak);
+      r.ours_peak = Median(ours_frac);
+      r.dnnl_peak = Median(dnnl_frac);
     }
     rows.push_back(r);
   }
-  {
-    tune::DeviceLock lock(lock_path);
-    peak = std::max(peak, MeasureFp32PeakGflops(host.cores));
-  }
+  const double peak = Median(peaks);
+  const double peak_lo = peaks.empty() ? 0 : *std::min_element(peaks.begin(), peaks.end());
+  const double peak_hi = peaks.empty() ? 0 : *std::max_element(peaks.begin(), peaks.end());
 
   std::vector<double> vs_dnnl, vs_blas;
   int total_trials = 0;
@@ -222,7 +246,9 @@ Status Run(const Options& o) {
     Json j;
     j["format"] = "opal.bench.kernels/1";
     j["target"] = host.CanonicalString();
-    j["peak_gflops"] = peak;
+    j["peak_gflops"] = peak;  // median over every round of every workload
+    j["peak_gflops_min"] = peak_lo;
+    j["peak_gflops_max"] = peak_hi;
     j["trials_per_workload"] = o.trials;
     j["rounds"] = o.rounds;
     j["tuning_trials"] = total_trials;
@@ -237,7 +263,9 @@ Status Run(const Options& o) {
                                 {"workload", r.e.w.json()},
                                 {"opal_s", r.ours_s},
                                 {"opal_gflops", Gflops(r.e.w, r.ours_s)},
-                                {"opal_peak_fraction", Gflops(r.e.w, r.ours_s) / peak},
+                                {"peak_gflops", r.peak_gflops},
+                                {"opal_peak_fraction", r.ours_peak},
+                                {"onednn_peak_fraction", r.dnnl_peak},
                                 {"onednn_s", r.dnnl_s},
                                 {"onednn_gflops", Gflops(r.e.w, r.dnnl_s)},
                                 {"onednn_impl", r.dnnl_impl},
@@ -252,14 +280,16 @@ Status Run(const Options& o) {
     fmt::print("{}\n", j.dump(2));
     return Status::Ok();
   }
-  fmt::print("target {}\nmeasured fp32 peak {:.1f} GFLOP/s ({} threads)\n\n",
-             host.CanonicalString(), peak, host.cores);
+  fmt::print(
+      "target {}\nmeasured fp32 peak {:.1f} GFLOP/s ({} threads; median of {} rounds beside the kernels, "
+      "range {:.1f}-{:.1f}); %peak is against the peak of the same round\n\n",
+      host.CanonicalString(), peak, host.cores, peaks.size(), peak_lo, peak_hi);
   fmt::print("{:<16} {:<44} {:>8} {:>6} {:>8} {:>6} {:>8} {:>6}  {}\n", "name", "workload", "opal",
              "%peak", "oneDNN", "ratio", "OpenBLAS", "ratio", "oneDNN impl");
   for (const Row& r : rows) {
     double g = Gflops(r.e.w, r.ours_s);
     fmt::print("{:<16} {:<44} {:>8.1f} {:>5.0f}% {:>8.1f} {:>6.2f} {:>8.1f} {:>6.2f}  {}{}\n",
-               r.e.name, r.e.w.Summary(), g, 100 * g / peak, Gflops(r.e.w, r.dnnl_s),
+               r.e.name, r.e.w.Summary(), g, 100 * r.ours_peak, Gflops(r.e.w, r.dnnl_s),
                r.vs_dnnl, Gflops(r.e.w, r.blas_s), r.vs_blas, r.dnnl_impl,
                r.note.empty() ? "" : "  (" + r.note + ")");
   }

@@ -62,42 +62,45 @@ double SseChains(long iters) {
 
 }  // namespace
 
-double MeasureFp32PeakGflops(int threads, double seconds, int rounds) {
-  threads = std::max(1, threads);
-  double (*fn)(long) = SseChains;
-  double flops_per_iter = 12 * 4 * 1;  // mul + add count as 2 FLOPs per lane below
+Fp32PeakLoop::Fp32PeakLoop(int threads, double seconds) : threads_(std::max(1, threads)) {
+  fn_ = SseChains;
+  flops_per_iter_ = 12 * 4 * 2;  // mul + add: 2 FLOPs per lane
   if (__builtin_cpu_supports("avx512f")) {
-    fn = Avx512Chains;
-    flops_per_iter = 12 * 16 * 2;
+    fn_ = Avx512Chains;
+    flops_per_iter_ = 12 * 16 * 2;
   } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    fn = Avx2Chains;
-    flops_per_iter = 12 * 8 * 2;
-  } else {
-    flops_per_iter = 12 * 4 * 2;
+    fn_ = Avx2Chains;
+    flops_per_iter_ = 12 * 8 * 2;
   }
   // Calibrate the iteration count on one thread.
   long iters = 1 << 16;
   for (;;) {
     auto a = std::chrono::steady_clock::now();
-    volatile double sink = fn(iters);
+    volatile double sink = fn_(iters);
     (void)sink;
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
     if (s > 0.02 || iters > (1L << 40)) {
-      iters = static_cast<long>(double(iters) * seconds / std::max(s, 1e-6));
+      iters_ = std::max(1L, static_cast<long>(double(iters) * seconds / std::max(s, 1e-6)));
       break;
     }
     iters *= 4;
   }
+}
+
+double Fp32PeakLoop::Run() const {
+  std::atomic<double> sink{0};
+  auto a = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads_; ++t) pool.emplace_back([&] { sink = sink + fn_(iters_); });
+  for (auto& th : pool) th.join();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+  return Flops() / s / 1e9;
+}
+
+double MeasureFp32PeakGflops(int threads, double seconds, int rounds) {
+  const Fp32PeakLoop loop(threads, seconds);
   double best = 0;
-  for (int r = 0; r < std::max(1, rounds); ++r) {
-    std::atomic<double> sink{0};
-    auto a = std::chrono::steady_clock::now();
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back([&] { sink = sink + fn(iters); });
-    for (auto& th : pool) th.join();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
-    best = std::max(best, threads * double(iters) * flops_per_iter / s / 1e9);
-  }
+  for (int r = 0; r < std::max(1, rounds); ++r) best = std::max(best, loop.Run());
   return best;
 }
 
