@@ -22,8 +22,4 @@ class Fp32PeakLoop {
   double (*fn_)(long) = nullptr;
 };
 
-// The best GFLOP/s of `rounds` runs of an Fp32PeakLoop(threads, seconds), since other load on the
-// machine can only slow it down.
-double MeasureFp32PeakGflops(int threads, double seconds = 0.2, int rounds = 3);
-
 }  // namespace opal

@@ -97,11 +97,4 @@ double Fp32PeakLoop::Run() const {
   return Flops() / s / 1e9;
 }
 
-double MeasureFp32PeakGflops(int threads, double seconds, int rounds) {
-  const Fp32PeakLoop loop(threads, seconds);
-  double best = 0;
-  for (int r = 0; r < std::max(1, rounds); ++r) best = std::max(best, loop.Run());
-  return best;
-}
-
 }  // namespace opal
