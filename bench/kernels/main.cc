@@ -131,6 +131,51 @@ class PeakKernel : public PeerKernel {
   Fp32PeakLoop loop_;
 };
 
+// One of the store's best configs that passed the sandboxed re-measure.
+struct Candidate {
+  Config config;
+  int rank = 0;          // 1 = the store's fastest
+  double sandbox_s = 0;  // its sandboxed median now
+};
+
+// The candidate to time against the peers, with its kernel built in this process. The choice is
+// made here, where the peers run, by 3 alternating rounds of the candidates' own: which config is
+// fastest in a sandbox child and in a process that also hosts oneDNN and OpenBLAS can differ, and
+// the choice would otherwise flip between runs. The peer rounds are separate measurements, so the
+// choice does not bias them. When no candidate builds in-process, the fastest sandboxed one with a
+// null kernel and *why set; nullptr without candidates.
+struct Choice {
+  const Candidate* candidate = nullptr;
+  std::unique_ptr<PeerKernel> kernel;
+};
+
+Choice Choose(const Workload& w, const std::vector<Candidate>& cands, int repeats, double min_repeat_s,
+              std::string* why) {
+  Choice out;
+  std::vector<std::unique_ptr<PeerKernel>> built;
+  std::vector<const Candidate*> of;  // built[i] is the kernel of *of[i]
+  for (const Candidate& c : cands) {
+    if (!out.candidate || c.sandbox_s < out.candidate->sandbox_s) out.candidate = &c;
+    if (auto k = MakeOpalKernel(w, c.config, why)) {
+      built.push_back(std::move(k));
+      of.push_back(&c);
+    }
+  }
+  if (built.empty()) return out;
+  size_t pick = 0;
+  if (built.size() > 1) {
+    std::vector<PeerKernel*> ptrs;
+    for (auto& k : built) ptrs.push_back(k.get());
+    constexpr int kSelectRounds = 3;
+    const auto t = TimeAlternating(ptrs, kSelectRounds, repeats, min_repeat_s);
+    for (size_t k = 1; k < built.size(); ++k)
+      if (Median(t[k]) < Median(t[pick])) pick = k;
+  }
+  out.candidate = of[pick];
+  out.kernel = std::move(built[pick]);
+  return out;
+}
+
 double GeoMean(const std::vector<double>& v) {
   if (v.empty()) return 0;
   double s = 0;
@@ -185,59 +230,28 @@ Status Run(const Options& o) {
     OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> top, BestStoredConfigs(*fw, *store, w, host, 3));
     // The best stored configs, each re-measured now by the framework (sandboxed, checked against
     // the reference); a config that fails is not timed.
-    std::vector<std::pair<Config, int>> checked;  // config, rank in the store
-    std::optional<Config> best;
-    double best_s = 0;  // the sandboxed median of `best`
+    std::vector<Candidate> cands;
     for (size_t k = 0; k < top.size(); ++k) {
       TrialResult tr = fw->Measure(w, top[k].config, host, mo);
-      if (tr.status != TrialStatus::kOk) continue;
-      checked.emplace_back(top[k].config, int(k) + 1);
-      const double med = Median(tr.times_s);
-      if (!best || med < best_s) best = top[k].config, best_s = med, r.config_rank = int(k) + 1;
+      if (tr.status == TrialStatus::kOk) cands.push_back({top[k].config, int(k) + 1, Median(tr.times_s)});
     }
     if (top.empty()) r.note = "no tuned record (run with --trials N)";
     std::string why, why_ours;
     {
       tune::DeviceLock lock(lock_path);
-      // The one of them to time against the peers is chosen in this process, where the peers
-      // run, by kSelectRounds alternating rounds of their own: which config is fastest in a
-      // sandbox child and in a process that also hosts oneDNN and OpenBLAS can differ, and the
-      // choice would otherwise flip between runs. The rounds below are separate measurements,
-      // so the choice does not bias them.
-      std::unique_ptr<PeerKernel> ours;
-      std::vector<std::unique_ptr<PeerKernel>> cands;
-      std::vector<int> cand_rank;
-      std::vector<Config> cand_config;
-      for (const auto& [config, rank] : checked) {
-        if (auto k = MakeOpalKernel(w, config, &why_ours)) {
-          cands.push_back(std::move(k));
-          cand_rank.push_back(rank);
-          cand_config.push_back(config);
-        }
+      const Choice choice = Choose(w, cands, o.repeats, mo.min_repeat_s, &why_ours);
+      PeerKernel* ours = choice.kernel.get();
+      if (choice.candidate) {
+        r.config = Json::parse(choice.candidate->config.CanonicalJson());
+        r.config_rank = choice.candidate->rank;
       }
-      if (!cands.empty()) {
-        size_t pick = 0;
-        if (cands.size() > 1) {
-          std::vector<PeerKernel*> ptrs;
-          for (auto& k : cands) ptrs.push_back(k.get());
-          constexpr int kSelectRounds = 3;
-          const auto sel = TimeAlternating(ptrs, kSelectRounds, o.repeats, mo.min_repeat_s);
-          for (size_t k = 1; k < cands.size(); ++k)
-            if (Median(sel[k]) < Median(sel[pick])) pick = k;
-        }
-        ours = std::move(cands[pick]);
-        best = cand_config[pick];
-        r.config_rank = cand_rank[pick];
-      }
-      if (best) r.config = Json::parse(best->CanonicalJson());
       // Then it and the peers in alternating rounds; each side's time is its median over rounds,
       // each ratio the median of the per-round ratios.
       std::unique_ptr<PeerKernel> dnnl = MakeOneDnn(w, &why), blas = MakeOpenBlas(w, &why);
-      if (best && !ours) r.note = "not timed in rounds: " + why_ours;
+      if (choice.candidate && !ours) r.note = "not timed in rounds: " + why_ours;
       if (dnnl) r.dnnl_impl = dnnl->Impl();
-      const auto t = TimeAlternating({ours.get(), dnnl.get(), blas.get(), &peak_loop}, o.rounds, o.repeats,
-                                     mo.min_repeat_s);
-      r.ours_s = ours ? Median(t[0]) : best_s;
+      const auto t = TimeAlternating({ours, dnnl.get(), blas.get(), &peak_loop}, o.rounds, o.repeats, mo.min_repeat_s);
+      r.ours_s = ours ? Median(t[0]) : choice.candidate ? choice.candidate->sandbox_s : 0;
       r.dnnl_s = Median(t[1]);
       r.blas_s = Median(t[2]);
       // Per-round ratios; without a kernel of ours in the rounds, the framework's re-measure
