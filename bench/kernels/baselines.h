@@ -10,7 +10,7 @@
 
 #include "opal/tuning_space.h"
 #include "opal/workload.h"
-#include "tune/kernel_measure.h"
+#include "opal/tuning_kernel.h"
 
 namespace opal::bench {
 

@@ -18,13 +18,13 @@
 #include <optional>
 
 #include "baselines.h"
-#include "costmodel/training_data.h"
+#include "opal/cost_model_training.h"
 #include "opal/onnx_import.h"
 #include "opal/record_store.h"
 #include "opal/tasks.h"
 #include "opal/tuning_peak.h"
 #include "opal/tuning_search.h"
-#include "tune/sandbox.h"
+#include "opal/tuning_kernel.h"
 
 namespace opal::bench {
 namespace {

@@ -1,7 +1,7 @@
 #include <random>
 
 #include "baselines.h"
-#include "tune/contraction.h"
+#include "opal/contraction.h"
 
 #ifdef OPAL_HAVE_DNNL
 #include <dnnl.hpp>

@@ -3,9 +3,8 @@
 #include <vector>
 
 #include "baselines.h"
-#include "tune/contraction.h"
-#include "tune/halide_kernel.h"
-#include "tune/kernel_measure.h"
+#include "opal/contraction.h"
+#include "opal/tuning_kernel.h"
 
 namespace opal::bench {
 namespace {

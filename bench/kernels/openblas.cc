@@ -2,8 +2,8 @@
 #include <vector>
 
 #include "baselines.h"
-#include "tune/contraction.h"
-#include "tune/kernel_measure.h"
+#include "opal/contraction.h"
+#include "opal/tuning_kernel.h"
 
 #ifdef OPAL_HAVE_OPENBLAS
 #include <cblas.h>

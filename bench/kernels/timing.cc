@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "baselines.h"
-#include "tune/contraction.h"
+#include "opal/contraction.h"
 
 namespace opal::bench {
 

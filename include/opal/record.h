@@ -76,4 +76,8 @@ struct Record {
 // Current time in microseconds since the Unix epoch.
 int64_t NowMicros();
 
+// The major component of a framework version ("1.4.2" -> "1", "2" -> "2", "" -> ""): records
+// of the same framework and major version are read as compatible (RecordStore::TopK).
+inline std::string FrameworkMajorVersion(std::string_view v) { return std::string(v.substr(0, v.find('.'))); }
+
 }  // namespace opal

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <random>
 
-#include "costmodel/training_data.h"
-#include "costmodel/zero_shot.h"
+#include "opal/cost_model_training.h"
+#include "opal/zero_shot.h"
 #include "opal/cost_model_registry.h"
 #include "opal/record_store.h"
 #include "opal/tuning_framework.h"

@@ -1,4 +1,4 @@
-#include "costmodel/training_data.h"
+#include "opal/cost_model_training.h"
 
 #include <map>
 #include <mutex>

@@ -1,4 +1,4 @@
-#include "costmodel/zero_shot.h"
+#include "opal/zero_shot.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,7 +6,7 @@
 #include <random>
 #include <set>
 
-#include "costmodel/training_data.h"
+#include "opal/cost_model_training.h"
 #include "opal/tuning_transfer.h"
 
 namespace opal::costmodel {

@@ -8,8 +8,7 @@
 
 namespace opal::store {
 
-// "1.4.2" -> "1"; "" -> "".
-inline std::string MajorVersion(std::string_view v) { return std::string(v.substr(0, v.find('.'))); }
+inline std::string MajorVersion(std::string_view v) { return FrameworkMajorVersion(v); }
 
 // True when `r` passes `f` (the memory backend's filter; SQL backends express it in WHERE).
 inline bool Matches(const RecordFilter& f, const Record& r) {

@@ -3,11 +3,11 @@
 
 #include <cmath>
 
-#include "opal/tuning_framework.h"
+#include "tune/halide_framework.h"
 #include "opal/version.h"
 #include "tune/contraction.h"
 #include "tune/contraction_space.h"
-#include "tune/halide_kernel.h"
+#include "opal/tuning_kernel.h"
 #include "tune/kernel_measure.h"
 
 namespace opal {
@@ -205,32 +205,6 @@ class HalideFramework : public TuningFramework {
 
 }  // namespace
 
-Result<std::unique_ptr<TuningFramework>> MakeTuningFramework(std::string_view name) {
-  if (name == "halide")
-    return std::unique_ptr<TuningFramework>(std::make_unique<HalideFramework>());
-  return Error(ErrorCode::kInvalidArgument, "unknown tuning framework '{}' (known: halide)", name);
-}
-
-Record MakeTrialRecord(const TuningFramework& fw, const Workload& w, const Target& t,
-                       const Config& c, const TrialResult& r, const std::string& worker_id) {
-  Record rec;
-  rec.workload_key = w.Key();
-  rec.workload_json = w.CanonicalJson();
-  rec.op = w.op();
-  rec.target_key = t.ExactKey();
-  rec.target_coarse_key = t.CoarseKey();
-  rec.target_string = t.CanonicalString();
-  rec.framework = fw.Name();
-  rec.framework_version = fw.Version();
-  rec.config_json = c.CanonicalJson();
-  rec.status = r.status;
-  rec.error = r.status == TrialStatus::kOk ? "" : r.error;
-  if (r.status == TrialStatus::kOk) rec.times_s = r.times_s;
-  rec.provenance = fw.GetProvenance();
-  rec.provenance.worker_id = worker_id;
-  rec.timestamp_us = NowMicros();
-  rec.Finalize(w.Flops());
-  return rec;
-}
+std::unique_ptr<TuningFramework> MakeHalideFramework() { return std::make_unique<HalideFramework>(); }
 
 }  // namespace opal

@@ -1,5 +1,5 @@
 // JIT kernels of the contraction template for the tuner: DefineContraction compiled for the host.
-#include "tune/halide_kernel.h"
+#include "opal/tuning_kernel.h"
 
 #include <cstdlib>
 

@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "opal/tuning_framework.h"
-#include "tune/halide_kernel.h"
+#include "opal/tuning_kernel.h"
 
 namespace opal::tune {
 
@@ -21,21 +21,5 @@ using KernelBuilder = std::function<Result<std::unique_ptr<Kernel>>(bool inject_
 
 TrialResult MeasureKernel(const Workload& w, const Target& t, const KernelBuilder& build,
                           const MeasureOptions& options, InjectedFault fault);
-
-// 64-byte aligned float storage.
-class AlignedFloats {
- public:
-  explicit AlignedFloats(int64_t n);
-  float* data() { return p_.get(); }
-  const float* data() const { return p_.get(); }
-  int64_t size() const { return n_; }
-
- private:
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
-  std::unique_ptr<float, Free> p_;
-  int64_t n_;
-};
 
 }  // namespace opal::tune

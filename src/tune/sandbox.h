@@ -15,6 +15,7 @@
 #include <string>
 
 #include "opal/tuning_framework.h"
+#include "opal/tuning_kernel.h"
 
 namespace opal::tune {
 
@@ -34,23 +35,5 @@ class TrialChannel {
 // Forks, runs `body` in the child and returns what it reported (or why it did not).
 TrialResult RunSandboxed(const std::function<TrialResult(TrialChannel&)>& body,
                          double build_timeout_s, double run_timeout_s);
-
-// Exclusive lock on the measuring device, held until the object is destroyed (or the process
-// dies). Blocks while another process holds it.
-class DeviceLock {
- public:
-  explicit DeviceLock(const std::string& path);
-  ~DeviceLock();
-  DeviceLock(const DeviceLock&) = delete;
-  DeviceLock& operator=(const DeviceLock&) = delete;
-  bool held() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
-
-// The lock path for `options` and target: options.lock_path, $OPAL_DEVICE_LOCK, or
-// /tmp/opal-device-<coarse key>.lock.
-std::string DeviceLockPath(const MeasureOptions& options, const Target& target);
 
 }  // namespace opal::tune

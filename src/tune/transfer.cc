@@ -7,7 +7,6 @@
 #include <set>
 #include <tuple>
 
-#include "store/store_util.h"
 
 namespace opal {
 
@@ -34,14 +33,14 @@ Result<std::vector<Config>> TransferConfigs(const TuningFramework& fw, RecordSto
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
   // The best record of every other workload of the op on this target and framework.
   std::map<std::string, Record> best;
-  const std::string major = store::MajorVersion(fw.Version());
+  const std::string major = FrameworkMajorVersion(fw.Version());
   RecordFilter f;
   f.target_key = t.ExactKey();
   f.op = w.op();
   f.framework = fw.Name();
   f.ok_only = true;
   OPAL_RETURN_IF_ERROR(store.Scan(f, [&](const Record& r) {
-    if (r.workload_key == w.Key() || store::MajorVersion(r.framework_version) != major) return true;
+    if (r.workload_key == w.Key() || FrameworkMajorVersion(r.framework_version) != major) return true;
     auto [it, added] = best.try_emplace(r.workload_key, r);
     if (!added && r.gflops > it->second.gflops) it->second = r;
     return true;

@@ -10,7 +10,7 @@
 #include "opal/tuning_search.h"
 #include "tune/contraction.h"
 #include "tune/contraction_space.h"
-#include "tune/halide_kernel.h"
+#include "opal/tuning_kernel.h"
 #include "tune/kernel_measure.h"
 #include "tune/reference_kernels.h"
 

@@ -7,7 +7,7 @@ opal="$1"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 py=/usr/bin/python3
-"$py" "$(dirname "$0")/../dist/make_two_matmuls.py" "$tmp/m.onnx"
+"$py" "$(dirname "$0")/../distributed/make_two_matmuls.py" "$tmp/m.onnx"
 export OPAL_DEVICE_LOCK="$tmp/device.lock"
 store="sqlite:$tmp/s.db"
 records() { "$opal" db export --store "$store" 2>/dev/null | wc -l; }

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "commands.h"
-#include "costmodel/training_data.h"
+#include "opal/cost_model_training.h"
 #include "opal/cost_model.h"
 #include "opal/cost_model_registry.h"
 #include "opal/onnx_import.h"

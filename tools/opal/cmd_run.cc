@@ -12,9 +12,9 @@
 #include "opal/json.h"
 #include "opal/log.h"
 #include "opal/onnx_import.h"
-#include "runtime/latency_stats.h"
-#include "runtime/model_inputs.h"
-#include "runtime/model_library.h"
+#include "opal/latency_stats.h"
+#include "opal/model_inputs.h"
+#include "opal/model_library.h"
 
 namespace opal::cli {
 namespace {

@@ -13,10 +13,10 @@
 #include "opal/record_store.h"
 #include "opal/tasks.h"
 #include "opal/tuning_search.h"
-#include "dist/launcher.h"
-#include "dist/tune_job.h"
-#include "costmodel/training_data.h"
-#include "costmodel/zero_shot.h"
+#include "opal/launcher.h"
+#include "opal/tune_job.h"
+#include "opal/cost_model_training.h"
+#include "opal/zero_shot.h"
 
 namespace opal::cli {
 namespace {

@@ -7,8 +7,8 @@
 #include <ctime>
 
 #include "commands.h"
-#include "dist/launcher.h"
-#include "dist/worker.h"
+#include "opal/launcher.h"
+#include "opal/worker.h"
 #include "opal/record.h"
 #include "opal/record_store.h"
 #include "opal/task_queue.h"

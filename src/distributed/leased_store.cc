@@ -1,0 +1,14 @@
+#include "distributed/leased_store.h"
+
+namespace opal::dist {
+
+Result<int64_t> LeasedStore::Put(const std::vector<Record>& records) {
+  OPAL_RETURN_IF_ERROR(queue_.AddTrials(lease_, records));
+  written_ += static_cast<int64_t>(records.size());
+  if (stop_.load()) {
+    return Error(ErrorCode::kCancelled, "worker asked to stop; the trial in flight was stored");
+  }
+  return static_cast<int64_t>(records.size());
+}
+
+}  // namespace opal::dist

@@ -1,0 +1,178 @@
+#include "opal/worker.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "distributed/leased_store.h"
+#include "opal/tune_job.h"
+#include "opal/log.h"
+#include "opal/record_store.h"
+#include "opal/task_queue.h"
+#include "opal/tuning_framework.h"
+#include "opal/tuning_search.h"
+#include "opal/workload.h"
+
+namespace opal::dist {
+namespace {
+
+// Renews a lease every lease_s/3 on its own connection until stopped; remembers a failure.
+class LeaseKeeper {
+ public:
+  LeaseKeeper(const std::string& dsn, const Lease& lease, double lease_s, WorkerInfo info)
+      : lease_(lease), thread_([this, dsn, lease_s, info] { Loop(dsn, lease_s, info); }) {}
+  ~LeaseKeeper() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  std::string lost() {
+    std::lock_guard<std::mutex> g(mu_);
+    return lost_;
+  }
+
+ private:
+  void Loop(const std::string& dsn, double lease_s, WorkerInfo info) {
+    auto queue = TaskQueue::Open(dsn);
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!done_) {
+      cv_.wait_for(lock, std::chrono::duration<double>(lease_s / 3));
+      if (done_) break;
+      lock.unlock();
+      Status st = queue.ok() ? (*queue)->Renew(lease_, lease_s) : queue.status();
+      if (queue.ok()) (void)(*queue)->Heartbeat(info);
+      lock.lock();
+      if (!st.ok()) {
+        log::Warn("worker {}: renewing the lease on task {} failed: {}", info.id, lease_.task.id, st.message());
+        if (st.code() == ErrorCode::kFailed) lost_ = st.message();
+      }
+    }
+  }
+  const Lease& lease_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::string lost_;
+  std::thread thread_;
+};
+
+SearchOptions SettingsToSearch(const TaskInfo& task, const std::string& worker_id) {
+  const TaskSearchSettings s = SettingsForTask(task.settings, task.workload_key);
+  SearchOptions o;
+  o.max_trials = s.trials;
+  o.time_budget_s = s.time_s;
+  o.strategy = s.strategy;
+  o.early_stop = s.early_stop;
+  o.transfer = s.transfer;
+  o.seed = s.seed ? s.seed + static_cast<uint64_t>(task.id) : 0;
+  o.worker_id = worker_id;
+  return o;
+}
+
+}  // namespace
+
+std::string DefaultWorkerId() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+Result<WorkerStats> RunWorker(const WorkerOptions& o) {
+  const std::string id = o.worker_id.empty() ? DefaultWorkerId() : o.worker_id;
+  OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(o.framework));
+  OPAL_ASSIGN_OR_RETURN(auto queue, TaskQueue::Open(o.store_dsn));
+  OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(o.store_dsn));
+  const WorkerCaps caps{id, fw->GetProvenance().host, o.target.ExactKey(), fw->Name(), fw->Version()};
+  WorkerInfo info{id, caps.host, caps.target_key, "idle", 0, 0};
+  static const std::atomic<bool> never{false};
+  const std::atomic<bool>& stop = o.stop ? *o.stop : never;
+  WorkerStats stats;
+  log::Info("worker {} on {} ({} {}), store {}", id, caps.target_key, caps.framework, caps.framework_version,
+            store->Describe());
+  bool explained = false;
+  while (true) {
+    if (stop.load()) {
+      stats.stop_reason = "stopped";
+      break;
+    }
+    if (o.max_tasks > 0 && stats.tasks_done + stats.tasks_failed >= o.max_tasks) {
+      stats.stop_reason = "max tasks";
+      break;
+    }
+    info.state = "idle";
+    info.last_seen_us = 0;
+    OPAL_RETURN_IF_ERROR(queue->Heartbeat(info));
+    OPAL_ASSIGN_OR_RETURN(std::optional<Lease> lease, queue->Acquire(caps, o.lease_s));
+    if (!lease) {
+      if (!explained) {
+        OPAL_ASSIGN_OR_RETURN(auto reasons, queue->IncompatibleReasons(caps));
+        for (const auto& r : reasons) log::Warn("worker {}: refusing tasks: {}", id, r);
+        explained = true;
+      }
+      if (o.exit_when_idle) {
+        stats.stop_reason = "idle";
+        break;
+      }
+      for (double waited = 0; waited < o.poll_s && !stop.load(); waited += 0.1)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    explained = false;
+    const TaskInfo& task = lease->task;
+    log::Info("worker {}: task {} ({}), attempt {}/{}", id, task.id, task.workload_key, task.attempts,
+              task.max_attempts);
+    info.state = "working";
+    OPAL_RETURN_IF_ERROR(queue->Heartbeat(info));
+
+    auto workload = Workload::FromJson(Json::parse(task.workload_json, nullptr, false));
+    if (!workload.ok()) {
+      OPAL_RETURN_IF_ERROR(queue->Fail(*lease, "bad workload in the job: " + workload.status().message()));
+      ++stats.tasks_failed;
+      continue;
+    }
+    Result<TuneResult> result = Status::Ok();
+    int64_t written = 0;
+    std::string lost;
+    {
+      LeaseKeeper keeper(o.store_dsn, *lease, o.lease_s, info);
+      LeasedStore leased(*store, *queue, *lease, stop);
+      result = TuneWorkload(*fw, *workload, o.target, leased, SettingsToSearch(task, id));
+      written = leased.trials_written();
+      lost = keeper.lost();
+    }
+    stats.trials += written;
+    if (!lost.empty() || (!result.ok() && result.status().code() == ErrorCode::kFailed &&
+                          result.status().message().find("lease on task") != std::string::npos)) {
+      log::Warn("worker {}: lost task {}: {}", id, task.id, lost.empty() ? result.status().message() : lost);
+      continue;  // another worker owns it now; nothing more to write
+    }
+    if (!result.ok() && result.status().code() == ErrorCode::kCancelled) {
+      OPAL_RETURN_IF_ERROR(queue->Release(*lease));
+      log::Info("worker {}: stopped; task {} released after {} trials", id, task.id, written);
+      stats.stop_reason = "stopped";
+      break;
+    }
+    if (!result.ok()) {
+      log::Warn("worker {}: task {} failed: {}", id, task.id, result.status().message());
+      OPAL_RETURN_IF_ERROR(queue->Fail(*lease, result.status().message()));
+      ++stats.tasks_failed;
+      continue;
+    }
+    OPAL_RETURN_IF_ERROR(queue->Complete(*lease, {}));
+    ++stats.tasks_done;
+    info.tasks_done = stats.tasks_done;
+    log::Info("worker {}: task {} done: {} trials, best {:.1f} GFLOP/s ({})", id, task.id, result->trials,
+              result->best ? result->best->gflops : 0.0, result->stop_reason);
+  }
+  info.state = "stopped";
+  (void)queue->Heartbeat(info);
+  return stats;
+}
+
+}  // namespace opal::dist
