@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "opal/build.h"
+#include "opal/progress.h"
 #include "opal/status.h"
 
 namespace opal {
@@ -19,6 +20,7 @@ struct DeliverOptions {
   double budget_s = 0;       // tuning time for workloads missing from the store (0 = no tuning)
   int bench_runs = 30;       // timed runs of the built library (after 3 warm-up runs)
   int threads = 0;           // kernel threads for the benchmark and PyTorch (0 = the host's cores)
+  ProgressStyle progress = ProgressStyle::kAuto;  // of the tuning (opal/progress.h)
   // PyTorch peer: `/usr/bin/python3 SCRIPT MODEL --threads T --repeats N --json`; "" = none.
   std::string torch_peer_script;
 };

@@ -1,16 +1,11 @@
 // Search over a framework's schedule space for one workload, and budget splitting over the tasks
 // of a model.
 //
-// Strategies:
-//   random        uniform valid configs, never one already measured (in the store or this run)
-//   evolutionary  a population of the best measured configs (seeded from the store's best records
-//                 the template's default and the best configs of the nearest other workloads in
-//                 the store, see opal/tuning_transfer.h); each new candidate is a mutation of a tournament
-//                 winner, a crossover of two (then maybe mutated), or, with probability
-//                 `explore`, a fresh random config
-// Both skip every config in RecordStore::MeasuredConfigs, so tuning resumes where it stopped and
-// never pays twice for a trial. A ranking hook (a cost model) may score candidate configs: the
-// search then draws `rank_pool` candidates per trial and measures the best-scored one.
+// TuneWorkload measures first the template's seed configs and the best configs of the nearest
+// other workloads in the store (opal/tuning_transfer.h), then asks a search strategy
+// (opal/search_strategy.h: random, evolutionary, model-guided with a cost model) for every next
+// candidate. Configs already in the store for this workload and target (RecordStore::
+// MeasuredConfigs) are never measured again, so tuning resumes where it stopped.
 // Every trial, failed ones included, is written to the store as one Record before the next
 // starts. Budgets: trials, wall time, and an early stop after N trials without a new best.
 #pragma once
@@ -23,15 +18,12 @@
 
 #include "opal/record.h"
 #include "opal/record_store.h"
+#include "opal/search_strategy.h"
 #include "opal/status.h"
 #include "opal/tasks.h"
 #include "opal/tuning_framework.h"
 
 namespace opal {
-
-// Scores candidates of one workload: higher is better (e.g. predicted GFLOP/s). Must return one
-// score per config.
-using RankFn = std::function<std::vector<double>(const Workload&, const std::vector<Config>&)>;
 
 struct TuneProgress {
   int trial = 0;  // trials finished in this run
@@ -45,7 +37,9 @@ struct TuneProgress {
 };
 
 struct SearchOptions {
-  std::string strategy = "evolutionary";  // "random" | "evolutionary"
+  std::string strategy = "evolutionary";  // a name of MakeSearchStrategy (opal/search_strategy.h)
+  // When set, makes the strategy instead of `strategy` (a strategy of the caller's own).
+  std::function<Result<std::unique_ptr<SearchStrategy>>(const SearchContext&)> make_strategy;
   int max_trials = 200;                   // trials measured in this run (failed ones count)
   double time_budget_s = 0;               // wall-clock limit of this run; 0 = none
   int early_stop = 0;             // stop after this many trials without a new best; 0 = never
@@ -56,7 +50,7 @@ struct SearchOptions {
   // Then measure the best configs of up to this many of the nearest other workloads of the op in
   // the store (TransferConfigs), at most a quarter of max_trials; 0 = off.
   int transfer = 8;
-  RankFn rank;                    // optional cost model
+  RankFn rank;                    // optional cost model: the strategy becomes model-guided
   int rank_pool = 64;             // candidates scored per trial when `rank` is set
   MeasureOptions measure;
   std::string worker_id;                              // stored in Provenance::worker_id

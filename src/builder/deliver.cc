@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <set>
 
 #include "opal/log.h"
 #include "opal/onnx_import.h"
 #include "opal/tasks.h"
+#include "opal/model_tuning.h"
 #include "opal/tuning_search.h"
 #include "opal/latency_stats.h"
 #include "opal/model_inputs.h"
@@ -93,32 +93,29 @@ Result<DeliverReport> Deliver(const DeliverOptions& o) {
   }
   for (Task& t : misses.tasks) t.share = misses.total_flops > 0 ? t.total_flops / misses.total_flops : 0;
 
-  // Tuning of the misses within the budget (zero-shot happens in the build when a model is given).
-  std::set<std::string> tuned;
+  // Tuning of the misses within the budget (zero-shot happens in the build when a model is given):
+  // up to 200 trials a task, the time split by FLOP share, a task stopped after 40 trials
+  // without a new best so that the budget goes where it still pays.
   if (o.budget_s > 0 && o.build.cost_model.empty() && !misses.tasks.empty()) {
-    const auto t0 = Clock::now();
-    std::vector<TaskBudget> budgets =
-        SplitBudget(misses, 200 * static_cast<int>(misses.tasks.size()), o.budget_s, 4);
-    for (size_t i = 0; i < misses.tasks.size(); ++i) {
-      const Task& t = misses.tasks[i];
-      SearchOptions so;
-      so.max_trials = budgets[i].trials;
-      so.time_budget_s = budgets[i].time_s;
-      so.early_stop = 40;
-      so.seed = 1 + i;
-      log::Info("tuning {} ({}/{}), {:.0f} s", t.workload.Summary(), i + 1, misses.tasks.size(), so.time_budget_s);
-      auto r = TuneWorkload(*fw, t.workload, host, *o.build.store, so);
-      if (!r.ok()) return r.status().WithContext(t.workload.Key());
-      for (auto& d : rep.tasks)
-        if (d.workload_key == t.workload.Key()) {
-          d.tune_s = r->elapsed_s;
-          if (r->best) {
-            d.source = "tuned";
-            d.gflops = r->best->gflops;
-          }
+    ModelTuningOptions mo;
+    mo.trials_per_task = 200;
+    mo.time_budget_s = o.budget_s;
+    mo.min_trials = 4;
+    mo.search.early_stop = 40;
+    mo.search.seed = 1;
+    mo.progress = o.progress;
+    OPAL_ASSIGN_OR_RETURN(ModelTuningResult tuned, TuneModelTasks(*fw, misses, host, *o.build.store, mo));
+    for (const TunedTask& t : tuned.tasks) {
+      for (auto& d : rep.tasks) {
+        if (d.workload_key != t.task.workload.Key()) continue;
+        d.tune_s = t.result.elapsed_s;
+        if (t.result.best) {
+          d.source = "tuned";
+          d.gflops = t.result.best->gflops;
         }
+      }
     }
-    rep.tune_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    rep.tune_s = tuned.elapsed_s;
   }
 
   OPAL_ASSIGN_OR_RETURN(rep.build, BuildModel(o.build));

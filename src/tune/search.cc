@@ -14,80 +14,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Measured configs with their speed; the population of the evolutionary search.
-struct Scored {
-  double gflops;
-  Config config;
-};
-
-class CandidateSource {
- public:
-  CandidateSource(const ConfigSpace& space, const SearchOptions& o, std::mt19937_64& rng,
-                  std::set<std::string>& measured)
-      : space_(space), o_(o), rng_(rng), measured_(measured) {}
-
-  void AddResult(const Config& c, double gflops) {
-    if (gflops <= 0) return;
-    population_.push_back({gflops, c});
-    std::sort(population_.begin(), population_.end(),
-              [](const Scored& a, const Scored& b) { return a.gflops > b.gflops; });
-    if (static_cast<int>(population_.size()) > std::max(1, o_.population))
-      population_.resize(o_.population);
-  }
-
-  // One unmeasured valid config, or nullopt when none could be found (space exhausted).
-  std::optional<Config> Next(const Workload& w) {
-    if (!o_.rank) return Draw();
-    std::vector<Config> pool;
-    std::set<std::string> seen;
-    for (int i = 0;
-         i < std::max(1, o_.rank_pool) * 4 && static_cast<int>(pool.size()) < o_.rank_pool; ++i) {
-      auto c = Draw();
-      if (!c) break;
-      if (seen.insert(c->CanonicalJson()).second) pool.push_back(*c);
-    }
-    if (pool.empty()) return std::nullopt;
-    std::vector<double> scores = o_.rank(w, pool);
-    if (scores.size() != pool.size()) return pool.front();
-    return pool[std::max_element(scores.begin(), scores.end()) - scores.begin()];
-  }
-
- private:
-  std::optional<Config> Draw() {
-    for (int attempt = 0; attempt < 500; ++attempt) {
-      std::optional<Config> c = o_.strategy == "random" ? space_.Sample(rng_) : Evolve();
-      if (!c) continue;
-      if (!measured_.count(c->CanonicalJson())) return c;
-    }
-    return std::nullopt;
-  }
-
-  const Config& Tournament() {
-    std::uniform_int_distribution<size_t> pick(0, population_.size() - 1);
-    size_t a = pick(rng_), b = pick(rng_);
-    return population_[std::min(a, b)].config;  // sorted: lower index is faster
-  }
-
-  std::optional<Config> Evolve() {
-    std::uniform_real_distribution<double> coin(0, 1);
-    if (population_.empty() || coin(rng_) < o_.explore) return space_.Sample(rng_);
-    if (population_.size() >= 2 && coin(rng_) < 0.3) {
-      auto child = space_.Crossover(Tournament(), Tournament(), rng_);
-      if (child && (coin(rng_) < 0.5 || measured_.count(child->CanonicalJson()))) {
-        if (auto m = space_.Mutate(*child, rng_)) return m;
-      }
-      if (child) return child;
-    }
-    return space_.Mutate(Tournament(), rng_);
-  }
-
-  const ConfigSpace& space_;
-  const SearchOptions& o_;
-  std::mt19937_64& rng_;
-  std::set<std::string>& measured_;
-  std::vector<Scored> population_;
-};
-
 }  // namespace
 
 Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, RecordStore& store,
@@ -137,10 +63,6 @@ std::vector<std::vector<double>> RetimeSideBySide(TuningFramework& fw, const Wor
 
 Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Target& t,
                                 RecordStore& store, const SearchOptions& o) {
-  if (o.strategy != "random" && o.strategy != "evolutionary") {
-    return Error(ErrorCode::kInvalidArgument, "unknown search strategy '{}' (random, evolutionary)",
-                 o.strategy);
-  }
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
@@ -148,7 +70,10 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
 
   OPAL_ASSIGN_OR_RETURN(std::set<std::string> measured,
                         store.MeasuredConfigs(w.Key(), t.ExactKey(), fw.Name(), fw.Version()));
-  CandidateSource source(space, o, rng, measured);
+  SearchContext ctx{&space, &measured, &rng, o.population, o.explore};
+  OPAL_ASSIGN_OR_RETURN(std::unique_ptr<SearchStrategy> strategy,
+                        o.make_strategy ? o.make_strategy(ctx) : MakeSearchStrategy(o.strategy, ctx));
+  if (o.rank) strategy = MakeModelGuidedStrategy(std::move(strategy), o.rank, o.rank_pool);
 
   TuneResult result;
   TuneProgress progress;
@@ -158,7 +83,7 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
                         BestStoredConfigs(fw, store, w, t, std::max(1, o.population)));
   for (const StoredConfig& sc : top) {
     if (sc.record.framework_version != fw.Version()) continue;
-    source.AddResult(sc.config, sc.record.gflops);
+    strategy->Observe(sc.config, sc.record.gflops);
     if (!result.best || sc.record.gflops > result.best->gflops) result.best = sc.record;
   }
   progress.best_gflops = result.best ? result.best->gflops : 0;
@@ -194,7 +119,7 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
       cand = queue.front();
       queue.erase(queue.begin());
     } else {
-      cand = source.Next(w);
+      cand = strategy->Propose(w);
     }
     if (!cand) {
       result.stop_reason = "space exhausted";
@@ -211,8 +136,8 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
     progress.last_status = rec.status;
     progress.last_error = rec.error;
     progress.last_gflops = rec.gflops;
+    strategy->Observe(*cand, rec.status == TrialStatus::kOk ? rec.gflops : 0);
     if (rec.status == TrialStatus::kOk) {
-      source.AddResult(*cand, rec.gflops);
       if (!result.best || rec.gflops > result.best->gflops) {
         result.best = rec;
         since_improvement = 0;

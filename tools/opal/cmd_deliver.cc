@@ -62,6 +62,7 @@ Status Run(const Options& o) {
   d.budget_s = o.budget_s;
   d.bench_runs = o.runs;
   d.threads = o.threads;
+  d.progress = CliProgressStyle(o.json);
   const std::string peer = std::string(OPAL_SOURCE_DIR) + "/bench/e2e/torch_peer.py";
   if (!o.no_torch && std::filesystem::exists(peer) && std::filesystem::exists("/usr/bin/python3"))
     d.torch_peer_script = peer;

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -12,6 +11,7 @@
 #include "opal/onnx_import.h"
 #include "opal/record_store.h"
 #include "opal/tasks.h"
+#include "opal/model_tuning.h"
 #include "opal/tuning_search.h"
 #include "opal/launcher.h"
 #include "opal/tune_job.h"
@@ -47,13 +47,6 @@ struct Options {
   int samples = 2000;
   int retrain_every = 0;
 };
-
-std::string Clock(double s) {
-  int t = static_cast<int>(s + 0.5);
-  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
-                   : fmt::format("{}:{:02}", t / 60, t % 60);
-}
-
 
 struct TaskOutcome {
   Workload workload;
@@ -144,23 +137,32 @@ Status Run(const Options& o) {
   OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(o.framework));
   const Target host = Target::DetectHost();
 
-  std::vector<TaskOutcome> tasks;
-  std::vector<TaskBudget> budgets;
+  // One task list for every path: the model's tasks, or the one workload (share 1).
+  TaskList tl;
+  int total_trials = 0;
   if (!o.workload.empty()) {
     OPAL_ASSIGN_OR_RETURN(Workload w, ResolveWorkload(o.workload, *store));
-    tasks.push_back({w, 1, 1, {}});
-    budgets.push_back({o.trials > 0 ? o.trials : 200, o.time_budget_s});
+    Task t;
+    t.workload = w;
+    t.count = 1;
+    t.flops = t.total_flops = w.Flops();
+    t.share = 1;
+    tl.tasks.push_back(t);
+    tl.total_flops = t.flops;
+    total_trials = o.trials > 0 ? o.trials : 200;
   } else {
     ImportOptions io;
     OPAL_ASSIGN_OR_RETURN(io.input_shapes, ParseInputShapes(o.input_shapes));
     OPAL_ASSIGN_OR_RETURN(Graph g, ImportOnnxFile(o.model, io));
-    TaskList tl = ExtractTasks(g);
+    tl = ExtractTasks(g);
     if (tl.tasks.empty())
       return Error(ErrorCode::kInvalidArgument, "{}: the model has no tunable workloads", o.model);
-    const int total = o.trials > 0 ? o.trials : 64 * static_cast<int>(tl.tasks.size());
-    budgets = SplitBudget(tl, total, o.time_budget_s, std::min(o.min_trials, total));
-    for (const Task& t : tl.tasks) tasks.push_back({t.workload, t.count, t.share, {}});
+    total_trials = o.trials > 0 ? o.trials : 64 * static_cast<int>(tl.tasks.size());
   }
+  std::vector<TaskOutcome> tasks;
+  for (const Task& t : tl.tasks) tasks.push_back({t.workload, t.count, t.share, {}});
+  const std::vector<TaskBudget> budgets =
+      SplitBudget(tl, total_trials, o.time_budget_s, std::min(o.min_trials, total_trials));
 
   if (o.workers > 0 || !o.launcher.empty()) return RunDistributed(o, dsn, *fw, host, tasks, budgets);
 
@@ -172,48 +174,18 @@ Status Run(const Options& o) {
   if (o.zero_shot && !guide) return Error(ErrorCode::kInvalidArgument, "--zero-shot needs --cost-model FILE");
   if (o.zero_shot) return RunZeroShot(o, *fw, host, *store, *guide->model, tasks);
 
-  int planned = 0;
-  for (const auto& b : budgets) planned += b.trials;
-  int done_before = 0;
-  const auto start = std::chrono::steady_clock::now();
-  const bool tty = isatty(STDERR_FILENO);
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    TaskOutcome& t = tasks[i];
-    if (!fw->Supports(t.workload)) {
-      fmt::print(stderr, "[{}/{}] {}: skipped, framework {} has no template for it\n", i + 1,
-                 tasks.size(), t.workload.Summary(), fw->Name());
-      continue;
-    }
-    SearchOptions so;
-    so.strategy = o.strategy;
-    so.max_trials = budgets[i].trials;
-    so.time_budget_s = budgets[i].time_s;
-    so.early_stop = o.early_stop;
-    so.transfer = o.transfer;
-    so.seed = o.seed ? o.seed + i : 0;
-    if (guide) so.rank = guide->Rank(*fw, host, store.get());
-    so.on_trial = [&](const TuneProgress& p) {
-      double total_elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      int done = done_before + p.trial;
-      double eta = done > 0 ? total_elapsed / done * std::max(0, planned - done) : 0;
-      std::string line =
-          fmt::format("[{}/{}] {}  trial {}/{}  best {:.1f} GFLOP/s  failed {}  elapsed {}  ETA {}",
-                      i + 1, tasks.size(), t.workload.Key(), p.trial, p.max_trials, p.best_gflops,
-                      p.failed, Clock(total_elapsed), Clock(eta));
-      if (tty) {
-        fmt::print(stderr, "\r\033[K{}", line);
-      } else if (p.trial == p.max_trials || p.trial % 10 == 0) {
-        fmt::print(stderr, "{}\n", line);
-      }
-      std::fflush(stderr);
-    };
-    auto r = TuneWorkload(*fw, t.workload, host, *store, so);
-    if (tty) fmt::print(stderr, "\n");
-    if (!r.ok()) return r.status().WithContext(t.workload.Key());
-    t.result = std::move(*r);
-    done_before += budgets[i].trials;
-  }
+  ModelTuningOptions mo;
+  mo.trials = total_trials;
+  mo.min_trials = o.min_trials;
+  mo.time_budget_s = o.time_budget_s;
+  mo.search.strategy = o.strategy;
+  mo.search.early_stop = o.early_stop;
+  mo.search.transfer = o.transfer;
+  mo.search.seed = o.seed;
+  if (guide) mo.rank_for = [&](const Workload&) { return guide->Rank(*fw, host, store.get()); };
+  mo.progress = CliProgressStyle(o.json);
+  OPAL_ASSIGN_OR_RETURN(ModelTuningResult tuned, TuneModelTasks(*fw, tl, host, *store, mo));
+  for (size_t i = 0; i < tasks.size(); ++i) tasks[i].result = tuned.tasks[i].result;
 
   if (o.json) {
     Json j;

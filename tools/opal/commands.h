@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "opal/progress.h"
 #include "opal/status.h"
 #include "opal/target.h"
 #include "opal/tensor.h"
@@ -45,6 +46,10 @@ Result<std::unique_ptr<RecordStore>> OpenExistingStore(const std::string& dsn);
 
 // --workload: a workload's JSON object, or a workload key already known to `store`.
 Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store);
+
+// How long work shows its progress: JSON events with --json, nothing with -q, else a bar on a
+// terminal and periodic lines otherwise (opal/progress.h).
+ProgressStyle CliProgressStyle(bool json);
 
 // Human-friendly numbers: 8.21 G, 512 K.
 std::string HumanCount(double v);

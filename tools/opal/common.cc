@@ -3,9 +3,15 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "opal/log.h"
 #include "opal/record_store.h"
 
 namespace opal::cli {
+
+ProgressStyle CliProgressStyle(bool json) {
+  if (json) return ProgressStyle::kJson;
+  return log::GetLevel() >= log::Level::kWarn ? ProgressStyle::kQuiet : ProgressStyle::kAuto;
+}
 
 std::string StoreDsn(const std::string& flag) { return flag.empty() ? RecordStore::DefaultDsn() : flag; }
 
