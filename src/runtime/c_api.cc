@@ -13,6 +13,7 @@
 #pragma GCC visibility pop
 
 #include "runtime/executor.h"
+#include "runtime/thread_pool.h"
 
 struct opal_model {
   std::unique_ptr<opal_rt::Executor> exec;
@@ -76,7 +77,10 @@ int opal_model_load(const char* dir, int num_threads, opal_model** out) {
     std::unique_ptr<opal_model> m(new opal_model);
     opal_rt::RtStatus s = opal_rt::Executor::Load(*p, dir, &m->exec);
     if (!s.ok()) return Fail(s);
-    halide_set_num_threads(num_threads > 0 ? num_threads : UsableCores());
+    const int threads = num_threads > 0 ? num_threads : UsableCores();
+    halide_set_num_threads(threads);
+    opal_rt::InstallThreadPool();
+    opal_rt::SetPoolThreads(threads);
     *out = m.release();
     return OPAL_OK;
   } catch (const std::bad_alloc&) {

@@ -1,0 +1,158 @@
+#include "runtime/thread_pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace opal_rt {
+namespace {
+
+// One parallel loop: participants take indices until none is left.
+struct Loop {
+  void* user_context = nullptr;
+  halide_task_t task = nullptr;
+  uint8_t* closure = nullptr;
+  int min = 0, size = 0;
+  std::atomic<int> next{0};
+  std::atomic<int> done{0};
+  std::atomic<int> result{0};
+};
+
+thread_local bool t_in_task = false;
+
+class Pool {
+ public:
+  ~Pool() { Stop(); }
+
+  void SetThreads(int n) {
+    std::lock_guard<std::mutex> run(run_mu_);
+    Stop();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { Work(); });
+  }
+
+  int ParFor(void* ctx, halide_task_t task, int min, int size, uint8_t* closure) {
+    if (size <= 0) return 0;
+    if (t_in_task || workers_.empty() || size == 1) return Serial(ctx, task, min, size, closure);
+    std::lock_guard<std::mutex> run(run_mu_);
+    Loop loop;
+    loop.user_context = ctx;
+    loop.task = task;
+    loop.closure = closure;
+    loop.min = min;
+    loop.size = size;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      current_.store(&loop, std::memory_order_seq_cst);
+      epoch_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    if (sleeping_.load(std::memory_order_acquire) > 0) cv_.notify_all();
+    Participate(loop);
+    while (loop.done.load(std::memory_order_acquire) < size) Relax();
+    // Workers may still hold a pointer to the loop: wait until none is inside it. (Sequentially
+    // consistent on both sides: a worker announces itself in inside_ before it reads current_.)
+    current_.store(nullptr, std::memory_order_seq_cst);
+    while (inside_.load(std::memory_order_seq_cst) > 0) Relax();
+    return loop.result.load(std::memory_order_relaxed);
+  }
+
+ private:
+  static void Relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+
+  static int Serial(void* ctx, halide_task_t task, int min, int size, uint8_t* closure) {
+    for (int i = min; i < min + size; ++i) {
+      if (int r = task(ctx, i, closure)) return r;
+    }
+    return 0;
+  }
+
+  static void Participate(Loop& loop) {
+    const bool outer = !t_in_task;
+    t_in_task = true;
+    for (;;) {
+      const int i = loop.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= loop.size) break;
+      const int r = loop.task(loop.user_context, loop.min + i, loop.closure);
+      if (r != 0) {
+        int expected = 0;
+        loop.result.compare_exchange_strong(expected, r);
+      }
+      loop.done.fetch_add(1, std::memory_order_acq_rel);
+    }
+    if (outer) t_in_task = false;
+  }
+
+  void Work() {
+    uint64_t seen = epoch_.load(std::memory_order_acquire);
+    auto last_work = std::chrono::steady_clock::now();
+    while (!stop_.load(std::memory_order_acquire)) {
+      const uint64_t e = epoch_.load(std::memory_order_acquire);
+      if (e != seen) {
+        seen = e;
+        inside_.fetch_add(1, std::memory_order_seq_cst);
+        if (Loop* loop = current_.load(std::memory_order_seq_cst)) Participate(*loop);
+        inside_.fetch_sub(1, std::memory_order_seq_cst);
+        last_work = std::chrono::steady_clock::now();
+        continue;
+      }
+      if (std::chrono::steady_clock::now() - last_work < std::chrono::microseconds(kSpinMicros)) {
+        for (int k = 0; k < 64; ++k) Relax();
+        continue;
+      }
+      std::unique_lock<std::mutex> lk(mu_);
+      sleeping_.fetch_add(1, std::memory_order_acq_rel);
+      cv_.wait(lk, [&] { return stop_.load() || epoch_.load(std::memory_order_acquire) != seen; });
+      sleeping_.fetch_sub(1, std::memory_order_acq_rel);
+      last_work = std::chrono::steady_clock::now();
+    }
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_.store(true, std::memory_order_release);
+    }
+    cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+    stop_.store(false, std::memory_order_release);
+  }
+
+  std::mutex run_mu_;  // one loop at a time
+  std::mutex mu_;      // guards sleeping workers' wake-up
+  std::condition_variable cv_;
+  std::atomic<Loop*> current_{nullptr};
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<int> inside_{0};
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> workers_;
+};
+
+Pool& ThePool() {
+  static Pool* pool = new Pool;  // never destroyed: workers may outlive static destruction order
+  return *pool;
+}
+
+}  // namespace
+
+void SetPoolThreads(int n) { ThePool().SetThreads(n); }
+
+int PoolDoParFor(void* user_context, halide_task_t task, int min, int size, uint8_t* closure) {
+  return ThePool().ParFor(user_context, task, min, size, closure);
+}
+
+void InstallThreadPool() {
+  static std::once_flag once;
+  std::call_once(once, [] { halide_set_custom_do_par_for(PoolDoParFor); });
+}
+
+}  // namespace opal_rt
