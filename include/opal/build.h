@@ -62,7 +62,8 @@ struct BuiltNode {
   std::string kernel;    // AOT function name, "" for alias nodes (views)
   std::string kind;      // "contraction", "elementwise", ..., "view"
   std::string workload_key;  // tunable nodes only
-  std::string epilogue;      // fused steps, comma-separated
+  std::string epilogue;      // op types of the nodes fused into this node's kernel, comma-separated
+  std::string fused_into;    // kind "fused": the node whose kernel computes this one
   ScheduleSource source = ScheduleSource::kNotTunable;
   double expected_s = 0;     // the record's median time (store / zero-shot), 0 when unknown
   std::string schedule_note; // how the schedule was chosen when not plainly (re-timed, why default)

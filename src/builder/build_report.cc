@@ -14,6 +14,7 @@ Json BuildReport::ToJson() const {
       if (!n.config.empty()) j["config"] = Json::parse(n.config);
     }
     if (!n.epilogue.empty()) j["epilogue"] = n.epilogue;
+    if (!n.fused_into.empty()) j["fused_into"] = n.fused_into;
     nodes.push_back(std::move(j));
   }
   return Json{{"format", "opal.build/1"},

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "opal/hash.h"
 
@@ -43,26 +44,40 @@ std::string AttributeText(const Attribute& a) {
 
 }  // namespace
 
-std::string DescribeKernel(const Graph& g, const Node& n, const lower::KernelDef& def, const Config* config) {
-  std::string d = fmt::format("{}|{}|opset{}|{}\n", n.domain, n.op_type, g.opset, def.kind);
-  for (const auto& [name, a] : n.attrs.all()) d += name + "=" + AttributeText(a) + "\n";
-  for (ValueId id : n.inputs) {
-    if (id == kNoValue) {
-      d += "in -\n";
-      continue;
+std::string DescribeKernel(const Graph& g, const lower::KernelGroup& group, const lower::KernelDef& def,
+                           const Config* config) {
+  std::string d = fmt::format("opset{}|{}\n", g.opset, def.kind);
+  std::map<ValueId, size_t> member_value;  // outputs of earlier members, by member index
+  const Node& anchor = g.node(group.anchor);
+  for (size_t m = 0; m < group.members.size(); ++m) {
+    const Node& n = g.node(group.members[m]);
+    d += fmt::format("node {}|{}\n", n.domain, n.op_type);
+    for (const auto& [name, a] : n.attrs.all()) d += name + "=" + AttributeText(a) + "\n";
+    for (ValueId id : n.inputs) {
+      if (id == kNoValue) {
+        d += "in -\n";
+        continue;
+      }
+      if (auto it = member_value.find(id); it != member_value.end()) {
+        d += fmt::format("in member {}\n", it->second);
+        continue;
+      }
+      const Value& v = g.value(id);
+      d += fmt::format("in {} {}", DTypeName(v.dtype), Dims(v.shape));
+      // A contraction reads its weights (input 1) at run time, as they are or as a packed copy
+      // (the input views then differ): their numbers are not part of the kernel.
+      const bool param = std::find(def.input_values.begin(), def.input_values.end(), id) != def.input_values.end() ||
+                         (m == 0 && def.kind == "contraction" && id == anchor.inputs[1]);
+      if (v.constant && !param)
+        d += " const " + Sha256Hex(std::string_view(reinterpret_cast<const char*>(v.constant->raw()), v.constant->nbytes()));
+      d += "\n";
     }
-    const Value& v = g.value(id);
-    d += fmt::format("in {} {}", DTypeName(v.dtype), Dims(v.shape));
-    // A contraction reads its weights (input 1) at run time, as they are or as a packed copy
-    // (the input views then differ): their numbers are not part of the kernel.
-    const bool param = std::find(def.input_values.begin(), def.input_values.end(), id) != def.input_values.end() ||
-                       (def.kind == "contraction" && id == n.inputs[1]);
-    if (v.constant && !param)
-      d += " const " + Sha256Hex(std::string_view(reinterpret_cast<const char*>(v.constant->raw()), v.constant->nbytes()));
-    d += "\n";
+    for (ValueId id : n.outputs) {
+      if (id == kNoValue) continue;
+      d += fmt::format("out {} {}\n", DTypeName(g.value(id).dtype), Dims(g.value(id).shape));
+      member_value[id] = m;
+    }
   }
-  for (ValueId id : n.outputs)
-    if (id != kNoValue) d += fmt::format("out {} {}\n", DTypeName(g.value(id).dtype), Dims(g.value(id).shape));
   for (const auto& v : def.input_views) d += "iv " + ViewText(v) + "\n";
   for (const auto& v : def.output_views) d += "ov " + ViewText(v) + "\n";
   if (config) d += "config " + config->CanonicalJson() + "\n";

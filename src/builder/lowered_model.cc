@@ -38,6 +38,15 @@ ValueId PackedWeights(Graph& g, const Node& n, const Workload& w, const Config& 
   return g.AddValue(std::move(v));
 }
 
+BuiltNode Built(const Node& n, std::string kernel, std::string kind) {
+  BuiltNode b;
+  b.node = n.name;
+  b.op_type = n.op_type;
+  b.kernel = std::move(kernel);
+  b.kind = std::move(kind);
+  return b;
+}
+
 int64_t Bytes(const Value& v) { return NumElements(v.shape) * static_cast<int64_t>(DTypeSize(v.dtype)); }
 
 }  // namespace
@@ -49,17 +58,25 @@ Result<LoweredModel> ChooseAndLower(Graph& g, ScheduleChooser& chooser, const Ta
   lo.target = &target;
   LoweredModel lm(g);
   std::vector<std::string> errors;
+  // Views alias their input's storage (in node order, so chains of views reach the root).
   for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
     const Node& n = g.node(id);
+    if (!lower::IsAliasNode(g, n)) continue;
     bool all_const = true;
     for (ValueId v : n.outputs) all_const = all_const && (v == kNoValue || g.value(v).constant);
     if (all_const) continue;
-    BuiltNode bn{n.name, n.op_type, "", "view", "", "", ScheduleSource::kNotTunable, 0};
-    if (lower::IsAliasNode(g, n)) {
-      lm.storage.Alias(n.outputs[0], n.inputs[0]);
-      report->nodes.push_back(bn);
+    lm.storage.Alias(n.outputs[0], n.inputs[0]);
+    report->nodes.push_back(Built(n, "", "view"));
+  }
+  const std::vector<lower::KernelGroup> groups = lower::PlanKernelGroups(g);
+  for (const lower::KernelGroup& grp : groups) {
+    const NodeId id = grp.anchor;
+    const Node& n = g.node(id);
+    if (!grp.fused() && lm.storage.PlaceConcatInPlace(id)) {  // its inputs are written into its slices
+      report->nodes.push_back(Built(n, "", "in-place"));
       continue;
     }
+    BuiltNode bn = Built(n, "", "");
     std::optional<ScheduleChoice> choice;
     std::optional<Workload> workload;
     if (auto wl = WorkloadOfNode(g, n); wl.ok() && wl->has_value() && tune::SupportedWorkload(**wl)) {
@@ -75,6 +92,7 @@ Result<LoweredModel> ChooseAndLower(Graph& g, ScheduleChooser& chooser, const Ta
     }
     lo.config = choice ? &choice->config : nullptr;
     lo.packed_weights = choice ? PackedWeights(g, n, *workload, choice->config) : kNoValue;
+    lo.group = &grp;
     if (choice) bn.config = choice->config.CanonicalJson();
     if (lo.packed_weights != kNoValue)
       bn.schedule_note += std::string(bn.schedule_note.empty() ? "" : "; ") + "weights packed by output channel at build time";
@@ -84,13 +102,24 @@ Result<LoweredModel> ChooseAndLower(Graph& g, ScheduleChooser& chooser, const Ta
       continue;
     }
     lm.defs.push_back(std::move(*def));
-    const std::string desc = DescribeKernel(g, n, lm.defs.back(), lo.config);
+    const std::string desc = DescribeKernel(g, grp, lm.defs.back(), lo.config);
     bn.kernel = KernelName(desc);
     bn.kind = lm.defs.back().kind;
-    if (const Attribute* a = n.attrs.Find("opal_epilogue")) bn.epilogue = fmt::format("{}", fmt::join(a->strings, ","));
+    std::string label = n.name;
+    for (size_t m = 1; m < grp.members.size(); ++m) {
+      const Node& f = g.node(grp.members[m]);
+      bn.epilogue += (m > 1 ? "," : "") + f.op_type;
+      if (label.size() < 200) label += "," + f.name;
+    }
     if (bn.kind != "contraction") bn.source = ScheduleSource::kNotTunable;
-    lm.steps.push_back({id, lm.defs.size() - 1, bn.kernel});
+    lm.steps.push_back({id, lm.defs.size() - 1, bn.kernel, label});
     report->nodes.push_back(bn);
+    for (size_t m = 1; m < grp.members.size(); ++m) {
+      const Node& f = g.node(grp.members[m]);
+      BuiltNode fn = Built(f, bn.kernel, "fused");
+      fn.fused_into = n.name;
+      report->nodes.push_back(fn);
+    }
   }
   if (!errors.empty()) {
     std::string list;
@@ -127,7 +156,7 @@ ProgramSpec AssembleProgram(const Graph& g, const LoweredModel& lm, std::vector<
       spec.kernels.push_back(ln.name);
       jobs->push_back({ln.name, &def, KernelCacheKey(ln.name)});
     }
-    ProgramSpec::StepEntry step{it->second, {}, g.node(ln.node).name};
+    ProgramSpec::StepEntry step{it->second, {}, ln.label};
     for (size_t i = 0; i < def.inputs.size(); ++i) step.args.push_back(arg(def.input_values[i], def.input_views[i]));
     for (size_t i = 0; i < def.outputs.size(); ++i) step.args.push_back(arg(def.output_values[i], def.output_views[i]));
     spec.steps.push_back(std::move(step));
@@ -142,7 +171,7 @@ std::string PlaceTensors(const Graph& g, const LoweredModel& lm, const std::map<
                          ProgramSpec* spec, BuildReport* report) {
   std::map<ValueId, Lifetime> life;
   auto touch = [&](ValueId root, int step, bool write) {
-    auto [it, added] = life.emplace(root, Lifetime{Bytes(g.value(root)), INT_MAX, -1});
+    auto [it, added] = life.emplace(root, Lifetime{lm.storage.RootBytes(root), INT_MAX, -1});
     if (write) it->second.first = std::min(it->second.first, step);
     it->second.last = std::max(it->second.last, step);
   };
@@ -185,7 +214,7 @@ std::string PlaceTensors(const Graph& g, const LoweredModel& lm, const std::map<
       te.offset = it->second;
     } else {
       te.storage = 0;
-      te.offset = arena_offset.at(root);
+      te.offset = arena_offset.at(root) + lm.storage.Offset(v);
     }
   }
   spec->weights_bytes = report->weights_bytes = static_cast<int64_t>(weights.size());

@@ -12,43 +12,29 @@
 #include "builder/aot_compile.h"
 #include "builder/program_gen.h"
 #include "builder/schedule_choice.h"
+#include "builder/value_storage.h"
 #include "lower/lowering.h"
 #include "opal/build.h"
 #include "opal/graph.h"
 
 namespace opal::build {
 
-// Storage of every value: the value whose bytes it uses (itself, or the input of a view node).
-class ValueStorage {
- public:
-  explicit ValueStorage(const Graph& g) : root_(g.num_values()) {
-    for (size_t i = 0; i < root_.size(); ++i) root_[i] = static_cast<ValueId>(i);
-  }
-  void Alias(ValueId out, ValueId in) { root_[static_cast<size_t>(out)] = Root(in); }
-  // Values added to the graph after construction (packed weights) are their own root.
-  ValueId Root(ValueId v) const {
-    return static_cast<size_t>(v) < root_.size() ? root_[static_cast<size_t>(v)] : v;
-  }
-
- private:
-  std::vector<ValueId> root_;
-};
-
 struct LoweredNode {
-  NodeId node;
-  size_t def;        // index into LoweredModel::defs
-  std::string name;  // kernel name
+  NodeId node;        // the kernel group's anchor
+  size_t def;         // index into LoweredModel::defs
+  std::string name;   // kernel name
+  std::string label;  // the step's node names (the anchor, then the fused nodes), for profiles
 };
 
 struct LoweredModel {
   std::deque<lower::KernelDef> defs;  // stable addresses: compile jobs point into it
-  std::vector<LoweredNode> steps;     // one per kernel call, in graph order
+  std::vector<LoweredNode> steps;     // one per kernel call (per kernel group), in the order they run
   ValueStorage storage;
   explicit LoweredModel(const Graph& g) : storage(g) {}
 };
 
-// Chooses every tunable node's schedule (`chooser`) and lowers every node that needs a kernel;
-// views alias their input's storage. Adds packed weights to `g` where a schedule reads them.
+// Plans the kernel groups (lower/kernel_groups.h), chooses every tunable anchor's schedule
+// (`chooser`) and lowers every group to one kernel; views alias their input's storage. Adds packed weights to `g` where a schedule reads them.
 // Appends one BuiltNode per node to `report`. kUnsupported listing the nodes that cannot be lowered.
 Result<LoweredModel> ChooseAndLower(Graph& g, ScheduleChooser& chooser, const Target& target,
                                     const std::string& model_path, BuildReport* report);

@@ -20,7 +20,7 @@ const std::string kModelsDir = testing::SharedModelsDir();
 std::vector<std::string> ModelNames() { return testing::SharedModelNames(); }
 
 TEST(SharedModels, AllImportWithEveryShapeKnown) {
-  if (!fs::is_directory(kModelsDir)) GTEST_SKIP() << kModelsDir << " is absent (no ../shared)";
+  ASSERT_TRUE(fs::is_directory(kModelsDir)) << kModelsDir << " is absent: the shared models are part of the test data";
   std::vector<std::string> names = ModelNames();
   EXPECT_GE(names.size(), 7u) << "expected the 7 reference models in " << kModelsDir;
   for (const auto& name : names) {
@@ -42,7 +42,7 @@ TEST(SharedModels, AllImportWithEveryShapeKnown) {
 
 // The two models with weights and PyTorch's outputs: the inferred output shape matches.
 TEST(SharedModels, OutputShapesMatchReferenceData) {
-  if (!fs::is_directory(kModelsDir)) GTEST_SKIP() << kModelsDir << " is absent (no ../shared)";
+  ASSERT_TRUE(fs::is_directory(kModelsDir)) << kModelsDir << " is absent: the shared models are part of the test data";
   for (const auto& name : ModelNames()) {
     fs::path out = fs::path(kModelsDir) / name / "test_data_set_0" / "output_0.pb";
     if (!fs::exists(out)) continue;

@@ -57,7 +57,7 @@ std::string FirstLines(const std::string& s) {
 
 Result<std::vector<Tensor>> EvaluateGraphJit(const Graph& g, const std::vector<Tensor>& inputs,
                                              const LowerOptions& options, JitEvalStats* stats,
-                                             const NodeLowering& lowering) {
+                                             const NodeLowering& lowering, bool fuse) {
   JitEvalStats local;
   if (!stats) stats = &local;
   std::vector<std::optional<Storage>> store(g.num_values());
@@ -89,10 +89,15 @@ Result<std::vector<Tensor>> EvaluateGraphJit(const Graph& g, const std::vector<T
     return *store[id];
   };
 
-  for (const Node& n : g.nodes()) {
+  // Kernels run as the builder runs them: one per kernel group, where its last member stands.
+  const std::vector<KernelGroup> groups = PlanKernelGroups(g, fuse && !lowering);
+  std::vector<int> group_ending_at(g.num_nodes(), -1);
+  for (size_t k = 0; k < groups.size(); ++k) group_ending_at[static_cast<size_t>(groups[k].members.back())] = static_cast<int>(k);
+  for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
+    const Node& n = g.node(id);
     bool all_constant = true;
-    for (ValueId id : n.outputs)
-      all_constant = all_constant && (id == kNoValue || g.value(id).constant);
+    for (ValueId v : n.outputs)
+      all_constant = all_constant && (v == kNoValue || g.value(v).constant);
     if (all_constant) {
       ++stats->skipped;
       continue;
@@ -104,9 +109,15 @@ Result<std::vector<Tensor>> EvaluateGraphJit(const Graph& g, const std::vector<T
       ++stats->aliases;
       continue;
     }
-    OPAL_ASSIGN_OR_RETURN(KernelDef k,
-                          lowering ? lowering(g, n, options) : LowerNode(g, n, options));
-    if (std::getenv("OPAL_JIT_TRACE")) std::fprintf(stderr, "jit: %s\n", n.Describe().c_str());
+    const int gi = group_ending_at[static_cast<size_t>(id)];
+    if (gi < 0) continue;  // fused into a kernel that runs later
+    const KernelGroup& grp = groups[static_cast<size_t>(gi)];
+    LowerOptions o = options;
+    o.group = &grp;
+    const Node& anchor = g.node(grp.anchor);
+    OPAL_ASSIGN_OR_RETURN(KernelDef k, lowering ? lowering(g, anchor, o) : LowerNode(g, anchor, o));
+    stats->fused += static_cast<int>(grp.members.size()) - 1;
+    if (std::getenv("OPAL_JIT_TRACE")) std::fprintf(stderr, "jit: %s\n", anchor.Describe().c_str());
     try {
       for (size_t i = 0; i < k.inputs.size(); ++i) {
         OPAL_ASSIGN_OR_RETURN(Storage s, get(k.input_values[i]));
@@ -122,7 +133,7 @@ Result<std::vector<Tensor>> EvaluateGraphJit(const Graph& g, const std::vector<T
       Halide::Realization r(outs);
       p.realize(r, JitTarget());
     } catch (const Halide::Error& e) {
-      return Error(ErrorCode::kFailed, "{}: Halide failed: {}", n.Describe(), FirstLines(e.what()));
+      return Error(ErrorCode::kFailed, "{}: Halide failed: {}", anchor.Describe(), FirstLines(e.what()));
     }
     ++stats->kernels;
   }

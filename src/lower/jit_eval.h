@@ -4,7 +4,9 @@
 //
 // Each value lives in its own 64-byte aligned buffer; alias nodes (IsAliasNode) share their
 // input's storage; nodes whose outputs are all graph constants are skipped (constants come from
-// Value::constant); every other node is lowered with LowerNode and realized into its outputs.
+// Value::constant); the other nodes are lowered as the builder lowers them, one kernel per kernel
+// group (kernel_groups.h; with `fuse` false, or with a `lowering` override, one per node), and
+// realized into the group's output.
 // OPAL_JIT_TRACE=1 prints each node before it runs (to find a kernel that crashes).
 #pragma once
 
@@ -21,6 +23,7 @@ struct JitEvalStats {
   int kernels = 0;  // nodes lowered and run
   int aliases = 0;  // alias nodes
   int skipped = 0;  // nodes whose outputs are all constant
+  int fused = 0;    // nodes computed inside another node's kernel (kernel_groups.h)
 };
 
 // A lowering to use instead of LowerNode (tests of one path); nullptr = LowerNode.
@@ -34,6 +37,6 @@ using NodeLowering =
 Result<std::vector<Tensor>> EvaluateGraphJit(const Graph& g, const std::vector<Tensor>& inputs,
                                              const LowerOptions& options,
                                              JitEvalStats* stats = nullptr,
-                                             const NodeLowering& lowering = nullptr);
+                                             const NodeLowering& lowering = nullptr, bool fuse = true);
 
 }  // namespace opal::lower

@@ -83,7 +83,7 @@ Result<KernelDef> LowerContractionNode(const Graph& g, const Node& n, const Lowe
   co.epilogue = [&](Expr acc, Var x, Var y, Var b) -> Expr {
     OutputCoords at(w, out_shape, x, y, b);
     EpilogueSite site{[&](size_t axis) { return at.Axis(axis); }, ToArgView(out_view), {x, y, b}};
-    auto e = ApplyEpilogue(g, n, acc, site, &def);
+    auto e = ApplyEpilogue(g, n, acc, site, o.group, &def);
     if (!e.ok()) {
       epi_status = e.status();
       return acc;
@@ -104,7 +104,7 @@ Result<KernelDef> LowerContractionNode(const Graph& g, const Node& n, const Lowe
   def.input_views = std::move(views);
   def.input_values = std::move(values);
   def.outputs = {f.out};
-  def.output_values = {n.outputs[0]};
+  def.output_values = {o.group ? o.group->output : n.outputs[0]};
   def.output_views = {ToArgView(out_view)};
   return def;
 }

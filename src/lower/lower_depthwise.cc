@@ -50,7 +50,7 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
                     },
                     out_view,
                     {x, y, c, b}};
-  OPAL_ASSIGN_OR_RETURN(Expr value, ApplyEpilogue(g, n, acc, site, &def));
+  OPAL_ASSIGN_OR_RETURN(Expr value, ApplyEpilogue(g, n, acc, site, o.group, &def));
   Halide::Func out("depthwise");
   out(x, y, c, b) = value;
 
@@ -69,7 +69,7 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
         .set_bounds(0, static_cast<int>(out_view.dims[i].extent))
         .set_stride(static_cast<int>(out_view.dims[i].stride));
   def.outputs = {out};
-  def.output_values = {n.outputs[0]};
+  def.output_values = {o.group ? o.group->output : n.outputs[0]};
   def.output_views = {out_view};
   return def;
 }

@@ -1,8 +1,11 @@
 #include "lower/lower_elementwise.h"
 
+#include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
+#include <set>
+
+#include "lower/elementwise_expr.h"
 
 namespace opal::lower {
 namespace {
@@ -13,184 +16,6 @@ using Halide::select;
 
 // A constant of type t.
 Expr K(const Halide::Type& t, double v) { return Halide::cast(t, Expr(v)); }
-
-// Float math on any float type; Halide's erf exists for Float(32) only.
-Expr Erf(const Expr& x) {
-  if (x.type() == Halide::Float(32)) return Halide::erf(x);
-  return Halide::cast(x.type(), Halide::erf(Halide::cast(Halide::Float(32), x)));
-}
-
-// Reads a float attribute as a constant of type t.
-Expr Attr(const KernelBuilder& b, const Halide::Type& t, const char* name, double dflt) {
-  return K(t, b.attrs().GetFloat(name, dflt));
-}
-
-using Unary = std::function<Expr(const KernelBuilder&, const Expr&)>;
-
-const std::map<std::string, Unary>& UnaryOps() {
-  static const std::map<std::string, Unary> ops = {
-      {"Sqrt", [](auto&, const Expr& x) { return Halide::sqrt(x); }},
-      {"Reciprocal", [](auto&, const Expr& x) { return K(x.type(), 1) / x; }},
-      {"Erf", [](auto&, const Expr& x) { return Erf(x); }},
-      {"Relu", [](auto&, const Expr& x) { return Halide::max(x, K(x.type(), 0)); }},
-      {"Exp", [](auto&, const Expr& x) { return Halide::exp(x); }},
-      {"Log", [](auto&, const Expr& x) { return Halide::log(x); }},
-      {"Tanh", [](auto&, const Expr& x) { return Halide::tanh(x); }},
-      {"Sigmoid",
-       [](auto&, const Expr& x) { return K(x.type(), 1) / (K(x.type(), 1) + Halide::exp(-x)); }},
-      {"Neg", [](auto&, const Expr& x) { return -x; }},
-      {"Abs", [](auto&, const Expr& x) { return Halide::cast(x.type(), Halide::abs(x)); }},
-      {"Floor", [](auto&, const Expr& x) { return x.type().is_float() ? Halide::floor(x) : x; }},
-      {"Ceil", [](auto&, const Expr& x) { return x.type().is_float() ? Halide::ceil(x) : x; }},
-      {"Round", [](auto&, const Expr& x) { return x.type().is_float() ? Halide::round(x) : x; }},
-      {"Sign",
-       [](auto&, const Expr& x) {
-         const auto t = x.type();
-         return select(x > K(t, 0), K(t, 1), x < K(t, 0), K(t, -1), K(t, 0));
-       }},
-      {"Sin", [](auto&, const Expr& x) { return Halide::sin(x); }},
-      {"Cos", [](auto&, const Expr& x) { return Halide::cos(x); }},
-      {"Tan", [](auto&, const Expr& x) { return Halide::tan(x); }},
-      {"Asin", [](auto&, const Expr& x) { return Halide::asin(x); }},
-      {"Acos", [](auto&, const Expr& x) { return Halide::acos(x); }},
-      {"Atan", [](auto&, const Expr& x) { return Halide::atan(x); }},
-      {"Sinh", [](auto&, const Expr& x) { return Halide::sinh(x); }},
-      {"Cosh", [](auto&, const Expr& x) { return Halide::cosh(x); }},
-      {"Asinh", [](auto&, const Expr& x) { return Halide::asinh(x); }},
-      {"Acosh", [](auto&, const Expr& x) { return Halide::acosh(x); }},
-      {"Atanh", [](auto&, const Expr& x) { return Halide::atanh(x); }},
-      {"Not", [](auto&, const Expr& x) { return x == K(x.type(), 0); }},
-      {"IsNaN", [](auto&, const Expr& x) { return Halide::is_nan(x); }},
-      {"IsInf",
-       [](const KernelBuilder& b, const Expr& x) {
-         const bool pos = b.attrs().GetInt("detect_positive", 1) != 0;
-         const bool neg = b.attrs().GetInt("detect_negative", 1) != 0;
-         const Expr zero = K(x.type(), 0);
-         return Halide::is_inf(x) && ((x > zero && pos) || (x < zero && neg));
-       }},
-      {"LeakyRelu",
-       [](const KernelBuilder& b, const Expr& x) {
-         return select(x >= K(x.type(), 0), x, Attr(b, x.type(), "alpha", 0.01) * x);
-       }},
-      {"Elu",
-       [](const KernelBuilder& b, const Expr& x) {
-         const Expr a = Attr(b, x.type(), "alpha", 1.0);
-         return select(x >= K(x.type(), 0), x, a * (Halide::exp(x) - K(x.type(), 1)));
-       }},
-      {"Celu",
-       [](const KernelBuilder& b, const Expr& x) {
-         const Expr a = Attr(b, x.type(), "alpha", 1.0), z = K(x.type(), 0);
-         return Halide::max(z, x) + Halide::min(z, a * (Halide::exp(x / a) - K(x.type(), 1)));
-       }},
-      {"Selu",
-       [](const KernelBuilder& b, const Expr& x) {
-         const Expr a = Attr(b, x.type(), "alpha", 1.67326319217681884765625);
-         const Expr g = Attr(b, x.type(), "gamma", 1.05070102519989013671875);
-         return g * select(x > K(x.type(), 0), x, a * Halide::exp(x) - a);
-       }},
-      {"HardSigmoid",
-       [](const KernelBuilder& b, const Expr& x) {
-         const Expr y = Attr(b, x.type(), "alpha", 0.2) * x + Attr(b, x.type(), "beta", 0.5);
-         return Halide::clamp(y, K(x.type(), 0), K(x.type(), 1));
-       }},
-      {"HardSwish",
-       [](auto&, const Expr& x) {
-         return x * Halide::clamp(x / K(x.type(), 6) + K(x.type(), 0.5), K(x.type(), 0),
-                                  K(x.type(), 1));
-       }},
-      {"Softplus",
-       [](auto&, const Expr& x) {
-         const Expr z = K(x.type(), 0);
-         return Halide::max(x, z) + Halide::log(K(x.type(), 1) + Halide::exp(-Halide::abs(x)));
-       }},
-      {"Softsign", [](auto&, const Expr& x) { return x / (K(x.type(), 1) + Halide::abs(x)); }},
-      {"ThresholdedRelu",
-       [](const KernelBuilder& b, const Expr& x) {
-         return select(x > Attr(b, x.type(), "alpha", 1.0), x, K(x.type(), 0));
-       }},
-      {"Shrink",
-       [](const KernelBuilder& b, const Expr& x) {
-         const Expr l = Attr(b, x.type(), "lambd", 0.5), bias = Attr(b, x.type(), "bias", 0.0);
-         return select(x<-l, x + bias, x> l, x - bias, K(x.type(), 0));
-       }},
-      {"Gelu",
-       [](const KernelBuilder& b, const Expr& x) {
-         const auto t = x.type();
-         if (b.attrs().GetString("approximate", "none") == "tanh") {
-           const Expr inner = K(t, std::sqrt(2.0 / M_PI)) * (x + K(t, 0.044715) * x * x * x);
-           return K(t, 0.5) * x * (K(t, 1) + Halide::tanh(inner));
-         }
-         return K(t, 0.5) * x * (K(t, 1) + Erf(x * K(t, M_SQRT1_2)));
-       }},
-      {"Cast", [](auto&, const Expr& x) { return x; }},
-      {"CastLike", [](auto&, const Expr& x) { return x; }},
-      {"Identity", [](auto&, const Expr& x) { return x; }},
-      {"Dropout", [](auto&, const Expr& x) { return x; }},
-      {"Expand", [](auto&, const Expr& x) { return x; }},
-  };
-  return ops;
-}
-
-Expr IsTrue(const Expr& x) { return x.type().is_bool() ? x : x != K(x.type(), 0); }
-
-// Python-style (fmod=0: sign of the divisor) or C-style (fmod=1) remainder.
-Expr Mod(const Expr& a, const Expr& b, bool fmod) {
-  const auto t = a.type();
-  if (t.is_float()) {
-    if (fmod) return a - b * Halide::trunc(a / b);
-    const Expr r = a - b * Halide::trunc(a / b);
-    return select(r != K(t, 0) && ((r < K(t, 0)) != (b < K(t, 0))), r + b, r);
-  }
-  if (t.is_uint()) return a % b;
-  if (fmod) return Halide::mod_round_to_zero(a, b);
-  const Expr e = a % b;  // Euclidean: in [0, |b|)
-  return select(e != K(t, 0) && b < K(t, 0), e + b, e);
-}
-
-Result<Expr> Binary(const KernelBuilder& b, const std::string& op, Expr x, Expr y) {
-  const auto t = x.type();
-  if (op == "Pow") {
-    if (t.is_float()) return Halide::pow(x, Halide::cast(t, y));
-    return Halide::cast(t, Halide::round(Halide::pow(Halide::cast(Halide::Float(64), x),
-                                                     Halide::cast(Halide::Float(64), y))));
-  }
-  if (op == "PRelu") return select(x < K(t, 0), Halide::cast(t, y) * x, x);
-  if (op == "Mod") return Mod(x, y, b.attrs().GetInt("fmod", 0) != 0);
-  if (op == "BitShift") {
-    return b.attrs().GetString("direction", "") == "LEFT" ? x << y : x >> y;
-  }
-  if (op == "And") return IsTrue(x) && IsTrue(y);
-  if (op == "Or") return IsTrue(x) || IsTrue(y);
-  if (op == "Xor") return IsTrue(x) != IsTrue(y);
-  if (op == "Equal") return x == y;
-  if (op == "Less") return x < y;
-  if (op == "Greater") return x > y;
-  if (op == "LessOrEqual") return x <= y;
-  if (op == "GreaterOrEqual") return x >= y;
-  if (op == "Add" || op == "Sum" || op == "Mean") return x + y;
-  if (op == "Sub") return x - y;
-  if (op == "Mul") return x * y;
-  if (op == "Div") return t.is_int() ? Halide::div_round_to_zero(x, y) : x / y;
-  if (op == "Max") return Halide::max(x, y);
-  if (op == "Min") return Halide::min(x, y);
-  return b.Unsupported("operator " + op);
-}
-
-// A scalar bound of Clip: build-time constant when possible, else a runtime param.
-Result<Expr> ClipBound(KernelBuilder& b, size_t i, const Halide::Type& t, bool low) {
-  if (b.opset() < 11) {
-    const double big = std::numeric_limits<float>::max();
-    return K(t, b.attrs().GetFloat(low ? "min" : "max", low ? -big : big));
-  }
-  if (!b.HasInput(i)) return low ? LowestOf(t) : HighestOf(t);
-  if (const Tensor* c = b.Constant(i)) {
-    if (c->size() != 1) return b.Unsupported("a Clip bound that is not a scalar");
-    return K(t, c->GetDouble(0));
-  }
-  OPAL_ASSIGN_OR_RETURN(TensorRef r, b.Input(i));
-  if (NumElements(r.shape) != 1) return b.Unsupported("a Clip bound that is not a scalar");
-  return r(std::vector<Expr>(r.shape.size(), Expr(0)));
-}
 
 Result<Expr> BatchNorm(KernelBuilder& b, const std::vector<Expr>& idx) {
   if (b.attrs().GetInt("training_mode", 0) != 0 || b.HasOutput(1) || b.HasOutput(2)) {
@@ -205,7 +30,7 @@ Result<Expr> BatchNorm(KernelBuilder& b, const std::vector<Expr>& idx) {
     v.push_back(i == 0 ? r(idx) : r({idx[1]}));
   }
   const auto t = v[0].type();
-  const Expr eps = Attr(b, t, "epsilon", 1e-5);
+  const Expr eps = K(t, b.attrs().GetFloat("epsilon", 1e-5));
   return (v[0] - v[3]) / Halide::sqrt(v[4] + eps) * v[1] + v[2];
 }
 
@@ -238,90 +63,215 @@ Result<Expr> Quantize(KernelBuilder& b, const std::vector<Expr>& idx) {
                                         Halide::cast(Halide::Float(32), qt.max())));
 }
 
+
+// The dims of a pointwise group's output after coalescing: adjacent dims merge when every operand
+// either varies along both or along neither (a dense tensor's bytes read the same either way), and
+// dims of extent 1 disappear. [1, C, H, W] with a per-channel operand [C, 1, 1] becomes [C, H*W];
+// with same-shaped operands only, one flat dim.
+struct Coalesced {
+  Shape out;                  // ONNX order, outermost first
+  std::vector<Shape> inputs;  // per operand, the same rank as `out` (1 where it broadcasts)
+};
+
+Coalesced Coalesce(const Shape& out, const std::vector<Shape>& inputs) {
+  const size_t r = out.size();
+  std::vector<Shape> padded;
+  for (const Shape& s : inputs) {
+    Shape p(r - s.size(), 1);
+    p.insert(p.end(), s.begin(), s.end());
+    padded.push_back(p);
+  }
+  Coalesced c;
+  c.inputs.resize(inputs.size());
+  bool open = false;
+  for (size_t d = 0; d < r; ++d) {
+    if (out[d] == 1) continue;
+    bool merge = open;
+    for (size_t k = 0; k < padded.size() && merge; ++k) {
+      const bool full = padded[k][d] != 1;
+      const bool prev_full = c.inputs[k].back() != 1;
+      merge = full == prev_full;
+    }
+    if (merge) {
+      c.out.back() *= out[d];
+      for (size_t k = 0; k < padded.size(); ++k) c.inputs[k].back() *= padded[k][d];
+    } else {
+      c.out.push_back(out[d]);
+      for (size_t k = 0; k < padded.size(); ++k) c.inputs[k].push_back(padded[k][d]);
+    }
+    open = true;
+  }
+  return c;
+}
+
+// A streaming pass over `out` (dims innermost first, extents `shape` in ONNX order): the innermost
+// dim vectorised, the rest fused, in parallel tasks of at least kTaskElems elements.
+void ScheduleStreaming(Func out, const Shape& shape, int lanes, int cores) {
+  constexpr int64_t kTaskElems = 16384;
+  const int r = static_cast<int>(shape.size());
+  if (r == 0) return;
+  std::vector<Halide::Var> args = out.args();
+  const int64_t total = NumElements(shape), inner = shape.back();
+  int vec = lanes;
+  while (vec > 4 && inner < vec) vec /= 2;
+  const bool parallel = cores > 1 && total >= 2 * kTaskElems;
+  const int64_t tasks = parallel ? std::min<int64_t>(total / kTaskElems, int64_t(cores) * 8) : 1;
+  Halide::Var xo("xo"), xi("xi"), outer("outer"), po("po"), pi("pi");
+  if (r == 1 || (parallel && total / inner < tasks)) {
+    // Few rows: the chunks of the innermost dim are the parallel tasks (with the rows, fused).
+    int64_t chunk = std::max<int64_t>(vec, (inner + tasks - 1) / tasks * (r == 1 ? 1 : total / inner));
+    chunk = std::min<int64_t>((chunk + vec - 1) / vec * vec, inner);
+    if (parallel && chunk < inner) {
+      out.split(args[0], xo, xi, static_cast<int>(chunk));
+      if (inner >= vec) out.vectorize(xi, vec);
+      Halide::Var task = xo;
+      for (int d = 1; d < r; ++d) {
+        Halide::Var f(fmt::format("f{}", d));
+        out.fuse(task, args[d], f);
+        task = f;
+      }
+      out.parallel(task);
+    } else if (inner >= vec) {
+      out.vectorize(args[0], vec);
+    }
+    return;
+  }
+  if (inner >= vec) out.vectorize(args[0], vec);
+  Halide::Var rows = args[1];
+  for (int d = 2; d < r; ++d) {
+    Halide::Var f(fmt::format("f{}", d));
+    out.fuse(rows, args[d], f);
+    rows = f;
+  }
+  if (!parallel) return;
+  const int64_t nrows = total / inner;
+  const int64_t per_task = std::max<int64_t>(1, nrows / tasks);
+  if (per_task > 1) {
+    out.split(rows, po, pi, static_cast<int>(per_task));
+    out.parallel(po);
+  } else {
+    out.parallel(rows);
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& ElementwiseOps() {
   static const std::vector<std::string> ops = [] {
-    std::vector<std::string> v = {"Add",
-                                  "Sub",
-                                  "Mul",
-                                  "Div",
-                                  "Pow",
-                                  "Mod",
-                                  "BitShift",
-                                  "PRelu",
-                                  "And",
-                                  "Or",
-                                  "Xor",
-                                  "Equal",
-                                  "Less",
-                                  "Greater",
-                                  "LessOrEqual",
-                                  "GreaterOrEqual",
-                                  "Max",
-                                  "Min",
-                                  "Sum",
-                                  "Mean",
-                                  "Where",
-                                  "Clip",
-                                  "BatchNormalization",
-                                  "QuantizeLinear",
-                                  "DequantizeLinear"};
-    for (const auto& [name, fn] : UnaryOps()) v.push_back(name);
+    std::vector<std::string> v = {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "BitShift", "PRelu", "And", "Or", "Xor",
+                                  "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Max", "Min", "Sum",
+                                  "Mean", "Where", "Clip", "BatchNormalization", "QuantizeLinear",
+                                  "DequantizeLinear", "Sqrt", "Reciprocal", "Erf", "Relu", "Exp", "Log", "Tanh",
+                                  "Sigmoid", "Neg", "Abs", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Tan",
+                                  "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Not", "IsNaN",
+                                  "IsInf", "LeakyRelu", "Elu", "Celu", "Selu", "HardSigmoid", "HardSwish",
+                                  "Softplus", "Softsign", "ThresholdedRelu", "Shrink", "Gelu", "Cast", "CastLike",
+                                  "Identity", "Dropout", "Expand"};
     return v;
   }();
   return ops;
 }
 
-Result<KernelDef> LowerElementwise(KernelBuilder& b) {
-  b.set_kind("elementwise");
-  const std::string& op = b.node().op_type;
-  const DType out_dtype = b.OutValue(0).dtype;
-  if (!HalideTypeOf(out_dtype).ok()) {
-    return b.Unsupported(fmt::format("output type {}", DTypeName(out_dtype)));
+namespace {
+
+// The pointwise kernel of `members` (the anchor first, in topological order) writing `output`.
+Result<KernelDef> LowerPointwiseNodes(const Graph& g, const std::vector<const Node*>& members, ValueId output,
+                                      const LowerOptions& o) {
+  const Node& anchor = *members[0];
+  const bool fused = members.size() > 1;
+  const Value& outv = g.value(output);
+  OPAL_RETURN_IF_ERROR(HalideTypeOf(outv.dtype).status());
+  std::set<ValueId> produced;
+  for (const Node* m : members) produced.insert(m->outputs[0]);
+  std::vector<ValueId> ext;  // operands read from memory, in first-use order
+  for (const Node* m : members) {
+    const Node& n = *m;
+    if (!IsPointwiseNode(g, n))
+      return Error(ErrorCode::kInternal, "{}: fused into a pointwise kernel but not pointwise", n.Describe());
+    for (size_t i : PointwiseDataInputs(n)) {
+      const ValueId v = n.inputs[i];
+      if (produced.count(v) || ScalarConstant(g, v).defined()) continue;
+      if (std::find(ext.begin(), ext.end(), v) == ext.end()) ext.push_back(v);
+    }
   }
+  std::vector<Shape> shapes;
+  for (ValueId v : ext) shapes.push_back(g.value(v).shape);
+  const Coalesced c = Coalesce(outv.shape, shapes);
+
+  KernelDef def;
+  def.kind = fused ? "fused-elementwise" : "elementwise";
+  const auto vars = MakeVars(static_cast<int>(c.out.size()));
+  const auto idx = AsExprs(vars);
+  std::map<ValueId, Expr> at;
+  for (size_t k = 0; k < ext.size(); ++k) {
+    const Value& v = g.value(ext[k]);
+    OPAL_ASSIGN_OR_RETURN(Halide::Type t, HalideTypeOf(v.dtype));
+    Halide::ImageParam p(t, static_cast<int>(c.inputs[k].size()), fmt::format("in{}", k));
+    const ArgView view = DenseView(c.inputs[k]);
+    ConstrainView(p, view);
+    def.inputs.push_back(p);
+    def.input_values.push_back(ext[k]);
+    def.input_views.push_back(view);
+    at[ext[k]] = TensorRef{Func(p), c.inputs[k], t}.Broadcast(idx);
+  }
+  for (const Node* m : members) {
+    const Node& n = *m;
+    std::vector<Expr> in(n.inputs.size());
+    for (size_t i : PointwiseDataInputs(n)) {
+      auto it = at.find(n.inputs[i]);
+      in[i] = it != at.end() ? it->second : ScalarConstant(g, n.inputs[i]);
+    }
+    OPAL_ASSIGN_OR_RETURN(Expr e, PointwiseExpr(g, n, in));
+    at[n.outputs[0]] = e;
+  }
+  Func out(fused ? "fused" : "out");
+  out(HalideArgs(vars)) = at.at(output);
+  const ArgView view = DenseView(c.out);
+  for (size_t d = 0; d < view.dims.size(); ++d)
+    out.output_buffer()
+        .dim(static_cast<int>(d))
+        .set_bounds(0, static_cast<int>(view.dims[d].extent))
+        .set_stride(static_cast<int>(view.dims[d].stride));
+  const Target host = o.target ? *o.target : Target::DetectHost();
+  ScheduleStreaming(out, c.out, o.vector_lanes, std::max(1, host.cores));
+  def.outputs = {out};
+  def.output_values = {output};
+  def.output_views = {view};
+  return def;
+}
+
+}  // namespace
+
+Result<KernelDef> LowerPointwiseGroup(const Graph& g, const KernelGroup& grp, const LowerOptions& o) {
+  std::vector<const Node*> members;
+  for (NodeId m : grp.members) members.push_back(&g.node(m));
+  return LowerPointwiseNodes(g, members, grp.output, o);
+}
+
+Result<KernelDef> LowerElementwise(KernelBuilder& b) {
+  const Graph& g = b.graph();
+  const Node& n = b.node();
+  if (IsPointwiseNode(g, n)) return LowerPointwiseNodes(g, {&n}, n.outputs[0], b.options());
+  b.set_kind("elementwise");
+  const std::string& op = n.op_type;
+  const DType out_dtype = b.OutValue(0).dtype;
+  if (!HalideTypeOf(out_dtype).ok()) return b.Unsupported(fmt::format("output type {}", DTypeName(out_dtype)));
   if (op == "Dropout" && b.HasInput(2) &&
       (!b.Constant(2) || b.Constant(2)->size() != 1 || b.Constant(2)->GetInt(0) != 0)) {
     return b.Unsupported("Dropout in training mode");
   }
   const auto vars = MakeVars(static_cast<int>(b.OutShape(0).size()));
   const auto idx = AsExprs(vars);
-  auto in = [&](size_t i) -> Result<Expr> {
-    OPAL_ASSIGN_OR_RETURN(TensorRef r, b.Input(i));
-    return r.Broadcast(idx);
-  };
-
   Expr e;
-  if (auto it = UnaryOps().find(op); it != UnaryOps().end()) {
-    OPAL_ASSIGN_OR_RETURN(Expr x, in(0));
-    if (op == "Erf" && !x.type().is_float()) return b.Unsupported("Erf of integers");
-    e = it->second(b, x);
-  } else if (op == "Where") {
-    OPAL_ASSIGN_OR_RETURN(Expr c, in(0));
-    OPAL_ASSIGN_OR_RETURN(Expr x, in(1));
-    OPAL_ASSIGN_OR_RETURN(Expr y, in(2));
-    e = select(IsTrue(c), x, y);
-  } else if (op == "Clip") {
-    OPAL_ASSIGN_OR_RETURN(Expr x, in(0));
-    OPAL_ASSIGN_OR_RETURN(Expr lo, ClipBound(b, 1, x.type(), true));
-    OPAL_ASSIGN_OR_RETURN(Expr hi, ClipBound(b, 2, x.type(), false));
-    e = Halide::min(Halide::max(x, lo), hi);
-  } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+  if (op == "QuantizeLinear" || op == "DequantizeLinear") {
     OPAL_ASSIGN_OR_RETURN(e, Quantize(b, idx));
   } else if (op == "BatchNormalization") {
     OPAL_ASSIGN_OR_RETURN(e, BatchNorm(b, idx));
+  } else if (op == "Dropout" || op == "Identity" || op == "Cast" || op == "CastLike" || op == "Expand") {
+    OPAL_ASSIGN_OR_RETURN(TensorRef x, b.Input(0));  // a copy (with a mask output, or shapes opal cannot alias)
+    e = x.Broadcast(idx);
   } else {
-    size_t count = 0;
-    for (size_t i = 0; i < b.node().inputs.size(); ++i) {
-      if (!b.HasInput(i)) continue;
-      OPAL_ASSIGN_OR_RETURN(Expr x, in(i));
-      if (count++ == 0) {
-        e = x;
-      } else {
-        OPAL_ASSIGN_OR_RETURN(e, Binary(b, op, e, x));
-      }
-    }
-    if (op == "Mean") e = e / K(e.type(), static_cast<double>(count));
+    return b.Unsupported("this form of " + op);
   }
   Func out("out");
   out(HalideArgs(vars)) = CastTo(out_dtype, e);

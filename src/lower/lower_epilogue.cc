@@ -1,8 +1,9 @@
 #include "lower/lower_epilogue.h"
 
-#include <cmath>
-#include <cstdlib>
+#include <map>
 #include <string>
+
+#include "lower/elementwise_expr.h"
 
 namespace opal::lower {
 namespace {
@@ -19,17 +20,17 @@ class Reader {
     const Value& v = g_.value(id);
     if (v.dtype != DType::kFloat32 || v.shape.size() != 1)
       return Error(ErrorCode::kInternal, "bias '{}' is not a float32 vector", v.name);
-    return Param(id, DenseView(v.shape), {site_.coord(1)});
+    return Param(id, Halide::Float(32), DenseView(v.shape), {site_.coord(1)});
   }
 
   // `id` broadcast (ONNX multidirectional) to the output, at the current element.
   Result<Expr> Broadcast(ValueId id) {
+    if (Expr c = ScalarConstant(g_, id); c.defined()) return c;
     const Value& v = g_.value(id);
-    if (v.dtype != DType::kFloat32)
-      return Error(ErrorCode::kInternal, "epilogue operand '{}' is {}, not float32", v.name, DTypeName(v.dtype));
+    OPAL_ASSIGN_OR_RETURN(Halide::Type t, HalideTypeOf(v.dtype));
     if (v.shape.size() > out_.size())
       return Error(ErrorCode::kInternal, "epilogue operand '{}' has a higher rank than the output", v.name);
-    if (v.shape == out_) return Param(id, site_.out_view, site_.out_coords);
+    if (v.shape == out_) return Param(id, t, site_.out_view, site_.out_coords);
     const size_t r = out_.size(), rv = v.shape.size();
     std::vector<Expr> idx;  // Halide order: innermost first
     for (size_t j = 0; j < rv; ++j) {
@@ -39,13 +40,20 @@ class Reader {
                      ShapeToString(out_));
       idx.push_back(d == 1 ? Expr(0) : site_.coord(r - 1 - j));
     }
-    return Param(id, DenseView(v.shape), idx);
+    return Param(id, t, DenseView(v.shape), idx);
   }
 
  private:
-  Expr Param(ValueId id, const ArgView& view, const std::vector<Expr>& at) {
-    Halide::ImageParam p(Halide::Float(32), static_cast<int>(view.dims.size()),
-                         "epi" + std::to_string(def_->inputs.size()));
+  Expr Param(ValueId id, Halide::Type t, const ArgView& view, const std::vector<Expr>& at) {
+    for (size_t k = 0; k < def_->input_values.size(); ++k) {  // one param per value and view
+      if (def_->input_values[k] != id || def_->input_views[k].dims.size() != view.dims.size()) continue;
+      bool same = true;
+      for (size_t d = 0; d < view.dims.size(); ++d)
+        same = same && def_->input_views[k].dims[d].extent == view.dims[d].extent &&
+               def_->input_views[k].dims[d].stride == view.dims[d].stride;
+      if (same) return view.dims.empty() ? def_->inputs[k]() : def_->inputs[k](at);
+    }
+    Halide::ImageParam p(t, static_cast<int>(view.dims.size()), "epi" + std::to_string(def_->inputs.size()));
     ConstrainView(p, view);
     def_->inputs.push_back(p);
     def_->input_values.push_back(id);
@@ -59,15 +67,10 @@ class Reader {
   KernelDef* def_;
 };
 
-float ParseBound(const std::string& s) {
-  if (s == "-inf") return -INFINITY;
-  if (s == "inf") return INFINITY;
-  return std::strtof(s.c_str(), nullptr);
-}
-
 }  // namespace
 
-Result<Expr> ApplyEpilogue(const Graph& g, const Node& n, Expr acc, const EpilogueSite& site, KernelDef* def) {
+Result<Expr> ApplyEpilogue(const Graph& g, const Node& n, Expr acc, const EpilogueSite& site,
+                           const KernelGroup* group, KernelDef* def) {
   Reader read(g, g.value(n.outputs[0]).shape, site, def);
   Expr v = acc;
   if (n.op_type == "Gemm") {
@@ -82,24 +85,22 @@ Result<Expr> ApplyEpilogue(const Graph& g, const Node& n, Expr acc, const Epilog
     OPAL_ASSIGN_OR_RETURN(Expr bias, read.Channel(n.inputs[2]));
     v = v + bias;
   }
-  const Attribute* steps = n.attrs.Find("opal_epilogue");
-  for (const std::string& s : steps ? steps->strings : std::vector<std::string>{}) {
-    if (s == "relu") {
-      v = Halide::max(v, 0.f);
-    } else if (s.rfind("clip:", 0) == 0 && s.find(':', 5) != std::string::npos) {
-      const size_t colon = s.find(':', 5);
-      v = Halide::clamp(v, ParseBound(s.substr(5, colon - 5)), ParseBound(s.substr(colon + 1)));
-    } else if ((s.rfind("add:", 0) == 0 || s.rfind("mul:", 0) == 0) && s.size() > 4) {
-      const size_t i = std::strtoul(s.c_str() + 4, nullptr, 10);
-      if (i >= n.inputs.size() || n.inputs[i] == kNoValue)
-        return Error(ErrorCode::kInternal, "{}: epilogue step '{}' names no input", n.Describe(), s);
-      OPAL_ASSIGN_OR_RETURN(Expr e, read.Broadcast(n.inputs[i]));
-      v = s[0] == 'a' ? v + e : v * e;
-    } else {
-      return Error(ErrorCode::kInternal, "{}: unknown epilogue step '{}'", n.Describe(), s);
+  if (!group || group->members.size() < 2) return v;
+  std::map<ValueId, Expr> at = {{n.outputs[0], v}};
+  for (size_t m = 1; m < group->members.size(); ++m) {
+    const Node& f = g.node(group->members[m]);
+    std::vector<Expr> in(f.inputs.size());
+    for (size_t i : PointwiseDataInputs(f)) {
+      if (auto it = at.find(f.inputs[i]); it != at.end()) {
+        in[i] = it->second;
+      } else {
+        OPAL_ASSIGN_OR_RETURN(in[i], read.Broadcast(f.inputs[i]));
+      }
     }
+    OPAL_ASSIGN_OR_RETURN(Expr e, PointwiseExpr(g, f, in));
+    at[f.outputs[0]] = e;
   }
-  return v;
+  return at.at(group->output);
 }
 
 }  // namespace opal::lower

@@ -115,9 +115,18 @@ Result<KernelDef> LowerNode(const Graph& g, const Node& n, const LowerOptions& o
                    n.Describe(), g.value(id).name, g.value(id).unknown_reason);
     }
   }
+  const bool grouped = o.group && o.group->fused();
   if (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul") {
     Result<KernelDef> k = LowerContractionNode(g, n, o);
-    if (k.ok() || k.status().code() != ErrorCode::kUnsupported) return k;
+    if (k.ok() || k.status().code() != ErrorCode::kUnsupported || grouped) return k;
+  }
+  if (grouped) {
+    try {
+      return LowerPointwiseGroup(g, *o.group, o);
+    } catch (const Halide::Error& e) {
+      return Error(ErrorCode::kInternal, "{}: Halide rejected the fused kernel: {}", n.Describe(),
+                   std::string(e.what()).substr(0, 300));
+    }
   }
   auto it = Families().find(n.op_type);
   if (it == Families().end()) {

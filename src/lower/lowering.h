@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "lower/kernel_groups.h"
 #include "opal/graph.h"
 #include "opal/status.h"
 #include "opal/target.h"
@@ -70,6 +71,10 @@ struct LowerOptions {
   // tune::PackChanWeights lays them out (the builder adds it); kNoValue: the kernel reads the
   // node's weights in the ONNX layout.
   ValueId packed_weights = kNoValue;
+  // The kernel group the node anchors (kernel_groups.h): its other members are computed in the
+  // kernel's output stage and the kernel writes the group's output instead of the node's. nullptr
+  // (or a group of one): the node alone.
+  const KernelGroup* group = nullptr;
 };
 
 // Constrains p (or an output buffer) to the given view (bounds, strides, 64-byte host alignment
@@ -83,8 +88,10 @@ Result<Halide::Type> HalideTypeOf(DType t);
 // with another shape (Identity, Reshape, Flatten, Squeeze, Unsqueeze, Dropout in inference).
 bool IsAliasNode(const Graph& g, const Node& n);
 
-// Lowers one node. Tunable nodes with a workload go to the contraction template (with their
-// fused epilogue, see passes/passes.h); every other supported op to its own lowering.
+// Lowers one node, or the kernel group it anchors (o.group). Tunable nodes with a workload go to
+// the contraction template, with the group's fused nodes in its output stage; a pointwise anchor
+// becomes one streaming kernel of its whole group (lower_elementwise.h); every other supported op
+// goes to its own lowering.
 // kUnsupported naming the op and the attribute or dtype it cannot lower.
 // Precondition: all input and output shapes of `n` are known.
 Result<KernelDef> LowerNode(const Graph& g, const Node& n, const LowerOptions& o);

@@ -24,7 +24,7 @@ const std::string kModelsDir = testing::SharedModelsDir();
 std::vector<std::string> ModelNames() { return testing::SharedModelNames(); }
 
 TEST(SharedModels, EveryNodeLowers) {
-  if (!fs::is_directory(kModelsDir)) GTEST_SKIP() << kModelsDir << " is absent (no ../shared)";
+  ASSERT_TRUE(fs::is_directory(kModelsDir)) << kModelsDir << " is absent: the shared models are part of the test data";
   for (const auto& name : ModelNames()) {
     SCOPED_TRACE(name);
     auto g = ImportOnnxFile(kModelsDir + "/" + name + "/model.onnx");
@@ -82,13 +82,13 @@ void CheckModelsWithTestData(const NodeLowering& lowering) {
 }
 
 TEST(SharedModels, JitOutputsMatchReferenceData) {
-  if (!fs::is_directory(kModelsDir)) GTEST_SKIP() << kModelsDir << " is absent (no ../shared)";
+  ASSERT_TRUE(fs::is_directory(kModelsDir)) << kModelsDir << " is absent: the shared models are part of the test data";
   CheckModelsWithTestData(nullptr);
 }
 
 // The same with the untuned fallback for every Conv / Gemm / MatMul.
 TEST(SharedModels, GenericContractionsMatchReferenceData) {
-  if (!fs::is_directory(kModelsDir)) GTEST_SKIP() << kModelsDir << " is absent (no ../shared)";
+  ASSERT_TRUE(fs::is_directory(kModelsDir)) << kModelsDir << " is absent: the shared models are part of the test data";
   CheckModelsWithTestData([](const Graph& g, const Node& n, const LowerOptions& o) {
     if (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul") {
       return LowerGenericContractionNode(g, n, o);

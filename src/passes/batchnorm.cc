@@ -1,6 +1,8 @@
 // FoldBatchNorm: an inference BatchNormalization after a Conv becomes a per-output-channel scale
 // of the Conv's weights and a shift of its bias:
 //   s = scale / sqrt(var + epsilon);  W'[k] = W[k] * s[k];  b'[k] = (b[k] - mean[k]) * s[k] + B[k]
+// BatchNormAsAffine: any other inference BatchNormalization becomes Mul(x, s) then Add(., t) with
+//   t = B - mean * s, both constants of shape [C, 1, ...] (broadcast along axis 1).
 #include <cmath>
 #include <memory>
 
@@ -46,7 +48,7 @@ bool TryFold(Graph& g, NodeId bn_id) {
   }
   const NodeId conv_id = xv.producer;
   const Node& conv = g.node(conv_id);
-  if (!IsOnnxOp(conv, "Conv") || conv.attrs.Has("opal_epilogue") || conv.inputs.size() < 2 ||
+  if (!IsOnnxOp(conv, "Conv") || conv.inputs.size() < 2 ||
       conv.inputs.size() > 3) {
     return false;
   }
@@ -96,7 +98,69 @@ bool TryFold(Graph& g, NodeId bn_id) {
   return true;
 }
 
+// Rewrites BN node `bn_id` as Mul + Add with constant operands when it is in inference form with
+// float32 constant parameters; returns whether it did.
+bool TryAffine(Graph& g, NodeId bn_id) {
+  const Node& bn = g.node(bn_id);
+  if (bn.inputs.size() < 5 || bn.outputs.empty() || bn.outputs[0] == kNoValue) return false;
+  if (bn.attrs.GetInt("training_mode", 0) != 0 || bn.attrs.GetInt("spatial", 1) == 0) return false;
+  for (size_t i = 1; i < bn.outputs.size(); ++i)
+    if (bn.outputs[i] != kNoValue && !IsUnused(g, bn.outputs[i])) return false;
+  const ValueId x = bn.inputs[0];
+  const Value& xv = g.value(x);
+  if (xv.dtype != DType::kFloat32 || !xv.shape_known || xv.shape.size() < 2) return false;
+  const int64_t channels = xv.shape[1];
+  const Tensor* scale = F32Constant(g, bn.inputs[1], channels);
+  const Tensor* shift = F32Constant(g, bn.inputs[2], channels);
+  const Tensor* mean = F32Constant(g, bn.inputs[3], channels);
+  const Tensor* var = F32Constant(g, bn.inputs[4], channels);
+  if (!scale || !shift || !mean || !var) return false;
+  const double eps = bn.attrs.GetFloat("epsilon", 1e-5);
+  Shape cshape(xv.shape.size() - 1, 1);
+  cshape[0] = channels;
+  Tensor s(DType::kFloat32, cshape), t(DType::kFloat32, cshape);
+  for (int64_t k = 0; k < channels; ++k) {
+    const double sk = double(scale->data<float>()[k]) / std::sqrt(double(var->data<float>()[k]) + eps);
+    s.data<float>()[k] = static_cast<float>(sk);
+    t.data<float>()[k] = static_cast<float>(double(shift->data<float>()[k]) - double(mean->data<float>()[k]) * sk);
+  }
+  const std::string base = bn.name.empty() ? xv.name : bn.name;
+  const ValueId y = bn.outputs[0];
+  const ValueId s_id = AddConstant(g, base + "_bn_scale", std::move(s));
+  const ValueId t_id = AddConstant(g, base + "_bn_shift", std::move(t));
+  Value mid;
+  mid.name = UniqueValueName(g, base + "_bn_scaled");
+  mid.dtype = DType::kFloat32;
+  mid.shape = g.value(x).shape;
+  mid.shape_known = true;
+  const ValueId m_id = g.AddValue(std::move(mid));
+  Node add;
+  add.name = g.node(bn_id).name + "_shift";
+  add.op_type = "Add";
+  add.inputs = {m_id, t_id};
+  add.outputs = {y};
+  Node& mul = g.mutable_node(bn_id);
+  mul.op_type = "Mul";
+  mul.attrs = Attributes();
+  mul.inputs = {x, s_id};
+  mul.outputs = {m_id};
+  g.mutable_value(m_id).producer = bn_id;
+  g.AddNode(std::move(add));
+  return true;
+}
+
 }  // namespace
+
+Result<PassStats> BatchNormAsAffine(Graph& g) {
+  PassStats stats{"batchnorm-as-affine", 0};
+  const size_t n = g.num_nodes();
+  for (size_t i = 0; i < n; ++i) {
+    const auto id = static_cast<NodeId>(i);
+    if (IsOnnxOp(g.node(id), "BatchNormalization") && TryAffine(g, id)) ++stats.changed;
+  }
+  OPAL_RETURN_IF_ERROR(g.TopologicalSort());
+  return stats;
+}
 
 Result<PassStats> FoldBatchNorm(Graph& g) {
   PassStats stats{"fold-batchnorm", 0};

@@ -9,7 +9,7 @@ Result<std::vector<PassStats>> RunBuildPasses(Graph& g) {
   };
   static constexpr Pass kPasses[] = {{"remove-identities", RemoveIdentities},
                                      {"fold-batchnorm", FoldBatchNorm},
-                                     {"fuse-epilogues", FuseEpilogues},
+                                     {"batchnorm-as-affine", BatchNormAsAffine},
                                      {"eliminate-dead-code", EliminateDeadCode}};
   std::vector<PassStats> out;
   for (const Pass& pass : kPasses) {

@@ -36,30 +36,16 @@ Result<PassStats> FoldBatchNorm(Graph& g);
 // and a constant graph output stays as a constant value with no producer.
 Result<PassStats> EliminateDeadCode(Graph& g);
 
-// Fuses element-wise epilogues into the producing Conv / Gemm / MatMul (the contraction), so the
-// builder computes them on the output tile while it is in registers.
-//
-// A fused node keeps its op_type and domain and gains the string-list attribute "opal_epilogue",
-// steps applied in order to the contraction's result y (after Conv's bias, Gemm's alpha/beta*C):
-//   "add:I"        y = y + input[I]   input[I] is appended to the node's inputs; it broadcasts
-//                                     (ONNX multidirectional) to the output shape and its shape
-//                                     is not larger than the output's in any dim
-//   "mul:I"        y = y * input[I]   same rules (e.g. a scale after MatMul)
-//   "relu"         y = max(y, 0)
-//   "clip:LO:HI"   y = min(max(y, LO), HI)  LO/HI printed with %.9g, "-inf"/"inf" when absent
-// Operands are appended after the op's full ONNX input list, an omitted optional input padded
-// with kNoValue: Conv [X, W, B|kNoValue, ...] and Gemm [A, B, C|kNoValue, ...] take I >= 3, MatMul
-// [A, B, ...] I >= 2, so input 2 of a Conv is always its bias. Running the pass again appends to
-// an existing "opal_epilogue".
-// The node's output value becomes the last fused op's output (same name, so graph outputs keep
-// their names). A step is fused only when the value between them has one consumer, is not a
-// graph output, and the element type is float32; an add/mul operand must also be available
-// before the contraction runs (a constant, a graph input, or produced by an earlier node), so a
-// residual Add of two contraction outputs goes to the one later in topological order.
-Result<PassStats> FuseEpilogues(Graph& g);
+// Every inference BatchNormalization FoldBatchNorm left (after a Concat, a pooling, an input)
+// with float32 constant parameters becomes Mul(x, s) then Add(., t), s = scale / sqrt(var + eps)
+// and t = B - mean * s constants of shape [C, 1, ...]: plain pointwise nodes, which the builder
+// fuses with their neighbours into one kernel (lower/kernel_groups.h) instead of a BN pass of its
+// own. The BN node becomes the Mul (its name kept), the Add is named "<bn>_shift" and writes the
+// BN's output value.
+Result<PassStats> BatchNormAsAffine(Graph& g);
 
-// All of the above in the builder's order: RemoveIdentities, FoldBatchNorm, FuseEpilogues,
-// EliminateDeadCode.
+// All of the above in the builder's order: RemoveIdentities, FoldBatchNorm, BatchNormAsAffine,
+// EliminateDeadCode. (Element-wise fusion is a decision of the lowering: lower/kernel_groups.h.)
 Result<std::vector<PassStats>> RunBuildPasses(Graph& g);
 
 }  // namespace opal::passes

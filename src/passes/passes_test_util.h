@@ -135,7 +135,7 @@ inline void Clamp(Tensor& y, double lo, double hi) {
 
 // Evaluates every node of `g` in order with the reference above; returns the graph outputs by
 // name. Supports Conv (2-D, explicit pads), Gemm, MatMul, Add, Mul (second operand broadcast to
-// the first's shape), Relu, Clip, BatchNormalization, Identity, Dropout and "opal_epilogue".
+// the first's shape), Relu, Clip, BatchNormalization, Identity and Dropout.
 inline std::map<std::string, Tensor> EvalGraph(const Graph& g,
                                                const std::map<std::string, Tensor>& inputs) {
   std::map<ValueId, Tensor> env;
@@ -189,20 +189,6 @@ inline std::map<std::string, Tensor> EvalGraph(const Graph& g,
     } else {
       ADD_FAILURE() << "EvalGraph: no reference for " << op;
       return {};
-    }
-    if (const Attribute* epi = n.attrs.Find("opal_epilogue")) {
-      for (const std::string& step : epi->strings) {
-        if (step == "relu") {
-          detail::Clamp(y, 0, INFINITY);
-        } else if (step.rfind("clip:", 0) == 0) {
-          size_t colon = step.find(':', 5);
-          detail::Clamp(y, std::stod(step.substr(5, colon - 5)), std::stod(step.substr(colon + 1)));
-        } else {
-          const bool add = step.rfind("add:", 0) == 0;
-          EXPECT_TRUE(add || step.rfind("mul:", 0) == 0) << step;
-          detail::Combine(y, get(n.inputs.at(std::stoul(step.substr(4)))), add);
-        }
-      }
     }
     env[n.outputs[0]] = std::move(y);
   }

@@ -89,15 +89,24 @@ class Build(unittest.TestCase):
         self.assertEqual(got.shape, want.shape)
         self.assertLess(rel_error(got, want), 1e-5)
 
-        # --profile times every kernel call: one step per kernel node of the manifest, in order.
+        # The element-wise nodes run inside the convs' kernels: Relu in the first, Add and Clip in
+        # the second; the manifest says so.
         out = os.path.join(self.d, "built")
+        manifest = json.load(open(os.path.join(out, "manifest.json")))
+        fused = {n["op_type"]: n["fused_into"] for n in manifest["nodes"] if n["kind"] == "fused"}
+        self.assertEqual(sorted(fused), ["Add", "Clip", "Relu"])
+        self.assertEqual(fused["Add"], fused["Clip"])
+        self.assertNotEqual(fused["Relu"], fused["Add"])
+
+        # --profile times every kernel call: one step per kernel of the manifest, in order, named
+        # after its node and the nodes fused into it.
         r = run("run", out, "--profile", "3", "--json", "--threads", "2")
         self.assertEqual(r.returncode, 0, r.stderr)
         prof = json.loads(r.stdout)["profile"]
-        manifest = json.load(open(os.path.join(out, "manifest.json")))
-        kernel_nodes = [n["node"] for n in manifest["nodes"] if n["kind"] != "view"]
+        kernel_nodes = [n["node"] for n in manifest["nodes"] if n["kind"] not in ("view", "fused", "in-place")]
         self.assertEqual(sorted(s["step"] for s in prof["steps"]), list(range(len(kernel_nodes))))
-        self.assertEqual([s["node"] for s in sorted(prof["steps"], key=lambda s: s["step"])], kernel_nodes)
+        self.assertEqual([s["node"].split(",")[0] for s in sorted(prof["steps"], key=lambda s: s["step"])],
+                         kernel_nodes)
         self.assertGreater(prof["total_ms"], 0)
         self.assertAlmostEqual(sum(s["ms"] for s in prof["steps"]), prof["total_ms"], places=6)
 

@@ -1,0 +1,146 @@
+#include "builder/value_storage.h"
+
+#include <algorithm>
+#include <map>
+
+namespace opal::build {
+namespace {
+
+int64_t Bytes(const Value& v) { return NumElements(v.shape) * static_cast<int64_t>(DTypeSize(v.dtype)); }
+
+}  // namespace
+
+ValueStorage::ValueStorage(const Graph& g) : g_(g) {
+  const size_t n = g.num_values();
+  link_.resize(n);
+  for (size_t i = 0; i < n; ++i) link_[i] = {static_cast<ValueId>(i), 0};
+  placed_.assign(n, false);
+  in_place_.assign(g.num_nodes(), false);
+  Normalise();
+}
+
+ValueStorage::Link ValueStorage::Find(ValueId v) const {
+  int64_t off = 0;
+  while (static_cast<size_t>(v) < link_.size() && link_[static_cast<size_t>(v)].parent != v) {
+    off += link_[static_cast<size_t>(v)].offset;
+    v = link_[static_cast<size_t>(v)].parent;
+  }
+  return {v, off};
+}
+
+void ValueStorage::Alias(ValueId out, ValueId in) {
+  link_[static_cast<size_t>(out)] = {in, 0};  // same size as `in`: no block grows
+}
+
+bool ValueStorage::Consistent() const {
+  // The ranges of values that are written (by a kernel, or copied in as graph inputs): not views,
+  // not outputs of in-place concats, not constants.
+  std::vector<bool> concat_out(link_.size(), false);
+  for (size_t k = 0; k < in_place_.size(); ++k)
+    if (in_place_[k]) concat_out[static_cast<size_t>(g_.node(static_cast<NodeId>(k)).outputs[0])] = true;
+  std::map<ValueId, std::vector<std::pair<int64_t, int64_t>>> ranges;
+  for (size_t i = 0; i < link_.size(); ++i) {
+    const Value& v = g_.value(static_cast<ValueId>(i));
+    const bool view = link_[i].parent != static_cast<ValueId>(i) && !placed_[i];
+    if (view || concat_out[i] || v.constant || (v.producer < 0 && !v.is_graph_input)) continue;
+    const Link r = Find(static_cast<ValueId>(i));
+    ranges[r.parent].push_back({r.offset, r.offset + Bytes(v)});
+  }
+  for (auto& [root, rs] : ranges) {
+    std::sort(rs.begin(), rs.end());
+    for (size_t k = 1; k < rs.size(); ++k)
+      if (rs[k].first < rs[k - 1].second) return false;
+  }
+  return true;
+}
+
+bool ValueStorage::PlaceConcatInPlace(NodeId id) {
+  const Node& n = g_.node(id);
+  if (n.op_type != "Concat" || n.outputs.size() != 1 || n.outputs[0] == kNoValue) return false;
+  const Value& out = g_.value(n.outputs[0]);
+  if (!out.shape_known || out.constant || out.shape.empty()) return false;
+  const int r = static_cast<int>(out.shape.size());
+  int64_t axis = n.attrs.GetInt("axis", 0);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) return false;
+  for (int d = 0; d < axis; ++d)
+    if (out.shape[static_cast<size_t>(d)] != 1) return false;  // slices would be strided
+  const auto saved_link = link_;
+  const auto saved_placed = placed_;
+  int64_t offset = 0;
+  bool ok = true;
+  for (ValueId in : n.inputs) {
+    if (in == kNoValue) continue;
+    const Value& v = g_.value(in);
+    if (v.constant || v.dtype != out.dtype || offset % 64 != 0) {
+      ok = false;
+      break;
+    }
+    const Link a = Find(in), b = Find(n.outputs[0]);
+    if (a.parent == b.parent) {
+      ok = a.offset == b.offset + offset;  // already there (DenseNet's earlier layers), or a conflict
+    } else {
+      // The block holding `in` moves inside the output's block, `in` landing at its slice.
+      link_[static_cast<size_t>(a.parent)] = {b.parent, b.offset + offset - a.offset};
+      placed_[static_cast<size_t>(a.parent)] = true;
+    }
+    if (!ok) break;
+    offset += Bytes(v);
+  }
+  if (ok) {
+    in_place_[static_cast<size_t>(id)] = true;
+    if (Consistent()) {
+      Normalise();
+      return true;
+    }
+    in_place_[static_cast<size_t>(id)] = false;
+  }
+  link_ = saved_link;
+  placed_ = saved_placed;
+  return false;
+}
+
+bool ValueStorage::InPlace(NodeId n) const {
+  return static_cast<size_t>(n) < in_place_.size() && in_place_[static_cast<size_t>(n)];
+}
+
+void ValueStorage::Normalise() {
+  const size_t n = link_.size();
+  std::vector<int64_t> lo(n, 0), hi(n, 0);
+  std::vector<bool> seen(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    const Link r = Find(static_cast<ValueId>(i));
+    const size_t root = static_cast<size_t>(r.parent);
+    const int64_t end = r.offset + Bytes(g_.value(static_cast<ValueId>(i)));
+    if (!seen[root]) {
+      lo[root] = r.offset;
+      hi[root] = end;
+      seen[root] = true;
+    } else {
+      lo[root] = std::min(lo[root], r.offset);
+      hi[root] = std::max(hi[root], end);
+    }
+  }
+  shift_.assign(n, 0);
+  size_.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (!seen[i]) continue;
+    shift_[i] = -lo[i];
+    size_[i] = hi[i] - lo[i];
+  }
+}
+
+ValueId ValueStorage::Root(ValueId v) const { return Find(v).parent; }
+
+int64_t ValueStorage::Offset(ValueId v) const {
+  const Link r = Find(v);
+  const size_t root = static_cast<size_t>(r.parent);
+  return r.offset + (root < shift_.size() ? shift_[root] : 0);
+}
+
+int64_t ValueStorage::RootBytes(ValueId r) const {
+  const size_t i = static_cast<size_t>(r);
+  return i < size_.size() ? size_[i] : Bytes(g_.value(r));
+}
+
+}  // namespace opal::build
