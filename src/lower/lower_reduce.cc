@@ -161,6 +161,7 @@ Result<KernelDef> LowerSoftmax(KernelBuilder& b) {
   AxisReduction a = MakeReduction(x.shape, reduced, vars);
   Func out("out");
   std::vector<Func> stats;
+  Func per_element;  // Softmax's exp(x - max), computed per row and vectorised
   if (op == "Hardmax") {
     // The first maximum over the reduced dims, as a linear index in the order of the RDom.
     Func acc("argmax");
@@ -187,24 +188,29 @@ Result<KernelDef> LowerSoftmax(KernelBuilder& b) {
         Halide::select(here == acc(a.KeptArgs())[0], K(x.type, 1), K(x.type, 0));
     stats.push_back(acc);
   } else {
-    Func mx("max"), sum("sum");
+    Func mx("max"), sum("sum"), ex("exp");
     AxisReduction a2 = MakeReduction(x.shape, reduced, vars);
     mx(a.kept) = a.Max(x(a.idx));
-    sum(a.kept) = a2.Sum(Halide::exp(x(a2.idx) - mx(a.KeptArgs())));
     const Expr shifted = x(idx) - mx(a.KeptArgs());
+    // exp(x - max) once per element, vectorised, then summed and (Softmax) scaled.
+    ex(HalideArgs(vars)) = Halide::exp(shifted);
+    sum(a.kept) = a2.Sum(ex(HalideArgs(a2.idx)));
     if (op == "Softmax") {
-      out(HalideArgs(vars)) = Halide::exp(shifted) / sum(a.KeptArgs());
+      out(HalideArgs(vars)) = ex(HalideArgs(idx)) * (K(x.type, 1) / sum(a.KeptArgs()));
     } else {
       // strict_float: x - (max + log(sum)) loses the small terms when x is large.
       out(HalideArgs(vars)) = Halide::strict_float(shifted - Halide::log(sum(a.KeptArgs())));
     }
-    stats = {mx, sum};
+    stats = {mx, ex, sum};
+    per_element = ex;
   }
   Halide::LoopLevel row = b.SetOutput(0, out);
   const bool innermost_only = reduced.back() && a.count == x.shape.back();
   for (Func& f : stats) {
     if (innermost_only) {
       f.compute_at(row);
+      if (per_element.defined() && f.name() == per_element.name() && x.shape.back() >= b.options().vector_lanes)
+        f.vectorize(f.args()[0], b.options().vector_lanes);
     } else {
       f.compute_root();
     }

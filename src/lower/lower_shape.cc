@@ -35,6 +35,54 @@ Expr SamePosition(const TensorRef& x, const std::vector<Halide::Var>& vars, cons
   return x(idx);
 }
 
+// Transpose. When the innermost dim moves, the output is computed in tiles of T x T elements over
+// the output's innermost dim and the dim the input's innermost dim went to: each tile's input block
+// is loaded with vector loads along the input's rows into a staging buffer, and the output tile is
+// stored with vector stores from it (a transposition in cache instead of a gather from memory per
+// output element). Tiles run in parallel.
+Result<KernelDef> Transpose(KernelBuilder& b, const TensorRef& x, const std::vector<Halide::Var>& v) {
+  const int r = x.rank();
+  std::vector<int64_t> perm = b.attrs().GetInts("perm");
+  if (perm.empty()) {
+    for (int d = r - 1; d >= 0; --d) perm.push_back(d);
+  }
+  std::vector<Expr> in(r);
+  for (int k = 0; k < r; ++k) in[perm[k]] = v[k];
+  int q = -1;  // the output dim holding the input's innermost dim
+  for (int k = 0; k < r; ++k)
+    if (perm[k] == r - 1) q = k;
+  const Shape& os = b.OutShape(0);
+  const int lanes = b.options().vector_lanes;
+  if (r < 2 || q == r - 1 || q < 0 || os[r - 1] < 4 || os[q] < 4) {
+    Emit(b, 0, v, x(in));
+    return b.Finish();
+  }
+  Func staged("staged"), out("out");
+  std::vector<Halide::Var> sv = MakeVars(r);
+  staged(HalideArgs(sv)) = x(AsExprs(sv));
+  out(HalideArgs(v)) = staged(HalideArgs(in));
+  b.SetOutputUnscheduled(0, out);
+  const int tx = static_cast<int>(std::min<int64_t>(lanes, os[r - 1]));
+  const int ty = static_cast<int>(std::min<int64_t>(lanes, os[q]));
+  Halide::Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
+  out.split(v[r - 1], xo, xi, tx).split(v[q], yo, yi, ty);
+  std::vector<Halide::VarOrRVar> order = {xi, yi, xo, yo};
+  for (int k = r - 2; k >= 0; --k)
+    if (k != q) order.push_back(v[k]);
+  out.reorder(order).vectorize(xi);
+  // The tiles of all outer dims, fused, in parallel.
+  Halide::Var task = yo;
+  for (int k = r - 2; k >= 0; --k) {
+    if (k == q) continue;
+    Halide::Var f(fmt::format("t{}", k));
+    out.fuse(task, v[k], f);
+    task = f;
+  }
+  if (NumElements(os) >= 32768) out.parallel(task);
+  staged.compute_at(out, xo).vectorize(sv[r - 1], std::min(tx, ty));
+  return b.Finish();
+}
+
 Result<KernelDef> Slice(KernelBuilder& b, const TensorRef& x, const std::vector<Halide::Var>& v) {
   std::vector<int64_t> starts, ends, axes, steps;
   if (b.opset() < 10) {
@@ -259,13 +307,7 @@ Result<KernelDef> LowerShape(KernelBuilder& b) {
   OPAL_ASSIGN_OR_RETURN(TensorRef x, b.Input(0));
   std::vector<Expr> idx = AsExprs(v);
   if (op == "Transpose") {
-    std::vector<int64_t> perm = b.attrs().GetInts("perm");
-    if (perm.empty()) {
-      for (int d = x.rank() - 1; d >= 0; --d) perm.push_back(d);
-    }
-    std::vector<Expr> in(x.rank());
-    for (int k = 0; k < x.rank(); ++k) in[perm[k]] = v[k];
-    Emit(b, 0, v, x(in));
+    return Transpose(b, x, v);
   } else if (op == "Gather") {
     OPAL_ASSIGN_OR_RETURN(int axis, NormAxis(b.attrs().GetInt("axis", 0), x.rank(), b.node()));
     OPAL_ASSIGN_OR_RETURN(TensorRef ind, b.Input(1));

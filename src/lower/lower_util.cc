@@ -113,9 +113,8 @@ Result<TensorRef> KernelBuilder::Input(size_t i) {
   return refs_.back();
 }
 
-Halide::LoopLevel KernelBuilder::SetOutput(size_t i, Func f) {
-  const Shape& s = OutShape(i);
-  const ArgView view = DenseView(s);
+void KernelBuilder::SetOutputUnscheduled(size_t i, Func f) {
+  const ArgView view = DenseView(OutShape(i));
   // Bounds and strides only: outputs may be views into a larger arena.
   for (size_t d = 0; d < view.dims.size(); ++d) {
     f.output_buffer()
@@ -126,6 +125,11 @@ Halide::LoopLevel KernelBuilder::SetOutput(size_t i, Func f) {
   def_.outputs.push_back(f);
   def_.output_values.push_back(n_.outputs[i]);
   def_.output_views.push_back(view);
+}
+
+Halide::LoopLevel KernelBuilder::SetOutput(size_t i, Func f) {
+  SetOutputUnscheduled(i, f);
+  const Shape& s = OutShape(i);
 
   const int r = static_cast<int>(s.size());
   if (r == 0) return Halide::LoopLevel::root();
@@ -140,7 +144,20 @@ Halide::LoopLevel KernelBuilder::SetOutput(size_t i, Func f) {
     f.fuse(outer, args[d], fused);
     outer = fused;
   }
-  if (total >= 4096) f.parallel(outer);
+  // Parallel tasks of whole rows, at least kTaskElems elements each (a few per core at most), so
+  // a task's work dwarfs the cost of handing it out.
+  constexpr int64_t kTaskElems = 16384;
+  const int64_t rows = total / std::max<int64_t>(1, s.back());
+  const int64_t tasks = std::min<int64_t>(rows, std::min<int64_t>(total / kTaskElems, 32));
+  if (tasks < 2) return Halide::LoopLevel(f, outer);
+  const int64_t per_task = (rows + tasks - 1) / tasks;
+  if (per_task > 1) {
+    Var task("task"), row("row");
+    f.split(outer, task, row, static_cast<int>(per_task));
+    f.parallel(task);
+    return Halide::LoopLevel(f, row);
+  }
+  f.parallel(outer);
   return Halide::LoopLevel(f, outer);
 }
 

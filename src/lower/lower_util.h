@@ -74,6 +74,8 @@ class KernelBuilder {
   // dense view, vectorised along dim 0 and parallel over the fused outer dims when large.
   // Returns the loop level of one outer iteration (root when the output is not split up).
   Halide::LoopLevel SetOutput(size_t i, Halide::Func f);
+  // Sets output i to `f` with its bounds and strides constrained, leaving the schedule to the caller.
+  void SetOutputUnscheduled(size_t i, Halide::Func f);
 
   // An error naming the node: kUnsupported "node 'x' (Op): WHAT is not supported".
   Status Unsupported(const std::string& what) const;

@@ -60,9 +60,34 @@ Result<Halide::Type> HalideTypeOf(DType t) {
   }
 }
 
+namespace {
+
+// A Transpose that moves only dims of extent 1 (the others keep their order) changes no byte: at
+// batch 1, sequence-first attention's [s, 1, d] <-> [1, s, d].
+bool IsByteIdentityTranspose(const Graph& g, const Node& n) {
+  if (n.op_type != "Transpose" || n.inputs.empty() || n.inputs[0] == kNoValue) return false;
+  const Value& in = g.value(n.inputs[0]);
+  if (!in.shape_known) return false;
+  const int r = static_cast<int>(in.shape.size());
+  std::vector<int64_t> perm = n.attrs.GetInts("perm", {});
+  if (perm.empty())
+    for (int d = r - 1; d >= 0; --d) perm.push_back(d);
+  if (static_cast<int>(perm.size()) != r) return false;
+  int64_t last = -1;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= r) return false;
+    if (in.shape[static_cast<size_t>(p)] == 1) continue;
+    if (p < last) return false;
+    last = p;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool IsAliasNode(const Graph& g, const Node& n) {
   static const char* kOps[] = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Dropout"};
-  bool listed = false;
+  bool listed = IsByteIdentityTranspose(g, n);
   for (const char* op : kOps) listed = listed || n.op_type == op;
   if (!listed || !n.domain.empty() || n.inputs.empty() || n.inputs[0] == kNoValue) return false;
   if (n.outputs.empty() || n.outputs[0] == kNoValue) return false;

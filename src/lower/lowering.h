@@ -85,7 +85,8 @@ void ConstrainView(Halide::OutputImageParam p, const ArgView& v);
 Result<Halide::Type> HalideTypeOf(DType t);
 
 // True when the node needs no kernel: its single output is its first input's storage viewed
-// with another shape (Identity, Reshape, Flatten, Squeeze, Unsqueeze, Dropout in inference).
+// with another shape (Identity, Reshape, Flatten, Squeeze, Unsqueeze, Dropout in inference, a
+// Transpose that moves only dims of extent 1).
 bool IsAliasNode(const Graph& g, const Node& n);
 
 // Lowers one node, or the kernel group it anchors (o.group). Tunable nodes with a workload go to

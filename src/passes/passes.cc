@@ -10,6 +10,7 @@ Result<std::vector<PassStats>> RunBuildPasses(Graph& g) {
   static constexpr Pass kPasses[] = {{"remove-identities", RemoveIdentities},
                                      {"fold-batchnorm", FoldBatchNorm},
                                      {"batchnorm-as-affine", BatchNormAsAffine},
+                                     {"fuse-layernorm", FuseLayerNorm},
                                      {"eliminate-dead-code", EliminateDeadCode}};
   std::vector<PassStats> out;
   for (const Pass& pass : kPasses) {

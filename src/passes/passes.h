@@ -44,8 +44,20 @@ Result<PassStats> EliminateDeadCode(Graph& g);
 // BN's output value.
 Result<PassStats> BatchNormAsAffine(Graph& g);
 
+// The layer normalisation written out as ReduceMean, Sub, Pow (or Mul by itself), ReduceMean, Add
+// eps, Sqrt, Div, then optionally Mul by a scale and Add of a shift (what exporters emit before
+// opset 17) becomes one LayerNormalization node (axis = the first reduced axis, epsilon = eps,
+// scale = the Mul's operand or ones, bias = the Add's operand when present): one kernel computes
+// mean, variance and the normalised row while the row is in cache, instead of four kernels and
+// three round trips through memory. Applies when both means reduce the same trailing axes with
+// keepdims, the centred value is read only by the square and the Div, every other intermediate
+// has one reader and is not a graph output, eps is a scalar constant, and scale and shift have the
+// shape of the normalised dims. The last node of the chain becomes the LayerNormalization and
+// keeps its output value (and so its name).
+Result<PassStats> FuseLayerNorm(Graph& g);
+
 // All of the above in the builder's order: RemoveIdentities, FoldBatchNorm, BatchNormAsAffine,
-// EliminateDeadCode. (Element-wise fusion is a decision of the lowering: lower/kernel_groups.h.)
+// FuseLayerNorm, EliminateDeadCode. (Element-wise fusion is a decision of the lowering: lower/kernel_groups.h.)
 Result<std::vector<PassStats>> RunBuildPasses(Graph& g);
 
 }  // namespace opal::passes

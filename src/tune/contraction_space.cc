@@ -334,11 +334,22 @@ Config ContractionDefault(const Workload& w, const Target& t) {
   k.pack_b = 1;
   k.unroll_r = 1;
   const ConfigSpace space = ContractionSpace(w, t);
-  // Convs with at most 196 output pixels (14x14) run vectorised over channels: measured on the
-  // 23 ResNet-50 convs (the first trial of each seed, one tuning run), that tile matched or
-  // beat this one on all 11 such convs (1.0-3.2x) and lost on 6 of the 12 larger ones.
-  if (ChanEligible(w) && ContractionOf(w).nx <= 196) {
-    Config chan = Fit(ChanTile(w, t, ChanPixels::kGathered), space, w);
+  // Convs run vectorised over channels: on the padded grid when the kernel is larger than 1x1;
+  // for a 1x1 conv the pixels read in place when the input is the im2col matrix itself (stride 1,
+  // no padding), gathered into packed panels otherwise. Measured on the 126 distinct tunable
+  // workloads of resnet18, mobilenet_v2, resnet50, efficientnet_b0 and googlenet (every seed
+  // re-timed side by side, `opal measure --seeds --rounds 3`, docs/tuning.md): reading in place
+  // reached 0.96 of the best seed (geometric mean over the 72 convs where it applies; the best on
+  // 57), gathering 0.70, the GEMM-shaped tile 0.62; the grid 0.91 on the 36 convs with a larger
+  // kernel (the best on 22).
+  if (ChanGridEligible(w) && w.Get("kh") * w.Get("kw") > 1) {
+    Config grid = Fit(ChanTile(w, t, ChanPixels::kGrid), space, w);
+    if (space.Contains(grid)) return grid;
+  }
+  if (ChanEligible(w)) {
+    // kMaterialised on a conv whose B is its input reads the pixels in place (pack_a 0).
+    const ChanPixels pixels = Im2colEligible(w) ? ChanPixels::kGathered : ChanPixels::kMaterialised;
+    Config chan = Fit(ChanTile(w, t, pixels), space, w);
     if (space.Contains(chan)) return chan;
   }
   return Fit(k, space, w);

@@ -1,7 +1,7 @@
-// opal measure --workload JSON|KEY --store DSN [--store DSN]... [--default] [--config JSON]...
+// opal measure --workload JSON|KEY [--store DSN]... [--default] [--seeds] [--config JSON]...
 //              [--rounds N] [--json]
 // Re-times the best stored config of one workload from each store (and the template's default
-// config with --default, and each config given with --config) in alternating rounds on this host,
+// config with --default, every seed config with --seeds, and each config given with --config) in alternating rounds on this host,
 // and prints the median GFLOP/s of each with its ratio to the first. Read-only: nothing is written to any store. Comparing searches by
 // their own best trials is biased on a machine whose clock drifts (trials minutes apart) and
 // toward the search that took more trials (the best of many noisy timings); re-timing the winners
@@ -19,6 +19,7 @@ struct Options {
   std::string workload;
   std::vector<std::string> stores;
   bool with_default = false;
+  bool with_seeds = false;
   std::vector<std::string> configs;
   int rounds = 5;
   std::string framework = "halide";
@@ -33,12 +34,17 @@ struct Source {
 };
 
 Status Run(const Options& o) {
-  if (o.stores.empty()) return Error(ErrorCode::kInvalidArgument, "give at least one --store");
+  if (o.stores.empty() && !o.with_default && !o.with_seeds && o.configs.empty())
+    return Error(ErrorCode::kInvalidArgument, "nothing to time: give a --store, --default, --seeds or --config");
   if (o.rounds < 1) return Error(ErrorCode::kInvalidArgument, "--rounds must be >= 1");
   OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(o.framework));
   const Target host = Target::DetectHost();
   std::vector<Source> sources;
   Workload w;
+  if (o.stores.empty()) {  // the workload must be given as JSON: there is no store to look a key up in
+    OPAL_ASSIGN_OR_RETURN(auto none, RecordStore::Open("memory:"));
+    OPAL_ASSIGN_OR_RETURN(w, ResolveWorkload(o.workload, *none));
+  }
   for (size_t i = 0; i < o.stores.size(); ++i) {
     OPAL_ASSIGN_OR_RETURN(auto store, OpenExistingStore(o.stores[i]));
     OPAL_ASSIGN_OR_RETURN(Workload wi, ResolveWorkload(o.workload, *store));
@@ -50,10 +56,12 @@ Status Run(const Options& o) {
     }
     sources.push_back({RecordStore::RedactDsn(o.stores[i]), best[0].config, best[0].record.gflops, {}});
   }
-  if (o.with_default) {
+  if (o.with_default || o.with_seeds) {
     auto seeds = fw->SeedConfigs(w, host);
     if (seeds.empty()) return Error(ErrorCode::kUnsupported, "{} has no default config", fw->Name());
     sources.push_back({"default", seeds.front(), 0, {}});
+    for (size_t i = 1; o.with_seeds && i < seeds.size(); ++i)
+      sources.push_back({fmt::format("seed {}", i + 1), seeds[i], 0, {}});
   }
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw->Space(w, host));
   for (size_t i = 0; i < o.configs.size(); ++i) {
@@ -96,11 +104,11 @@ Status Run(const Options& o) {
 void AddMeasureCommand(CLI::App& app, CommandFn* run) {
   auto o = std::make_shared<Options>();
   CLI::App* c = app.add_subcommand(
-      "measure", "Re-time the best stored config of a workload from each store, side by side (read-only)");
+      "measure", "Re-time the best stored configs of a workload, the template's seeds or given configs, side by side");
   c->add_option("--workload", o->workload, "Workload JSON, or a key known to the first store")->required();
-  c->add_option("--store", o->stores, "Store whose best config to re-time (repeatable; the first is the reference)")
-      ->required();
+  c->add_option("--store", o->stores, "Store whose best config to re-time (repeatable; the first is the reference)");
   c->add_flag("--default", o->with_default, "Also time the template's default config");
+  c->add_flag("--seeds", o->with_seeds, "Also time every seed config of the template (the default is seed 1)");
   c->add_option("--config", o->configs, "Also time this config (JSON; repeatable)");
   c->add_option("--rounds", o->rounds, "Alternating rounds (default 5); medians are reported");
   c->add_option("--framework", o->framework, "Tuning framework (default halide)");
