@@ -1,6 +1,7 @@
-// The search space for one global micro-batch size: stage configurations (pool, tp, dp) with
-// prefix sums of their layer times, and the model's prefix sums of memory figures. Shared by the
-// branch-and-bound search (search.cc); internal to opal_plan.
+// The search space for one global micro-batch size: stage configurations (one replica group on a
+// pool, or two groups on two pools: heterogeneous data parallelism) with prefix sums of their
+// layer times, and the model's prefix sums of memory figures. Shared by the branch-and-bound
+// search (search.cc), the seeds (seed_plans.cc) and brute force; internal to opal_plan.
 #pragma once
 
 #include <map>
@@ -8,17 +9,30 @@
 #include <vector>
 
 #include "opal/plan_search.h"
+#include "plan/iteration_terms.h"
 
 namespace opal::plan {
 
-struct StageConfig {
-  int pool = 0, tp = 1, dp = 1, mbs = 1, gpus = 1;
-  double price = 0;         // USD/hour for its GPUs
-  std::vector<double> fb;   // prefix sums over layers of fwd + bwd
-  std::vector<double> upd;  // prefix sums of update
+// Layer times of one replica group over the model's layers, as prefix sums (index a = layers
+// [0, a)): forward, backward, optimizer step.
+struct GroupTimes {
+  std::vector<double> fwd, bwd, upd;
 };
 
-// Layer times per (pool, tp, per-replica micro-batch), filled on first use.
+struct StageConfig {
+  std::vector<ReplicaGroup> groups;  // samples filled; one group: a plain stage
+  std::vector<GroupTimes> times;     // one per group
+  int replicas = 1, gpus = 1;
+  double price = 0;  // USD/hour for its GPUs
+  // Forward + backward of layers [f, a): the slowest group's forward plus its slowest backward.
+  double Fb(int f, int a) const;
+  // Optimizer step of layers [f, a): the slowest group's.
+  double Update(int f, int a) const;
+  // The stage as a plan stage (homogeneous when it has one group).
+  StagePlan MakeStage(int first, int end) const;
+};
+
+// Layer times per (pool, tp, per-replica samples), filled on first use.
 class LayerTimeCache {
  public:
   explicit LayerTimeCache(const PlanContext& ctx) : ctx_(ctx) {}
@@ -43,7 +57,17 @@ struct SpaceForBatch {
 struct ModelPrefix {
   std::vector<double> params, act, act_rep;
   explicit ModelPrefix(const ModelSpec& m);
+  // Parameters of a stage of layers [f, a) (one copy of the tied ones when it holds both ends).
+  double Params(const ModelSpec& m, int f, int a) const;
 };
+
+// The parts of a stage, shared by the search's incremental scoring and the seeds, equal to what
+// EstimatePlan computes for the same stage.
+std::vector<GroupAt> GroupsAt(const PlanContext& ctx, const StageConfig& c);
+// Peak bytes over the config's groups for layers [f, a) with `inflight` micro-batches; sets
+// *fits to whether every group fits its GPU.
+double ConfigMemory(const PlanContext& ctx, const ModelPrefix& pre, const StageConfig& c, int f,
+                    int a, int inflight, bool* fits);
 
 // kInvalidArgument/kInvalidModel when the context cannot be searched (no layers, no pools, a
 // job-level goal without a job length).
@@ -51,6 +75,13 @@ Status CheckSearchInputs(const PlanContext& ctx, const Goal& goal);
 
 // Candidate global micro-batch sizes for the options (divisors of the global batch).
 std::vector<int> MicroBatchCandidates(const ModelSpec& model, const SearchOptions& o);
+
+// The replica-group choices of one stage for micro-batch `micro_batch` allowed by `o` and the
+// cluster: every (pool, tp, dp) with dp | micro_batch, and with o.max_mixed_replicas > 0 every
+// pair of pools with the same tp and power-of-two replica counts (at most that many replicas in
+// all), the micro-batch split between them so that the slower replica is as fast as it can be.
+std::vector<std::vector<ReplicaGroup>> StageChoices(const PlanContext& ctx, const SearchOptions& o,
+                                                    int micro_batch, LayerTimeCache* cache);
 
 // Builds the configurations for `micro_batch` allowed by `o` and the cluster.
 SpaceForBatch BuildSpace(const PlanContext& ctx, const SearchOptions& o, int micro_batch,
