@@ -107,8 +107,9 @@ struct CostOptions {
   // Bytes per GPU beyond the model (CUDA context, library kernels and workspaces, communicator
   // buffers) for GPU types without a fitted reserve.
   double reserve_bytes = 3.0 * (1 << 30);
-  // Stage-to-stage sends split over the tensor-parallel ranks (Megatron-LM) instead of each rank
-  // sending the whole activation (DeepSpeed's pipeline engine, which Sailor's measurements use).
+  // Stage-to-stage sends split over the tensor-parallel ranks sending at once (Megatron-LM)
+  // instead of the activation's slices one after another (DeepSpeed's pipeline engine as Sailor
+  // runs it, which its measurements use).
   bool p2p_split_by_tp = false;
   // Gradient all-reduce reduced inside each node before crossing the network (instead of
   // NCCL's ring over all replicas).

@@ -98,8 +98,9 @@ struct Pool {
   // senders (linear between measured counts, the largest count's curve beyond it), never above
   // the instance's network. Without curves: the instance's network.
   double NodeBandwidth(int flows, double bytes_per_flow) const;
-  // Seconds for `flows` GPUs of one node to each move `bytes_per_flow` to other nodes at once.
-  double NodeSeconds(int flows, double bytes_per_flow) const;
+  // Seconds for `flows` GPUs of one node to each move `bytes_per_flow` to other nodes at once, in
+  // messages of `message_bytes` (0: one message).
+  double NodeSeconds(int flows, double bytes_per_flow, double message_bytes = 0) const;
 };
 
 struct Cluster {

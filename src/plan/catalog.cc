@@ -154,9 +154,9 @@ double Pool::NodeBandwidth(int flows, double bytes_per_flow) const {
   return nic > 0 ? std::min(bw, nic) : bw;
 }
 
-double Pool::NodeSeconds(int flows, double bytes_per_flow) const {
+double Pool::NodeSeconds(int flows, double bytes_per_flow, double message_bytes) const {
   if (flows <= 0 || bytes_per_flow <= 0) return 0;
-  double bw = NodeBandwidth(flows, bytes_per_flow);
+  double bw = NodeBandwidth(flows, message_bytes > 0 ? message_bytes : bytes_per_flow);
   OPAL_CHECK(bw > 0, "node with no network bandwidth");
   return flows * bytes_per_flow / bw;
 }

@@ -250,10 +250,11 @@ TEST(Fidelity, HeterogeneousPlansOfMixedConsumerNodes) {
   ASSERT_TRUE(pp.ok()) << pp.status().message();
   model.global_batch = 256;
   ASSERT_TRUE(EstimatePlan(ctx, &pp->plan).ok());
-  // Both boundaries touch the RTX-3090 node: each transfer is its 8 ranks' activations over it.
+  // Both boundaries touch the RTX-3090 node: each transfer is the activation over its link, in
+  // slices of 1/8.
   const double act = 2 * s->model.layers[8].out_bytes;
-  EXPECT_NEAR(pp->plan.stages[0].p2p_out, cluster.pools[0].NodeSeconds(8, act), 1e-12);
-  EXPECT_NEAR(pp->plan.stages[1].p2p_out, cluster.pools[0].NodeSeconds(8, act), 1e-12);
+  EXPECT_NEAR(pp->plan.stages[0].p2p_out, cluster.pools[0].NodeSeconds(1, act, act / 8), 1e-12);
+  EXPECT_NEAR(pp->plan.stages[1].p2p_out, cluster.pools[0].NodeSeconds(1, act, act / 8), 1e-12);
   EXPECT_GT(pp->plan.stages[0].tied_allreduce, 0);  // first and last stage share the embedding
   EXPECT_NEAR(SimulateIteration(pp->plan).iter_time, pp->plan.iter_time, 0.05 * pp->plan.iter_time);
   std::filesystem::remove(dp_plan);

@@ -38,11 +38,15 @@ int FlowsPerNode(const Pool& pool, int tp, int replicas) {
   return std::max(1, std::min(pool.instance.gpus_per_node, tp * replicas));
 }
 
-double P2pSideSeconds(const Pool& pool, int flows, int tp, double activation_bytes,
+int ReplicasPerNode(const Pool& pool, int tp, int replicas) {
+  return std::max(1, std::min(replicas, pool.instance.gpus_per_node / std::max(1, tp)));
+}
+
+double P2pSideSeconds(const Pool& pool, int replicas_on_node, int tp, double activation_bytes,
                       bool split_by_tp) {
   if (activation_bytes <= 0) return 0;
-  const double per_flow = split_by_tp ? activation_bytes / tp : activation_bytes;
-  return pool.NodeSeconds(flows, per_flow);
+  if (split_by_tp) return pool.NodeSeconds(replicas_on_node * tp, activation_bytes / tp);
+  return pool.NodeSeconds(replicas_on_node, activation_bytes, activation_bytes / tp);
 }
 
 double P2pSeconds(const std::vector<GroupAt>& from, const std::vector<GroupAt>& to,
@@ -50,9 +54,9 @@ double P2pSeconds(const std::vector<GroupAt>& from, const std::vector<GroupAt>& 
   double t = 0;
   for (const auto* side : {&from, &to})
     for (const GroupAt& g : *side)
-      t = std::max(
-          t, P2pSideSeconds(*g.pool, FlowsPerNode(*g.pool, g.group.tp, g.group.count), g.group.tp,
-                            out_bytes_per_sample * g.group.samples, split_by_tp));
+      t = std::max(t,
+                   P2pSideSeconds(*g.pool, ReplicasPerNode(*g.pool, g.group.tp, g.group.count),
+                                  g.group.tp, out_bytes_per_sample * g.group.samples, split_by_tp));
   return t;
 }
 

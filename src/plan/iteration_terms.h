@@ -36,13 +36,16 @@ std::vector<int> SplitSamples(int samples, const std::vector<int>& replicas,
 // GPUs of one node that move data at the same time for a group of `replicas` replicas of `tp`
 // GPUs: its GPUs on one node, at most a node.
 int FlowsPerNode(const Pool& pool, int tp, int replicas);
+// Replicas of a group on one node (at least one).
+int ReplicasPerNode(const Pool& pool, int tp, int replicas);
 
 // One micro-batch's activation (or its gradient) crossing from a replica of stage s to one of
-// stage s+1, for one side (the sender's node or the receiver's): each of the replica's tp ranks
-// moves the whole activation of its replica's samples (DeepSpeed's pipeline engine: every rank of
-// a tensor-parallel group holds and sends the full activation; `split_by_tp`: its 1/tp slice,
-// Megatron-LM's scatter/gather), all `flows` GPUs of the node at once, over the node's network.
-double P2pSideSeconds(const Pool& pool, int flows, int tp, double activation_bytes,
+// stage s+1, for one side (the sender's node or the receiver's). DeepSpeed's pipeline engine (as
+// Sailor runs it) sends the activation in tensor-parallel slices one after another, so a transfer
+// moves the whole activation of the replica's samples over one GPU's link at a time, in messages
+// of a slice; the replicas of the stage on the node transfer at once. `split_by_tp`: Megatron-LM's
+// scatter/gather instead, every rank sending its slice at the same time.
+double P2pSideSeconds(const Pool& pool, int replicas_on_node, int tp, double activation_bytes,
                       bool split_by_tp);
 
 // One stage boundary: the slowest side of the slowest pair of replica groups sets the time of a

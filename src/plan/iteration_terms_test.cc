@@ -46,14 +46,18 @@ TEST(IterationTerms, NodeBandwidthFollowsTheSenderCountAndTheNodeNetwork) {
   EXPECT_DOUBLE_EQ(unmeasured.NodeSeconds(2, 25e6), 0.004);
 }
 
-TEST(IterationTerms, EveryTensorParallelRankSendsTheWholeActivation) {
+TEST(IterationTerms, ATransferMovesTheActivationOverOneLinkInSlices) {
   Pool p = NetPool("a", 8, {{1, 10}, {4, 25}}, 100);
   EXPECT_EQ(FlowsPerNode(p, 4, 1), 4);
   EXPECT_EQ(FlowsPerNode(p, 4, 3), 8);  // a node holds at most 8 of them
-  EXPECT_EQ(FlowsPerNode(p, 1, 2), 2);
-  // tp 4, 100 MB activation: 4 x 100 MB over 25 GB/s = 16 ms; split over the ranks: 4 ms.
-  EXPECT_DOUBLE_EQ(P2pSideSeconds(p, 4, 4, 100e6, false), 0.016);
-  EXPECT_DOUBLE_EQ(P2pSideSeconds(p, 4, 4, 100e6, true), 0.004);
+  EXPECT_EQ(ReplicasPerNode(p, 4, 3), 2);
+  EXPECT_EQ(ReplicasPerNode(p, 1, 2), 2);
+  // tp 4, 100 MB activation: its 4 slices one after another over one link, 100 MB / 10 GB/s =
+  // 10 ms; Megatron's split (the 4 ranks at once, 25 MB each over 25 GB/s in all): 4 ms.
+  EXPECT_DOUBLE_EQ(P2pSideSeconds(p, 1, 4, 100e6, false), 0.01);
+  EXPECT_DOUBLE_EQ(P2pSideSeconds(p, 1, 4, 100e6, true), 0.004);
+  // Two replicas of the stage on the node transfer at once: 2 x 100 MB over 15 GB/s.
+  EXPECT_DOUBLE_EQ(P2pSideSeconds(p, 2, 4, 100e6, false), 200e6 / 15e9);
   // A boundary between a replica on `a` (tp 4) and one on a slow pool (tp 1, 1 GB/s): the slow
   // receiver sets it, 100 MB / 1 GB/s; 2 samples of 50 MB each.
   Pool slow = NetPool("s", 1, {{1, 1}}, 10);

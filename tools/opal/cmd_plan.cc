@@ -347,8 +347,8 @@ void AddPlanCommand(CLI::App& app, CommandFn* run) {
   sub->add_option("--pareto-points", o->pareto_points,
                   "Price caps tried for the time/cost front (default 4)");
   sub->add_flag("--p2p-split-tp", o->p2p_split,
-                "Stage-to-stage sends split over tensor-parallel ranks (Megatron-LM) rather than "
-                "whole (DeepSpeed)");
+                "Stage-to-stage sends split over tensor-parallel ranks at once (Megatron-LM) "
+                "rather than slice after slice (DeepSpeed's pipeline engine)");
   sub->add_flag("--hierarchical-allreduce", o->hierarchical,
                 "Gradient all-reduce reduced inside each node before crossing the network (rather "
                 "than NCCL's ring over all replicas)");
