@@ -162,9 +162,8 @@ Status EstimatePlan(const PlanContext& ctx, Plan* plan) {
       st.fwd = std::max(st.fwd, f);
       st.bwd = std::max(st.bwd, b);
       st.update = std::max(st.update, u);
-      const double mem = MemoryBytes(
-          StageMemoryParts(MemoryInputOf(model, st, g.group, InFlight(M, S - s)), g.pool->gpu),
-          ctx.options);
+      const double mem = StageMemoryBytes(MemoryInputOf(model, st, g.group, InFlight(M, S - s)),
+                                          g.pool->gpu, ctx.options);
       if (mem > g.pool->gpu.memory) plan->fits_memory = false;
       st.memory = std::max(st.memory, mem);
       price += g.group.tp * g.group.count * g.pool->PricePerGpuHour();

@@ -126,10 +126,28 @@ MemoryParts StageMemoryParts(const StageMemoryInput& in, const GpuType& gpu) {
   return p;
 }
 
+namespace {
+
+double Bytes(double reserve, double state, double params_per_gpu, double activations,
+             double buffers, const MemoryCoefficients& k) {
+  return reserve + state + k.state_extra_bytes * params_per_gpu + k.activation_scale * activations +
+         buffers;
+}
+
+}  // namespace
+
 double MemoryBytes(const MemoryParts& p, const CostOptions& options) {
-  const MemoryCoefficients& k = options.memory;
-  return options.Reserve(p.gpu) + p.state + k.state_extra_bytes * p.params_per_gpu +
-         k.activation_scale * p.activations + p.buffers;
+  return Bytes(options.Reserve(p.gpu), p.state, p.params_per_gpu, p.activations, p.buffers,
+               options.memory);
+}
+
+double StageMemoryBytes(const StageMemoryInput& in, const GpuType& gpu,
+                        const CostOptions& options) {
+  const double params_per_gpu = in.params / in.tp;
+  return Bytes(
+      options.Reserve(gpu.name), in.state_bytes_per_param * params_per_gpu, params_per_gpu,
+      in.inflight * static_cast<double>(in.samples) * (in.act_sharded / in.tp + in.act_replicated),
+      2.0 * in.samples * in.out_bytes, options.memory);
 }
 
 }  // namespace opal::plan

@@ -102,5 +102,7 @@ struct StageMemoryInput {
 MemoryParts StageMemoryParts(const StageMemoryInput& in, const GpuType& gpu);
 // Bytes of `parts` under the options' reserve and memory coefficients.
 double MemoryBytes(const MemoryParts& parts, const CostOptions& options);
+// The same as MemoryBytes(StageMemoryParts(in, gpu), options), without building the parts.
+double StageMemoryBytes(const StageMemoryInput& in, const GpuType& gpu, const CostOptions& options);
 
 }  // namespace opal::plan

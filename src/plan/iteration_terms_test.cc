@@ -130,6 +130,7 @@ TEST(IterationTerms, MemoryOfOneGpu) {
   o.memory.state_extra_bytes = 4;
   o.memory.reserve["X"] = 1e9;
   EXPECT_DOUBLE_EQ(MemoryBytes(p, o), 1e9 + 4e9 + 1e9 + 1.05e8 + 4e6);
+  EXPECT_DOUBLE_EQ(StageMemoryBytes(in, g, o), MemoryBytes(p, o));  // the search's shortcut
 }
 
 }  // namespace

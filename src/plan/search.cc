@@ -107,6 +107,10 @@ class BranchAndBound {
       const double maxc2 = root ? at.maxc : std::max(at.maxc, at.pending + 2 * p2p);
       const double price2 = price + c.price;
       const int remaining_free = free_ - c.gpus;
+      std::vector<int> left_per_pool(used_.size());
+      for (size_t p = 0; p < used_.size(); ++p)
+        left_per_pool[p] = allowed_[p] ? ctx_.cluster->pools[p].count - used_[p] : 0;
+      for (const auto& g : c.groups) left_per_pool[g.pool] -= g.tp * g.count;
       const int inflight = InFlight(M, at.r + 1);
       for (int f = a - 1; f >= 0; --f) {
         ++nodes;
@@ -143,7 +147,7 @@ class BranchAndBound {
           lb_t = partial;
         } else {
           if (remaining_free <= 0) continue;
-          const double bottleneck = sp_.lb_work[f] / remaining_free;
+          const double bottleneck = sp_.CycleBound(f, left_per_pool);
           lb_t = next.sum + sp_.lb_sum[f] +
                  (M - 1) * std::max({next.maxc, next.pending, bottleneck}) + tail;
           lb_price += min_price_;
@@ -249,12 +253,20 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   ModelPrefix pre(*ctx.model);
   LayerTimeCache cache(ctx);
   std::vector<SpaceForBatch> spaces;
+  const bool limited = options.time_limit_s > 0;
+  const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(options.time_limit_s));
+  // With a time limit, the balanced seeds of all micro-batch sizes share half of it.
+  const auto seed_deadline =
+      limited ? t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(options.time_limit_s / 2))
+              : std::chrono::steady_clock::time_point::max();
   for (int b : MicroBatchCandidates(*ctx.model, options)) {
     SpaceForBatch sp = BuildSpace(ctx, options, b, &cache);
     if (sp.configs.empty()) continue;
     SearchResult seed;
     seed.objective = kInf;
-    SeedPlans(ctx, goal, options, sp, pre, &seed);
+    SeedPlans(ctx, goal, options, sp, pre, &seed, seed_deadline);
     sp.seed_value = seed.objective;
     if (seed.found && seed.objective < best) {
       best = seed.objective;
@@ -267,18 +279,16 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   std::stable_sort(
       spaces.begin(), spaces.end(),
       [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.seed_value < y.seed_value; });
-  const bool limited = options.time_limit_s > 0;
-  const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(options.time_limit_s));
   res.stats.complete = true;
   {
     const int L = static_cast<int>(ctx.model->layers.size());
     double min_price = kInf;
     for (const auto& p : ctx.cluster->pools) min_price = std::min(min_price, p.PricePerGpuHour());
     res.stats.lower_bound = kInf;
+    std::vector<int> counts;
+    for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
     for (const SpaceForBatch& sp : spaces) {
-      double t =
-          sp.lb_sum[L] + (sp.num_micro - 1) * sp.lb_work[L] / std::max(1, ctx.cluster->TotalGpus());
+      double t = sp.lb_sum[L] + (sp.num_micro - 1) * sp.CycleBound(L, counts);
       res.stats.lower_bound =
           std::min(res.stats.lower_bound,
                    GoalValue(goal, static_cast<double>(ctx.model->iterations), t, min_price));

@@ -79,7 +79,7 @@ double ConfigMemory(const PlanContext& ctx, const ModelPrefix& pre, const StageC
     in.inflight = inflight;
     in.state_bytes_per_param = m.state_bytes_per_param;
     const GpuType& gpu = ctx.cluster->pools[g.pool].gpu;
-    const double mem = MemoryBytes(StageMemoryParts(in, gpu), ctx.options);
+    const double mem = StageMemoryBytes(in, gpu, ctx.options);
     if (mem > gpu.memory) *fits = false;
     peak = std::max(peak, mem);
   }
@@ -173,23 +173,56 @@ SpaceForBatch BuildSpace(const PlanContext& ctx, const SearchOptions& o, int mic
     sp.configs.push_back(std::move(c));
   }
   const double inf = std::numeric_limits<double>::infinity();
+  const int P = static_cast<int>(pools.size());
+  const ModelPrefix pre(model);
   sp.lb_sum.assign(L + 1, 0);
   sp.lb_work.assign(L + 1, 0);
+  // GPU-seconds per sample of each layer on each pool: the fewest over the groups that can hold
+  // the layer (alone on a stage, one micro-batch in flight). A group's GPUs are busy at least
+  // its own time, whatever the rest of its stage does.
+  std::vector<std::vector<double>> per_sample(L, std::vector<double>(P, inf));
   for (int l = 0; l < L; ++l) {
-    double best = inf, work = inf;
+    double best = inf;
     for (const auto& c : sp.configs) {
       // The fastest group's: a stage's time over layers is at least any group's sum, so the
       // per-layer minimum over groups sums to a bound (the per-layer maximum would not).
-      double t = std::numeric_limits<double>::infinity();
+      double t = inf;
       for (const auto& g : c.times)
         t = std::min(t, g.fwd[l + 1] - g.fwd[l] + g.bwd[l + 1] - g.bwd[l]);
       best = std::min(best, t);
-      work = std::min(work, t * c.gpus);
+      bool fits = true;
+      ConfigMemory(ctx, pre, c, l, l + 1, 1, &fits);
+      if (!fits) continue;
+      for (size_t g = 0; g < c.groups.size(); ++g) {
+        const ReplicaGroup& rg = c.groups[g];
+        const GroupTimes& gt = c.times[g];
+        const double own = gt.fwd[l + 1] - gt.fwd[l] + gt.bwd[l + 1] - gt.bwd[l];
+        per_sample[l][rg.pool] = std::min(per_sample[l][rg.pool], own * rg.tp / rg.samples);
+      }
     }
     sp.lb_sum[l + 1] = sp.lb_sum[l] + (sp.configs.empty() ? 0 : best);
-    sp.lb_work[l + 1] = sp.lb_work[l] + (sp.configs.empty() ? 0 : work);
   }
+  std::vector<double> ref(L, inf);
+  for (int l = 0; l < L; ++l)
+    for (int p = 0; p < P; ++p) ref[l] = std::min(ref[l], per_sample[l][p]);
+  sp.pool_rate.assign(P, 0);
+  for (int p = 0; p < P; ++p) {
+    double ratio = inf;
+    for (int l = 0; l < L; ++l)
+      if (per_sample[l][p] < inf && ref[l] > 0) ratio = std::min(ratio, per_sample[l][p] / ref[l]);
+    sp.pool_rate[p] = ratio < inf ? 1 / ratio : 0;
+  }
+  for (int l = 0; l < L; ++l)
+    sp.lb_work[l + 1] = sp.lb_work[l] + (ref[l] < inf ? ref[l] * micro_batch : 0);
   return sp;
+}
+
+double SpaceForBatch::CycleBound(int a, const std::vector<int>& free) const {
+  if (lb_work[a] <= 0) return 0;
+  double rate = 0;
+  for (size_t p = 0; p < free.size() && p < pool_rate.size(); ++p)
+    rate += std::max(0, free[p]) * pool_rate[p];
+  return rate > 0 ? lb_work[a] / rate : std::numeric_limits<double>::infinity();
 }
 
 }  // namespace opal::plan

@@ -4,6 +4,7 @@
 // search (search.cc), the seeds (seed_plans.cc) and brute force; internal to opal_plan.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <tuple>
 #include <vector>
@@ -48,9 +49,19 @@ class LayerTimeCache {
 struct SpaceForBatch {
   int micro_batch = 1, num_micro = 1;
   std::vector<StageConfig> configs;
-  std::vector<double> lb_sum;   // lb_sum[a]: sum over layers < a of the fastest fwd+bwd
-  std::vector<double> lb_work;  // lb_work[a]: sum over layers < a of min (fwd+bwd) * GPUs
-  double seed_value = 0;        // goal value of the best uniform plan (search order)
+  std::vector<double> lb_sum;  // lb_sum[a]: sum over layers < a of the fastest fwd+bwd
+  // lb_work[a]: GPU-seconds of a micro-batch through layers < a on the GPUs that do it with the
+  // fewest (per layer, over every pool and configuration that can hold the layer).
+  std::vector<double> lb_work;
+  // How much of that reference work one GPU of each pool can do per second of cycle: 1 / the
+  // smallest ratio, over layers, of the pool's GPU-seconds to the reference's (0: the pool holds
+  // no layer). A cycle of C seconds on n_p GPUs of every pool p covers at most
+  // C x sum_p n_p x pool_rate[p] of reference work, so C >= work / that sum.
+  std::vector<double> pool_rate;
+  double seed_value = 0;  // goal value of the best uniform plan (search order)
+  // The smallest cycle any plan of this space can have with `free` GPUs per pool left for
+  // layers [0, a): lb_work[a] / sum_p free[p] x pool_rate[p].
+  double CycleBound(int a, const std::vector<int>& free) const;
 };
 
 // Model-only prefix sums (index a = layers [0, a)).
@@ -88,9 +99,12 @@ SpaceForBatch BuildSpace(const PlanContext& ctx, const SearchOptions& o, int mic
                          LayerTimeCache* cache);
 
 // Scores cheap good plans of the space (uniform and tau-balanced ones, seed_plans.cc) into
-// `res` (which keeps the best), to start the branch and bound with a tight bound.
-void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
-               const SpaceForBatch& sp, const ModelPrefix& pre, SearchResult* res);
+// `res` (which keeps the best), to start the branch and bound with a tight bound. The
+// tau-balanced ones stop at `deadline` (the uniform ones always run).
+void SeedPlans(
+    const PlanContext& ctx, const Goal& goal, const SearchOptions& o, const SpaceForBatch& sp,
+    const ModelPrefix& pre, SearchResult* res,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
 inline StagePlan MakeStage(int first, int end, int pool, int tp, int dp) {
   StagePlan s;

@@ -90,14 +90,21 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
 }  // namespace
 
 void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
-               const SpaceForBatch& sp, const ModelPrefix& pre, SearchResult* res) {
+               const SpaceForBatch& sp, const ModelPrefix& pre, SearchResult* res,
+               std::chrono::steady_clock::time_point deadline) {
   const int L = static_cast<int>(ctx.model->layers.size());
   const int stage_cap = o.max_stages > 0 ? o.max_stages : L;
   for (const auto& c : sp.configs) {
     int max_s = std::min(L, stage_cap);
     for (const auto& g : c.groups)
       max_s = std::min(max_s, ctx.cluster->pools[g.pool].count / (g.tp * g.count));
-    for (int S = 1; S <= max_s; ++S) {
+    // Every stage count when there are few; else a geometric ladder from the most (a uniform
+    // plan mostly gains from more stages) down to one.
+    std::vector<int> stage_counts;
+    for (double x = max_s; x >= 1; x = max_s > 16 ? x * 0.75 : x - 1)
+      if (stage_counts.empty() || static_cast<int>(x) != stage_counts.back())
+        stage_counts.push_back(static_cast<int>(x));
+    for (int S : stage_counts) {
       Plan p;
       p.micro_batch = sp.micro_batch;
       for (int s = 0; s < S; ++s)
@@ -130,10 +137,27 @@ void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
                      [&](int x, int y) { return P[x].gpu.tensor_flops > P[y].gpu.tensor_flops; });
     if (sub != orders.back()) orders.push_back(sub);
   }
+  // Larger clusters: the 4, 5, ... pools that do the most work per GPU (SpaceForBatch::pool_rate),
+  // in the same two orders, so that plans over more than three GPU types are tried too.
+  std::vector<int> by_rate = pools;
+  std::stable_sort(by_rate.begin(), by_rate.end(),
+                   [&](int x, int y) { return sp.pool_rate[x] > sp.pool_rate[y]; });
+  for (int k = 4; k <= n; ++k) {
+    std::vector<int> sub(by_rate.begin(), by_rate.begin() + k);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
+    orders.push_back(sub);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return sp.pool_rate[x] > sp.pool_rate[y]; });
+    if (sub != orders.back()) orders.push_back(sub);
+  }
   double hi = 0;
   for (const auto& c : sp.configs) hi = std::max(hi, c.Fb(0, L));
-  const double lo = std::max(1e-9, sp.lb_work[L] / std::max(1, ctx.cluster->TotalGpus()));
+  std::vector<int> counts;
+  for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
+  const double lo = std::max(1e-9, std::min(sp.CycleBound(L, counts), hi));
   for (const auto& order : orders) {
+    if (std::chrono::steady_clock::now() > deadline) break;
     double a = lo, b = hi * 1.01;
     for (int it = 0; it < 40 && b / a > 1.0005; ++it) {
       double tau = std::sqrt(a * b);
