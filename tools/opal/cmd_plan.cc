@@ -243,7 +243,8 @@ Status Run(const Options& o) {
   {
     // Memory coefficients: the shipped fit unless a file is named (a named file must exist).
     const std::string path = o.memory.empty() ? dir + "/memory.json" : o.memory;
-    if (!o.memory.empty() || std::filesystem::exists(path)) {
+    // (Fitting them does not use them: a file being rewritten by the fit is not read.)
+    if (!o.calibrate_memory && (!o.memory.empty() || std::filesystem::exists(path))) {
       OPAL_ASSIGN_OR_RETURN(ctx.options.memory, LoadMemoryCoefficients(path));
     }
   }
