@@ -288,7 +288,8 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
     std::vector<int> counts;
     for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
     for (const SpaceForBatch& sp : spaces) {
-      double t = sp.lb_sum[L] + (sp.num_micro - 1) * sp.CycleBound(L, counts);
+      double t = sp.lb_sum[L] +
+                 (sp.num_micro - 1) * std::max(sp.CycleBound(L, counts), sp.full_cycle_bound);
       res.stats.lower_bound =
           std::min(res.stats.lower_bound,
                    GoalValue(goal, static_cast<double>(ctx.model->iterations), t, min_price));

@@ -142,6 +142,147 @@ std::vector<std::vector<ReplicaGroup>> StageChoices(const PlanContext& ctx, cons
   return out;
 }
 
+namespace {
+
+// Layers of `set` a stage of `c` can hold at most as memory goes: the k lightest of them (in
+// parameters and in activations, each sorted on its own) with one micro-batch in flight must fit
+// every group.
+int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector<int>& set) {
+  const ModelSpec& m = *ctx.model;
+  std::vector<double> params, act, rep;
+  for (int l : set) {
+    params.push_back(m.layers[l].params);
+    act.push_back(m.layers[l].act_bytes);
+    rep.push_back(m.layers[l].act_replicated);
+  }
+  std::sort(params.begin(), params.end());
+  std::sort(act.begin(), act.end());
+  std::sort(rep.begin(), rep.end());
+  StageMemoryInput in;
+  in.inflight = 1;
+  in.state_bytes_per_param = m.state_bytes_per_param;
+  const int n = static_cast<int>(set.size());
+  for (int k = 0; k < n; ++k) {
+    in.params += params[k];
+    in.act_sharded += act[k];
+    in.act_replicated += rep[k];
+    for (const auto& g : c.groups) {
+      in.tp = g.tp;
+      in.samples = g.samples;
+      const GpuType& gpu = ctx.cluster->pools[g.pool].gpu;
+      if (StageMemoryBytes(in, gpu, ctx.options) > gpu.memory) return k;
+    }
+  }
+  return n;
+}
+
+double LayerSeconds(const StageConfig& c, int l) {
+  double t = std::numeric_limits<double>::infinity();
+  for (const auto& g : c.times) t = std::min(t, g.fwd[l + 1] - g.fwd[l] + g.bwd[l + 1] - g.bwd[l]);
+  return t;
+}
+
+// The cover bound on the layers of `set` (see SpaceForBatch::full_cycle_bound): the smallest C
+// at which the stages the pools could form hold all of them.
+double CoverBound(const PlanContext& ctx, const SpaceForBatch& sp, const std::vector<int>& set,
+                  double lo) {
+  const ModelSpec& m = *ctx.model;
+  const int L = static_cast<int>(m.layers.size()), n = static_cast<int>(set.size());
+  const auto& pools = ctx.cluster->pools;
+  struct Cfg {
+    int k_mem = 0;
+    // Per group: sums of its k fastest layers of the set, by k.
+    std::vector<std::vector<double>> fastest;
+    double p2p = 0;
+    // Per group: its pool and the share of a layer one of its GPUs does (its replica's samples
+    // over the micro-batch, over tp): a stage's layers are done once over all its GPUs.
+    std::vector<std::pair<int, double>> credit;
+    int Layers(double C) const {  // layers of the set a stage holds at most with cycle C
+      int k = 0;
+      auto fits = [&](int kk) {
+        for (const auto& f : fastest)
+          if (f[kk] + p2p > C) return false;
+        return true;
+      };
+      while (k < k_mem && fits(k + 1)) ++k;
+      return k;
+    }
+  };
+  std::vector<Cfg> cfgs;
+  double min_out = 0;
+  for (const auto& l : m.layers)
+    if (l.out_bytes > 0) min_out = min_out > 0 ? std::min(min_out, l.out_bytes) : l.out_bytes;
+  std::vector<int> all(L);
+  for (int l = 0; l < L; ++l) all[l] = l;
+  double hi = lo;
+  for (const auto& c : sp.configs) {
+    Cfg x;
+    x.k_mem = MemoryLayers(ctx, c, set);
+    if (x.k_mem == 0) continue;
+    // A stage's forward+backward is at least each group's own sum over its layers, so at least
+    // each group's sum over its k fastest layers of the set.
+    for (const auto& g : c.times) {
+      std::vector<double> t;
+      for (int l : set) t.push_back(g.fwd[l + 1] - g.fwd[l] + g.bwd[l + 1] - g.bwd[l]);
+      std::sort(t.begin(), t.end());
+      std::vector<double> f(n + 1, 0);
+      for (int i = 0; i < n; ++i) f[i + 1] = f[i] + t[i];
+      x.fastest.push_back(std::move(f));
+    }
+    // A stage that cannot hold every layer has a neighbour: two transfers per cycle at least
+    // (its own side of each).
+    if (MemoryLayers(ctx, c, all) < L)
+      for (const auto& at : GroupsAt(ctx, c))
+        x.p2p = std::max(
+            x.p2p, 2 * P2pSideSeconds(
+                           *at.pool, ReplicasPerNode(*at.pool, at.group.tp, at.group.count),
+                           at.group.tp, min_out * at.group.samples, ctx.options.p2p_split_by_tp));
+    for (const auto& g : c.groups)
+      x.credit.push_back({g.pool, static_cast<double>(g.samples) / (sp.micro_batch * g.tp)});
+    for (const auto& f : x.fastest) hi = std::max(hi, x.p2p + f[n]);
+    cfgs.push_back(std::move(x));
+  }
+  auto covers = [&](double C) {
+    std::vector<double> per_gpu(pools.size(), 0);
+    for (const auto& x : cfgs) {
+      const int k = x.Layers(C);
+      for (const auto& [p, share] : x.credit) per_gpu[p] = std::max(per_gpu[p], k * share);
+    }
+    double layers = 0;
+    for (size_t p = 0; p < pools.size(); ++p) layers += pools[p].count * per_gpu[p];
+    return layers >= n - 1e-9;
+  };
+  if (cfgs.empty() || !covers(hi)) return lo;
+  for (int it = 0; it < 60 && hi - lo > 1e-9 * hi; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (covers(mid) ? hi : lo) = mid;
+  }
+  return lo;
+}
+
+// See SpaceForBatch::full_cycle_bound. A few layers much cheaper than the rest (an embedding,
+// an LM head) would let every stage of the relaxation hold them; the bound is taken over the
+// layers without the e cheapest (their stages still must hold the others), for e = 0..4, and
+// the largest kept.
+double FullCycleBound(const PlanContext& ctx, const SpaceForBatch& sp, double lo) {
+  const int L = static_cast<int>(ctx.model->layers.size());
+  std::vector<double> cheapest(L, std::numeric_limits<double>::infinity());
+  for (const auto& c : sp.configs)
+    for (int l = 0; l < L; ++l) cheapest[l] = std::min(cheapest[l], LayerSeconds(c, l));
+  std::vector<int> order(L);
+  for (int l = 0; l < L; ++l) order[l] = l;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return cheapest[a] < cheapest[b]; });
+  double best = lo;
+  for (int e = 0; e <= std::min(4, L - 1); ++e) {
+    std::vector<int> set(order.begin() + e, order.end());
+    best = std::max(best, CoverBound(ctx, sp, set, lo));
+  }
+  return best;
+}
+
+}  // namespace
+
 SpaceForBatch BuildSpace(const PlanContext& ctx, const SearchOptions& o, int micro_batch,
                          LayerTimeCache* cache) {
   const ModelSpec& model = *ctx.model;
@@ -214,6 +355,9 @@ SpaceForBatch BuildSpace(const PlanContext& ctx, const SearchOptions& o, int mic
   }
   for (int l = 0; l < L; ++l)
     sp.lb_work[l + 1] = sp.lb_work[l] + (ref[l] < inf ? ref[l] * micro_batch : 0);
+  std::vector<int> counts;
+  for (const auto& p : pools) counts.push_back(p.count);
+  sp.full_cycle_bound = FullCycleBound(ctx, sp, sp.CycleBound(L, counts));
   return sp;
 }
 

@@ -62,6 +62,14 @@ struct SpaceForBatch {
   // The smallest cycle any plan of this space can have with `free` GPUs per pool left for
   // layers [0, a): lb_work[a] / sum_p free[p] x pool_rate[p].
   double CycleBound(int a, const std::vector<int>& free) const;
+  // A tighter bound on the whole plan's cycle with every GPU of the cluster free (0 when not
+  // computed): the smallest C at which the stages the pools could form cover all layers. A stage
+  // of configuration c with cycle <= C holds at most k_c(C) layers: as many as its memory allows
+  // and whose fastest k sum, for each of its groups, with its own side of two transfers to at
+  // most C; one of its GPUs does at most k_c(C) x (its replica's samples / micro-batch) / tp of
+  // them, and every GPU of a pool at most the best of that over its configurations (stages may
+  // be fractional). FullCycleBound in search_space.cc.
+  double full_cycle_bound = 0;
 };
 
 // Model-only prefix sums (index a = layers [0, a)).
