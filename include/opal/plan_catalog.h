@@ -11,6 +11,7 @@
 // kInvalidArgument listing the known names. Plain value types; not thread-safe for writes.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,24 @@ struct GpuType {
   double memory = 0;        // bytes of device memory
   double tensor_flops = 0;  // dense fp16/bf16 peak, FLOP/s (tensor cores where present)
   double fp32_flops = 0;    // FLOP/s
+  double tf32_flops = 0;    // dense TF32 tensor peak, FLOP/s (fp32 matrix products); 0: none
   double mem_bw = 0;        // bytes/s
-  LinkCurve intra;          // per-GPU link inside a node (NVLink / PCIe)
-  LinkCurve inter;          // per-GPU share of the node's network, when measured
+  LinkCurve intra;          // per-GPU link inside a node (NVLink / PCIe), from the catalog
+  // Measured intra-node curves by the number k of GPUs taking part (Sailor's "intra" entries).
+  std::map<int, LinkCurve> intra_by_k;
+  // Measured node-to-node curves, by the number k of the node's GPUs sending at once: each
+  // curve gives the node's aggregate bandwidth when k GPUs each send messages of the size
+  // asked (Sailor's network_coeffs "inter" entries). Empty: the instance's network alone.
+  std::map<int, LinkCurve> inter_by_k;
   std::string source;
+  // The intra-node link of a collective among `gpus` GPUs of a node: the curve measured for the
+  // largest count not above it (the smallest measured when all are above), else `intra`.
+  LinkCurve IntraLink(int gpus) const;
+  // Peak of the matrix products for elements of `dtype_bytes` (2: fp16/bf16 tensor cores; 4:
+  // TF32 tensor cores where the GPU has them, else the fp32 units).
+  double MatmulPeak(int dtype_bytes) const {
+    return dtype_bytes == 2 ? tensor_flops : (tf32_flops > 0 ? tf32_flops : fp32_flops);
+  }
 };
 
 struct InstanceType {
@@ -78,8 +93,14 @@ struct Pool {
   InstanceType instance;
   int count = 0;
   double PricePerGpuHour() const { return instance.price_per_hour / instance.gpus_per_node; }
-  // Link used between GPUs of this pool in different nodes (per GPU).
-  LinkCurve InterLink() const;
+  // Aggregate bytes/s leaving (or entering) one node of this pool when `flows` of its GPUs each
+  // move messages of `bytes_per_flow` to other nodes at once: the measured curve for that many
+  // senders (linear between measured counts, the largest count's curve beyond it), never above
+  // the instance's network. Without curves: the instance's network.
+  double NodeBandwidth(int flows, double bytes_per_flow) const;
+  // Seconds for `flows` GPUs of one node to each move `bytes_per_flow` to other nodes at once, in
+  // messages of `message_bytes` (0: one message).
+  double NodeSeconds(int flows, double bytes_per_flow, double message_bytes = 0) const;
 };
 
 struct Cluster {
@@ -95,8 +116,9 @@ Result<Cluster> LoadCluster(const std::string& path, Catalog* catalog);
 Result<Cluster> ClusterFromJson(const Json& j, Catalog* catalog, const std::string& origin);
 
 // Reads measured link curves in Sailor's network_coeffs format ({"inter"|"intra": {GPU:
-// {"k": [[a, b, c], peak_bytes_per_s]}}}) into the catalog's GPU types: inter from k = 1
-// (one GPU of a node sending), intra from the smallest k. GPUs not in the file keep theirs.
+// {"k": [[a, b, c], peak_bytes_per_s]}}}) into the catalog's GPU types: every measured count k
+// of both kinds (inter_by_k, intra_by_k), and `intra` from the smallest k. GPUs not in the file
+// keep theirs.
 Status ApplySailorNetwork(const std::string& path, Catalog* catalog);
 
 }  // namespace opal::plan

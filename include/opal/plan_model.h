@@ -47,6 +47,9 @@ struct ModelSpec {
   int dtype_bytes = 2;
   double state_bytes_per_param = 16;  // weights + grads + optimizer state (Adam mixed precision)
   bool recompute = false;             // backward re-runs the forward (layer times: bwd += fwd)
+  // Parameters the first and the last layer share (a tied embedding and LM projection): when
+  // they sit on different stages, their gradients are summed across those stages every step.
+  double tied_params = 0;
   int64_t global_batch = 1;
   int64_t iterations = 0;  // 0: unknown (job-level goals need it)
   double TotalParams() const;
@@ -56,7 +59,8 @@ struct ModelSpec {
 // Precondition-free: invalid sizes are kInvalidModel.
 Result<ModelSpec> ModelFromTransformer(const TransformerConfig& config);
 // Reads a transformer JSON ({"layers"|"num_layers", "hidden"|"hidden_size", "heads",
-// "seq_len"|"sequence_length", "vocab"|"vocab_size", "ffn", "precision": "fp16|bf16|fp32",
+// "seq_len"|"sequence_length", "vocab"|"vocab_size", "ffn", "precision": "fp16|bf16|fp32" (default
+// fp32, what DeepSpeed and PyTorch train in unless told otherwise),
 // "optimizer", "global_batch"|"global_batch_size", "iterations" | "tokens"}). Sailor's
 // training_config_*.json files are accepted as they are.
 Result<TransformerConfig> LoadTransformerConfig(const std::string& path);

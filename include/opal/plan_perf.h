@@ -1,8 +1,9 @@
 // Where per-layer times come from. A PerfSource answers "how long do the forward, backward and
 // optimizer update of layer i take on one GPU of type g, for a per-replica micro-batch of m
 // samples and tensor-parallel degree t" — or says it does not know. Sources are tried in order
-// (measured profile, then tuning records in the store, then the cost model, then the roofline
-// model, which always answers) and every time carries the name of the source it came from.
+// (measured profile, then profiles carried over from another model, then tuning records in the
+// store, then the cost model, then the roofline model, which always answers) and every time
+// carries the name of the source it came from.
 // Sources are immutable after construction (caches aside) and safe to share between threads.
 #pragma once
 
@@ -41,7 +42,8 @@ class PerfSource {
 // Between measured micro-batch sizes times are interpolated linearly, beyond them scaled
 // linearly from the largest; a time is never larger than the one measured at a bigger
 // micro-batch (small-batch measurements are noisy upwards). Tensor-parallel degrees not
-// measured are unknown.
+// measured are unknown. The update figure, the same on every layer of a file, is each layer's
+// share of the model's optimizer step (summed over a stage's layers it gives the stage's step).
 class ProfileSource : public PerfSource {
  public:
   // Reads `dir/<GPU>/profile.json` for every GPU directory under `dir` (e.g.
@@ -63,7 +65,7 @@ class ProfileSource : public PerfSource {
 
 // Efficiency factors of the roofline model for one GPU type (or the default for all).
 struct Efficiency {
-  double matmul = 0.5;    // fraction of tensor peak reached by matrix products
+  double matmul = 0.5;    // fraction of the matrix-product peak reached (GpuType::MatmulPeak)
   double memory = 0.6;    // fraction of memory bandwidth reached by the other operators
   double update = 0.1;    // fraction of memory bandwidth reached by the optimizer step
   double overhead = 0;    // seconds of fixed cost per layer and pass (kernel launches)
@@ -180,6 +182,34 @@ class CostModelSource : public PerfSource {
  private:
   CostModelInfo info_;
   std::map<std::string, Target> targets_;
+};
+
+// Measured profiles carried over from another model: for a GPU g that has no profile of the
+// model X planned but has one of a reference model Y, each layer's time is g's measured time of
+// the Y layer of the same kind (embedding, transformer block at the same relative depth, head),
+// at the same micro-batch and tp, scaled by how X's and Y's layers compare where both were
+// measured: t_X(g, l) = t_Y(g, l') x t_X(h, l) / t_Y(h, l'), on the GPU h with both profiles at
+// that micro-batch and tp that is closest to g in matrix-product peak and memory bandwidth.
+// nullopt when g has its own profile of X (ProfileSource answers), when g has no profile of Y, or
+// when no GPU has both.
+class ProfileTransferSource : public PerfSource {
+ public:
+  // `gpus`: the catalog's GPU types (the choice of h); `reference_model` is Y's model.
+  ProfileTransferSource(std::shared_ptr<const ProfileSource> target,
+                        std::shared_ptr<const ProfileSource> reference, ModelSpec reference_model,
+                        std::vector<GpuType> gpus)
+      : target_(std::move(target)),
+        reference_(std::move(reference)),
+        reference_model_(std::move(reference_model)),
+        gpus_(std::move(gpus)) {}
+  std::optional<LayerTime> Time(const ModelSpec& model, int layer, const GpuType& gpu, int mbs,
+                                int tp) const override;
+  std::string Name() const override { return "profile-transfer"; }
+
+ private:
+  std::shared_ptr<const ProfileSource> target_, reference_;
+  ModelSpec reference_model_;
+  std::vector<GpuType> gpus_;
 };
 
 // Tries sources in order; the first answer wins.

@@ -1,7 +1,9 @@
 // Plan search: the best plan for a goal over the space
 //   global micro-batch b (divides the global batch) x number of stages x for each stage: layer
 //   range, pool, tensor-parallel degree t (power of two <= GPUs per node), data-parallel degree
-//   d (divides b) with sum over stages of d*t <= pool count for every pool,
+//   d (divides b) -- or two replica groups on two pools with the same t and power-of-two counts
+//   (heterogeneous data parallelism, the micro-batch split so the slower replica is as fast as it
+//   can be) -- with the GPUs of every pool summed over stages at most its count,
 // scored by EstimatePlan/Objective (plan.h). The search is a depth-first branch and bound over
 // stages with exact lower bounds and dominance pruning, so it returns the same optimum as
 // BruteForce, which enumerates the same space plan by plan (for tests, small cases only).
@@ -19,9 +21,11 @@ struct SearchOptions {
   std::vector<int> micro_batches;   // candidate b; empty: every divisor of the global batch
   int max_micro_batch = 512;        // cap on b when micro_batches is empty
   bool allow_heterogeneous = true;  // false: a plan uses one pool
-  int only_pool = -1;               // >= 0: restrict to this pool (the homogeneous baselines)
-  int pareto_points = 8;            // cost caps tried for the time/cost front
-  std::vector<Plan> seeds;          // plans to start from (their value bounds the search)
+  // Stages whose replicas sit on two pools, with at most this many replicas (0 or 1: none).
+  int max_mixed_replicas = 4;
+  int only_pool = -1;       // >= 0: restrict to this pool (the homogeneous baselines)
+  int pareto_points = 8;    // cost caps tried for the time/cost front
+  std::vector<Plan> seeds;  // plans to start from (their value bounds the search)
   // Stop the branch and bound after this many seconds and return the best plan found so far
   // (SearchStats::complete tells whether optimality was proven). 0: no limit (exact).
   double time_limit_s = 0;

@@ -5,10 +5,12 @@
 // forwards, then alternates one forward and one backward, then drains its backwards. A forward
 // of micro-batch j on stage s starts when the stage is free and the activation of j has arrived
 // from stage s-1; sends and receives are blocking (the stage is busy while its data moves), as in
-// DeepSpeed's pipeline engine. After its last backward a stage all-reduces its gradients across
-// replicas and steps the optimizer. Deterministic; thread-safe (no shared state).
+// DeepSpeed's pipeline engine. After its last backward a stage sums the gradients of the tied
+// parameters with its partner (first and last stage, once both are done), all-reduces its
+// gradients across replicas and steps the optimizer. Deterministic; thread-safe.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,31 +32,49 @@ struct SimResult {
 // Precondition: EstimatePlan succeeded on `plan` (its stage times are used).
 SimResult SimulateIteration(const Plan& plan);
 
-// A plan from Sailor's validation format (pipeline_list[0]: layers_per_stage, tmp_per_stage
-// [stage][replica] = [[[gpu, gpus_per_node, zone]], tp], dp per stage; mbs; gbs; real).
+// A plan from Sailor's validation format: pipeline_list[0] with layers_per_stage, tmp_per_stage
+// [stage][replica] = [[[gpu, gpus_per_node, zone]], tp] (a stage's replicas may name different
+// GPU types: heterogeneous data parallelism) and dp per stage (its replica count); mbs (samples
+// per replica and micro-batch), gbs, and the measurements, each optional: real (iteration
+// seconds), max_mem (peak bytes on a GPU), red_grads (seconds of the gradient reduction, barrier
+// included).
 struct SailorPlan {
   std::string path;
-  std::string gpu;
+  std::string gpu;  // the GPU types named, "A+B" when several
   Plan plan;
-  double measured = 0;  // the "real" iteration time, seconds
+  double measured = 0;         // "real", seconds (0: absent, a plan to predict only)
+  double measured_memory = 0;  // "max_mem", bytes (0: absent)
+  double measured_reduce = 0;  // "red_grads", seconds (0: absent)
+  // GPUs per node of the nodes the file names, by GPU type (they override the catalog's).
+  std::map<std::string, int> gpus_per_node;
 };
-// `pool_of_gpu` maps the file's GPU names to pool indices of the cluster used to estimate it.
-// kInvalidModel for malformed files, kInvalidArgument for a GPU not in the cluster.
+// Each GPU type the file names must be a pool of `cluster`. kInvalidModel for malformed files,
+// kInvalidArgument for a GPU not in the cluster, kUnsupported for shapes outside the model
+// (several pipelines, a replica spanning nodes, stages with different replica counts).
 Result<SailorPlan> LoadSailorPlan(const std::string& path, const Cluster& cluster);
 
-// Replays every *.json under `dir` (recursively): estimate + simulate each; per-plan rows and
-// the mean absolute percentage error of the simulated time against the measured one. Plans the
-// model cannot take (another layer count) are listed with their error and left out of the MAPE.
+// Replays every *.json under `dir` (recursively): estimate + simulate each; per-plan rows with
+// the time and memory predictions against the measurements, and the mean absolute percentage
+// errors. Plans the model cannot take (another layer count) are listed with their error and
+// left out of the MAPEs.
 struct ReplayRow {
   std::string path;
   double measured = 0, estimated = 0, simulated = 0;
+  double measured_memory = 0, memory = 0;  // bytes on the fullest GPU (measured 0: absent)
+  double measured_reduce = 0;              // red_grads, seconds (0: absent)
+  double reduce = 0;  // predicted tail of the slowest stage: tied + gradient all-reduce
+  std::vector<MemoryParts> memory_parts;  // every GPU group's memory parts (for calibration)
+  std::string gpu;
   std::string source;
   std::string error;  // why the plan could not be replayed with this model (rows are kept)
 };
 struct ReplayReport {
   std::vector<ReplayRow> rows;
-  int replayed = 0;  // rows without error; the MAPEs are over these
+  int replayed = 0;  // rows without error
+  int timed = 0;     // replayed rows with a measured time; the time MAPEs are over these
   double mape_simulated = 0, mape_estimated = 0;
+  int memory_rows = 0;  // replayed rows with a measured peak; the memory MAPE is over these
+  double mape_memory = 0;
 };
 Result<ReplayReport> ReplaySailorDir(const std::string& dir, const PlanContext& ctx);
 

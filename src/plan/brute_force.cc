@@ -1,5 +1,6 @@
 // Plain enumeration of the plan space, scored plan by plan with EstimatePlan: the reference the
-// branch-and-bound search is tested against. Exponential; small cases only.
+// branch-and-bound search is tested against (layer ranges x stage choices x stage counts, no
+// bounds, no prefix sums). Exponential; small cases only.
 #include <chrono>
 #include <limits>
 
@@ -20,6 +21,8 @@ struct Enumerator {
   std::vector<int> used;
   SearchResult res;
 
+  std::vector<std::vector<ReplicaGroup>> choices;  // of one stage, for the current micro-batch
+
   void Stage(int a) {
     if (a == L) {
       Plan p = cur;
@@ -36,24 +39,24 @@ struct Enumerator {
     if (static_cast<int>(cur.stages.size()) == max_stages) return;
     const auto& pools = ctx.cluster->pools;
     for (int e = a + 1; e <= L; ++e) {
-      for (int p = 0; p < static_cast<int>(pools.size()); ++p) {
-        if (o.only_pool >= 0 && p != o.only_pool) continue;
-        for (int tp = 1; tp <= std::min(o.max_tp, pools[p].instance.gpus_per_node); tp *= 2) {
-          for (int dp = 1; dp <= cur.micro_batch; ++dp) {
-            if (cur.micro_batch % dp != 0 || used[p] + dp * tp > pools[p].count) continue;
-            StagePlan s;
-            s.first = a;
-            s.end = e;
-            s.pool = p;
-            s.tp = tp;
-            s.dp = dp;
-            cur.stages.push_back(s);
-            used[p] += dp * tp;
-            Stage(e);
-            used[p] -= dp * tp;
-            cur.stages.pop_back();
-          }
-        }
+      for (const auto& groups : choices) {
+        bool room = true;
+        for (const auto& g : groups)
+          room = room && used[g.pool] + g.tp * g.count <= pools[g.pool].count;
+        if (!room) continue;
+        StagePlan s;
+        s.first = a;
+        s.end = e;
+        s.pool = groups[0].pool;
+        s.tp = groups[0].tp;
+        s.dp = 0;
+        for (const auto& g : groups) s.dp += g.count;
+        if (groups.size() > 1) s.mixed = groups;
+        cur.stages.push_back(s);
+        for (const auto& g : groups) used[g.pool] += g.tp * g.count;
+        Stage(e);
+        for (const auto& g : groups) used[g.pool] -= g.tp * g.count;
+        cur.stages.pop_back();
       }
     }
   }
@@ -70,9 +73,13 @@ Result<SearchResult> BruteForcePlan(const PlanContext& ctx, const Goal& goal,
   en.max_stages = options.max_stages > 0 ? options.max_stages : en.L;
   en.used.assign(ctx.cluster->pools.size(), 0);
   en.res.objective = std::numeric_limits<double>::infinity();
+  LayerTimeCache cache(ctx);
   for (int b : MicroBatchCandidates(*ctx.model, options)) {
     en.cur = Plan{};
     en.cur.micro_batch = b;
+    // The same per-stage choices as the search (one pool and dp | b, or two pools' replica
+    // groups with the search's split); every combination of them is scored plan by plan.
+    en.choices = StageChoices(ctx, options, b, &cache);
     en.Stage(0);
   }
   en.res.stats.seconds =

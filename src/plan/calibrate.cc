@@ -150,13 +150,17 @@ Result<Json> Calibrate(const Catalog& catalog, const CalibrationInput& input) {
       auto samples = g ? ProfileSamples(*model, *prof, gpu) : std::vector<CalibrationSample>{};
       if (samples.empty()) continue;
       PerGpu& pg = per_gpu[gpu];
-      pg.peak = model->dtype_bytes == 2 ? g->tensor_flops : g->fp32_flops;
+      pg.peak = g->MatmulPeak(model->dtype_bytes);
       pg.by_model.push_back({model->name, std::move(samples)});
-      for (const auto& [mbs, layers] : *prof->Table(gpu, 1))
-        for (size_t i = 0; i < layers.size() && i < model->layers.size(); ++i)
-          if (layers[i].update > 0 && model->layers[i].params > 0)
-            pg.update.push_back(2 * model->state_bytes_per_param * model->layers[i].params /
-                                (g->mem_bw * layers[i].update));
+      // The profile's update figures are each layer's share of the model's optimizer step: their
+      // sum is the step of all the model's parameters (read and written once).
+      for (const auto& [mbs, layers] : *prof->Table(gpu, 1)) {
+        double step = 0;
+        for (const auto& l : layers) step += l.update;
+        if (step > 0)
+          pg.update.push_back(2 * model->state_bytes_per_param * model->TotalParams() /
+                              (g->mem_bw * step));
+      }
     }
   }
   for (auto& [gpu, pg] : per_gpu) {

@@ -68,10 +68,14 @@ Status Catalog::Merge(const Json& j, const std::string& origin) {
       g.memory = r.Positive("memory_gb") * 1e9;
       g.tensor_flops = r.Positive("tensor_tflops") * 1e12;
       g.fp32_flops = r.Positive("fp32_tflops") * 1e12;
+      g.tf32_flops = r.OptNum("tf32_tflops", 0) * 1e12;
       g.mem_bw = r.Positive("mem_bw_gbps") * 1e9;
       g.intra.peak = r.Positive("intra_gbps") * 1e9;
       g.source = r.Str("source");
       OPAL_RETURN_IF_ERROR(r.status());
+      if (g.tf32_flops < 0)
+        return Error(ErrorCode::kInvalidModel, "{}: gpu '{}': tf32_tflops must be >= 0", origin,
+                     g.name);
       auto it = std::find_if(gpus.begin(), gpus.end(),
                              [&](const GpuType& x) { return x.name == g.name; });
       if (it != gpus.end())
@@ -124,11 +128,37 @@ Result<Catalog> LoadCatalog(const std::string& path) {
   return c;
 }
 
-LinkCurve Pool::InterLink() const {
-  LinkCurve l = gpu.inter;
-  double share = instance.network / instance.gpus_per_node;  // every GPU of a node sends at once
-  l.peak = l.peak > 0 ? std::min(l.peak, share) : share;
-  return l;
+LinkCurve GpuType::IntraLink(int gpus) const {
+  if (intra_by_k.empty()) return intra;
+  auto it = intra_by_k.upper_bound(gpus);
+  return it == intra_by_k.begin() ? it->second : std::prev(it)->second;
+}
+
+double Pool::NodeBandwidth(int flows, double bytes_per_flow) const {
+  const double nic = instance.network;
+  const auto& curves = gpu.inter_by_k;
+  if (curves.empty() || flows <= 0) return nic;
+  auto hi = curves.lower_bound(flows);
+  double bw;
+  if (hi == curves.end()) {  // more senders than measured: the node is as busy as it gets
+    bw = std::prev(hi)->second.Bandwidth(bytes_per_flow);
+  } else if (hi->first == flows) {
+    bw = hi->second.Bandwidth(bytes_per_flow);
+  } else if (hi == curves.begin()) {  // fewer senders than the smallest count measured
+    bw = hi->second.Bandwidth(bytes_per_flow) * flows / hi->first;
+  } else {
+    auto lo = std::prev(hi);
+    double w = static_cast<double>(flows - lo->first) / (hi->first - lo->first);
+    bw = (1 - w) * lo->second.Bandwidth(bytes_per_flow) + w * hi->second.Bandwidth(bytes_per_flow);
+  }
+  return nic > 0 ? std::min(bw, nic) : bw;
+}
+
+double Pool::NodeSeconds(int flows, double bytes_per_flow, double message_bytes) const {
+  if (flows <= 0 || bytes_per_flow <= 0) return 0;
+  double bw = NodeBandwidth(flows, message_bytes > 0 ? message_bytes : bytes_per_flow);
+  OPAL_CHECK(bw > 0, "node with no network bandwidth");
+  return flows * bytes_per_flow / bw;
 }
 
 int Cluster::TotalGpus() const {
@@ -211,6 +241,17 @@ Status ApplySailorNetwork(const std::string& path, Catalog* catalog) {
       for (auto& x : catalog->gpus)
         if (x.name == gpu) g = &x;
       if (!g || !per_k.is_object() || per_k.empty()) continue;
+      auto& by_k = std::string(kind) == "inter" ? g->inter_by_k : g->intra_by_k;
+      by_k.clear();
+      for (const auto& [k, v] : per_k.items()) {  // every measured GPU count
+        int kk = std::atoi(k.c_str());
+        if (kk <= 0)
+          return Error(ErrorCode::kInvalidModel, "{}: {}/{}: '{}' is not a GPU count", path, kind,
+                       gpu, k);
+        OPAL_ASSIGN_OR_RETURN(by_k[kk],
+                              CurveFromJson(v, fmt::format("{}: {}/{}/{}", path, kind, gpu, kk)));
+      }
+      if (std::string(kind) == "inter") continue;
       int best_k = 0;
       for (const auto& [k, v] : per_k.items()) {
         int kk = std::atoi(k.c_str());
@@ -220,7 +261,7 @@ Status ApplySailorNetwork(const std::string& path, Catalog* catalog) {
       OPAL_ASSIGN_OR_RETURN(LinkCurve c,
                             CurveFromJson(per_k[std::to_string(best_k)],
                                           fmt::format("{}: {}/{}/{}", path, kind, gpu, best_k)));
-      (std::string(kind) == "inter" ? g->inter : g->intra) = c;
+      g->intra = c;
     }
   }
   return Status::Ok();

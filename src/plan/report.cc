@@ -17,10 +17,22 @@ std::string Duration(double s) {
 
 std::string PlanShape(const Cluster& c, const Plan& p) {
   std::string s;
-  for (const auto& st : p.stages)
-    s += fmt::format("{}[{}-{}] {}x{} tp{}dp{}", s.empty() ? "" : " | ", st.first, st.end - 1,
-                     st.Gpus(), c.pools[st.pool].gpu.name, st.tp, st.dp);
+  for (const auto& st : p.stages) {
+    s += fmt::format("{}[{}-{}] ", s.empty() ? "" : " | ", st.first, st.end - 1);
+    std::string groups;
+    for (const auto& g : st.Groups(p.micro_batch))
+      groups += fmt::format("{}{}x{} tp{}dp{}", groups.empty() ? "" : " + ", g.tp * g.count,
+                            c.pools[g.pool].gpu.name, g.tp, g.count);
+    s += groups;
+  }
   return s;
+}
+
+double StagePrice(const Cluster& c, const StagePlan& st, int micro_batch) {
+  double price = 0;
+  for (const auto& g : st.Groups(micro_batch))
+    price += g.tp * g.count * c.pools[g.pool].PricePerGpuHour();
+  return price;
 }
 
 }  // namespace
@@ -35,17 +47,27 @@ Json PlanToJson(const PlanContext& ctx, const Plan& p) {
                       {"gpus", st.Gpus()},
                       {"tp", st.tp},
                       {"dp", st.dp},
-                      {"micro_batch_per_replica", p.micro_batch / st.dp},
+                      {"micro_batch_per_replica", st.Groups(p.micro_batch)[0].samples},
                       {"fwd_s", st.fwd},
                       {"bwd_s", st.bwd},
                       {"update_s", st.update},
                       {"allreduce_s", st.allreduce},
+                      {"tied_allreduce_s", st.tied_allreduce},
                       {"p2p_out_s", st.p2p_out},
                       {"busy_per_micro_batch_s", st.busy},
                       {"memory_bytes", st.memory},
                       {"memory_capacity_bytes", pool.gpu.memory},
-                      {"price_per_hour", st.Gpus() * pool.PricePerGpuHour()},
+                      {"price_per_hour", StagePrice(*ctx.cluster, st, p.micro_batch)},
                       {"time_source", st.source}});
+    if (!st.mixed.empty()) {
+      Json groups = Json::array();
+      for (const auto& g : st.Groups(p.micro_batch))
+        groups.push_back({{"gpu", ctx.cluster->pools[g.pool].gpu.name},
+                          {"tp", g.tp},
+                          {"replicas", g.count},
+                          {"micro_batch_per_replica", g.samples}});
+      stages.back()["replica_groups"] = groups;
+    }
   }
   Json j{{"stages", stages},
          {"micro_batch", p.micro_batch},
@@ -104,13 +126,21 @@ std::string ReportText(const PlanContext& ctx, const PlanReport& r) {
       "memory/GPU", "$/hour", "source");
   for (size_t s = 0; s < p.stages.size(); ++s) {
     const auto& st = p.stages[s];
-    const Pool& pool = c.pools[st.pool];
-    out += fmt::format(
-        "{:>5}  {:>3}-{:<3}  {:<10} {:>5} {:>3} {:>4} {:>4}  {:>8.1f}ms {:>7.1f}ms {:>7.2f}ms "
-        "{:>5.1f}/{:<3.0f}GB {:>8.2f}  {}\n",
-        s, st.first, st.end - 1, pool.gpu.name, st.Gpus(), st.tp, st.dp, p.micro_batch / st.dp,
-        st.busy * 1e3, st.allreduce * 1e3, st.p2p_out * 1e3, st.memory / 1e9, pool.gpu.memory / 1e9,
-        st.Gpus() * pool.PricePerGpuHour(), st.source);
+    bool first = true;
+    for (const auto& g : st.Groups(p.micro_batch)) {  // one line per replica group
+      const Pool& pool = c.pools[g.pool];
+      if (first)
+        out += fmt::format(
+            "{:>5}  {:>3}-{:<3}  {:<10} {:>5} {:>3} {:>4} {:>4}  {:>8.1f}ms {:>7.1f}ms {:>7.2f}ms "
+            "{:>5.1f}/{:<3.0f}GB {:>8.2f}  {}\n",
+            s, st.first, st.end - 1, pool.gpu.name, g.tp * g.count, g.tp, g.count, g.samples,
+            st.busy * 1e3, (st.allreduce + st.tied_allreduce) * 1e3, st.p2p_out * 1e3,
+            st.memory / 1e9, pool.gpu.memory / 1e9, StagePrice(c, st, p.micro_batch), st.source);
+      else
+        out += fmt::format("{:>5}  {:>7}  {:<10} {:>5} {:>3} {:>4} {:>4}\n", "", "+", pool.gpu.name,
+                           g.tp * g.count, g.tp, g.count, g.samples);
+      first = false;
+    }
   }
   out += "\nbest homogeneous plan per GPU type (same goal):\n";
   out += fmt::format("  {:<10} {:>5} {:>10} {:>9} {:>11}  {}\n", "GPU", "GPUs", "s/iter", "$/hour",

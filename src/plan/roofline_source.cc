@@ -50,7 +50,7 @@ std::optional<LayerTime> RooflineSource::Time(const ModelSpec& model, int layer,
     return std::nullopt;
   const LayerSpec& l = model.layers[layer];
   const Efficiency& e = For(gpu.name);
-  const double peak = model.dtype_bytes == 2 ? gpu.tensor_flops : gpu.fp32_flops;
+  const double peak = gpu.MatmulPeak(model.dtype_bytes);
   const double m = mbs, t = tp;
   const double compute =
       l.matmul_flops * m / t / (peak * e.matmul) + l.other_bytes * m / t / (gpu.mem_bw * e.memory);
@@ -58,7 +58,7 @@ std::optional<LayerTime> RooflineSource::Time(const ModelSpec& model, int layer,
   if (tp > 1 && l.tp_allreduces > 0) {
     // Ring all-reduce of the layer output among the tp GPUs of a node: 2 (t-1)/t of the bytes.
     double bytes = (l.out_bytes > 0 ? l.out_bytes : model.dtype_bytes * model.seq_len * 1.0) * m;
-    comm = l.tp_allreduces * 2 * (t - 1) / t * gpu.intra.Seconds(bytes);
+    comm = l.tp_allreduces * 2 * (t - 1) / t * gpu.IntraLink(tp).Seconds(bytes);
   }
   LayerTime r;
   r.fwd = compute + comm + e.overhead;

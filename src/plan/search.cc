@@ -18,11 +18,16 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// A partial plan (stages placed from the last layer back to `a`): the sum of its stages'
+// forward+backward and transfers, the largest complete cycle, the cycle of the stage at the
+// boundary without its incoming transfer, the largest tail of its stages other than the plan's
+// last one, the last stage's own tail and its side of the tied all-reduce.
 struct Label {
-  double sum, maxc, pending, tail;
+  double sum, maxc, pending, tail_mid, last_tail, last_side;
   int r;
   bool Dominates(const Label& o) const {
-    return sum <= o.sum && maxc <= o.maxc && pending <= o.pending && tail <= o.tail && r <= o.r;
+    return sum <= o.sum && maxc <= o.maxc && pending <= o.pending && tail_mid <= o.tail_mid &&
+           last_tail <= o.last_tail && last_side <= o.last_side && r <= o.r;
   }
 };
 
@@ -39,21 +44,27 @@ class BranchAndBound {
     used_.assign(pools.size(), 0);
     allowed_.assign(pools.size(), false);
     min_price_ = kInf;
-    for (const auto& c : sp.configs) {
-      allowed_[c.pool] = true;
-      min_price_ = std::min(min_price_, pools[c.pool].PricePerGpuHour());
-    }
+    for (const auto& c : sp.configs)
+      for (const auto& g : c.groups) {
+        allowed_[g.pool] = true;
+        min_price_ = std::min(min_price_, pools[g.pool].PricePerGpuHour());
+      }
     for (size_t p = 0; p < pools.size(); ++p)
       if (allowed_[p]) free_ += pools[p].count;
     iters_ = static_cast<double>(ctx.model->iterations);
     L_ = static_cast<int>(ctx.model->layers.size());
     max_stages_ = o.max_stages > 0 ? o.max_stages : L_;
+    tied_bytes_ = ctx.model->tied_params * ctx.model->dtype_bytes;
+    for (const auto& c : sp.configs) {
+      at_.push_back(GroupsAt(ctx, c));
+      tied_side_.push_back(TiedAllReduceSeconds(at_.back(), {}, tied_bytes_));
+    }
   }
 
   void Run(std::chrono::steady_clock::time_point deadline, bool limited) {
     deadline_ = deadline;
     limited_ = limited;
-    Visit(L_, -1, 0, 0, 0, 0, 0, 0);
+    Visit(L_, -1, Label{0, 0, 0, 0, 0, 0, 0}, 0);
   }
   bool stopped() const { return stopped_; }
   double best() const { return best_; }
@@ -64,47 +75,69 @@ class BranchAndBound {
   struct Child {
     double lb;
     int cfg, first;
-    double sum, maxc, pending, tail, price;
+    Label label;
+    double price;
   };
 
-  void Visit(int a, int left, int r, double sum, double maxc, double pending, double tail,
-             double price) {
+  bool Fits(const StageConfig& c) const {
+    for (const auto& g : c.groups)
+      if (used_[g.pool] + g.tp * g.count > ctx_.cluster->pools[g.pool].count) return false;
+    return true;
+  }
+  void Use(const StageConfig& c, int sign) {
+    for (const auto& g : c.groups) used_[g.pool] += sign * g.tp * g.count;
+    free_ -= sign * c.gpus;
+  }
+
+  void Visit(int a, int left, const Label& at, double price) {
     if (limited_ && (stopped_ || std::chrono::steady_clock::now() > deadline_)) {
       stopped_ = true;
       return;
     }
     const ModelSpec& m = *ctx_.model;
-    const auto& pools = ctx_.cluster->pools;
+    const int M = sp_.num_micro;
     std::vector<Child> kids;
     for (int k = 0; k < static_cast<int>(sp_.configs.size()); ++k) {
       const StageConfig& c = sp_.configs[k];
-      const Pool& pool = pools[c.pool];
-      if (used_[c.pool] + c.gpus > pool.count) continue;
-      const double p2p = left >= 0
-                             ? P2pSeconds(m.layers[a - 1].out_bytes, sp_.micro_batch, pool, c.tp,
-                                          c.dp, pools[sp_.configs[left].pool], sp_.configs[left].tp,
-                                          sp_.configs[left].dp, ctx_.options.p2p_split_by_tp)
-                             : 0;
-      const double maxc2 = left >= 0 ? std::max(maxc, pending + 2 * p2p) : maxc;
+      if (!Fits(c)) continue;
+      const bool root = left < 0;
+      const double p2p = root ? 0
+                              : P2pSeconds(at_[k], at_[left], m.layers[a - 1].out_bytes,
+                                           ctx_.options.p2p_split_by_tp);
+      const double maxc2 = root ? at.maxc : std::max(at.maxc, at.pending + 2 * p2p);
       const double price2 = price + c.price;
       const int remaining_free = free_ - c.gpus;
-      const int inflight = InFlight(sp_.num_micro, r + 1);
+      std::vector<int> left_per_pool(used_.size());
+      for (size_t p = 0; p < used_.size(); ++p)
+        left_per_pool[p] = allowed_[p] ? ctx_.cluster->pools[p].count - used_[p] : 0;
+      for (const auto& g : c.groups) left_per_pool[g.pool] -= g.tp * g.count;
+      const int inflight = InFlight(M, at.r + 1);
       for (int f = a - 1; f >= 0; --f) {
         ++nodes;
-        if (r + 1 == max_stages_ && f > 0) continue;
-        const double params = pre_.params[a] - pre_.params[f];
-        const double mem =
-            StageMemory(params, pre_.act[a] - pre_.act[f], pre_.act_rep[a] - pre_.act_rep[f],
-                        m.layers[a - 1].out_bytes, c.tp, c.mbs, inflight, m.state_bytes_per_param,
-                        ctx_.options.reserve_bytes);
-        if (mem > pool.gpu.memory) break;  // only grows as the stage takes more layers
-        const double fb = c.fb[a] - c.fb[f];
-        const double sum2 = sum + fb + 2 * p2p;
-        const double pending2 = fb + 2 * p2p;
-        const double tail2 =
-            std::max(tail, AllReduceSeconds(pool, c.tp, c.dp, params, ctx_.options.grad_bytes) +
-                               c.upd[a] - c.upd[f]);
-        const double partial = sum2 + (sp_.num_micro - 1) * std::max(maxc2, pending2) + tail2;
+        if (at.r + 1 == max_stages_ && f > 0) continue;
+        bool fits = true;
+        ConfigMemory(ctx_, pre_, c, f, a, inflight, &fits);
+        if (!fits) break;  // only grows as the stage takes more layers
+        const double fb = c.Fb(f, a);
+        const double own_tail = GradAllReduceSeconds(at_[k], pre_.Params(m, f, a) * m.dtype_bytes,
+                                                     ctx_.options.hierarchical_allreduce) +
+                                c.Update(f, a);
+        Label next{at.sum + fb + 2 * p2p, maxc2,        fb + 2 * p2p, at.tail_mid,
+                   at.last_tail,          at.last_side, at.r + 1};
+        if (root) {
+          next.last_tail = own_tail;
+          next.last_side = tied_side_[k];
+        } else {
+          next.tail_mid = std::max(at.tail_mid, own_tail);
+        }
+        double tail = std::max(next.tail_mid, next.last_tail);
+        if (f == 0 && !root) {  // complete: the tied all-reduce joins the first and last stage
+          const double tied = std::max(tied_side_[k], next.last_side);
+          tail = std::max({at.tail_mid, own_tail + tied, next.last_tail + tied});
+        } else if (f == 0) {
+          tail = own_tail;  // one stage: no tied all-reduce
+        }
+        const double partial = next.sum + (M - 1) * std::max(next.maxc, next.pending) + tail;
         if (GoalValue(goal_, iters_, partial, price2) >= best_) {
           ++pruned;
           break;  // grows with the stage too
@@ -114,9 +147,9 @@ class BranchAndBound {
           lb_t = partial;
         } else {
           if (remaining_free <= 0) continue;
-          const double bottleneck = sp_.lb_work[f] / remaining_free;
-          lb_t = sum2 + sp_.lb_sum[f] +
-                 (sp_.num_micro - 1) * std::max({maxc2, pending2, bottleneck}) + tail2;
+          const double bottleneck = sp_.CycleBound(f, left_per_pool);
+          lb_t = next.sum + sp_.lb_sum[f] +
+                 (M - 1) * std::max({next.maxc, next.pending, bottleneck}) + tail;
           lb_price += min_price_;
         }
         const double lb = GoalValue(goal_, iters_, lb_t, lb_price);
@@ -131,39 +164,33 @@ class BranchAndBound {
           path_.pop_back();
           continue;
         }
-        kids.push_back({lb, k, f, sum2, maxc2, pending2, tail2, price2});
+        kids.push_back({lb, k, f, next, price2});
       }
     }
     std::sort(kids.begin(), kids.end(), [](const Child& x, const Child& y) { return x.lb < y.lb; });
     for (const Child& ch : kids) {
       if (ch.lb >= best_ || stopped_) break;
       const StageConfig& c = sp_.configs[ch.cfg];
-      Label label{ch.sum, ch.maxc, ch.pending, ch.tail, r + 1};
-      used_[c.pool] += c.gpus;
-      free_ -= c.gpus;
-      if (!Dominated(ch.first, ch.cfg, label)) {
+      Use(c, +1);
+      if (!Dominated(ch.first, ch.cfg, ch.label)) {
         path_.push_back({ch.cfg, ch.first});
-        Visit(ch.first, ch.cfg, r + 1, ch.sum, ch.maxc, ch.pending, ch.tail, ch.price);
+        Visit(ch.first, ch.cfg, ch.label, ch.price);
         path_.pop_back();
       } else {
         ++pruned;
       }
-      used_[c.pool] -= c.gpus;
-      free_ += c.gpus;
+      Use(c, -1);
     }
   }
 
   // True when a label at least as good was seen for the same (layers left, boundary config, GPUs
   // used).
   bool Dominated(int a, int cfg, const Label& label) {
-    const StageConfig& c = sp_.configs[cfg];
     std::string key;
-    key.reserve(16 + 4 * used_.size());
+    key.reserve(8 + 4 * used_.size());
     auto put = [&key](int v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
     put(a);
-    put(c.pool);
-    put(c.dp);
-    put(c.tp);
+    put(cfg);
     for (int u : used_) put(u);
     auto& list = memo_[key];
     for (const Label& l : list)
@@ -180,8 +207,10 @@ class BranchAndBound {
   std::vector<Placed> best_stages_, path_;
   std::vector<int> used_;
   std::vector<bool> allowed_;
+  std::vector<std::vector<GroupAt>> at_;  // per config
+  std::vector<double> tied_side_;         // per config: its side of the tied all-reduce
   int free_ = 0, L_ = 0, max_stages_ = 0;
-  double min_price_ = 0, iters_ = 0;
+  double min_price_ = 0, iters_ = 0, tied_bytes_ = 0;
   std::unordered_map<std::string, std::vector<Label>> memo_;
   std::chrono::steady_clock::time_point deadline_;
   bool limited_ = false, stopped_ = false;
@@ -224,12 +253,20 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   ModelPrefix pre(*ctx.model);
   LayerTimeCache cache(ctx);
   std::vector<SpaceForBatch> spaces;
+  const bool limited = options.time_limit_s > 0;
+  const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(options.time_limit_s));
+  // With a time limit, the balanced seeds of all micro-batch sizes share half of it.
+  const auto seed_deadline =
+      limited ? t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(options.time_limit_s / 2))
+              : std::chrono::steady_clock::time_point::max();
   for (int b : MicroBatchCandidates(*ctx.model, options)) {
     SpaceForBatch sp = BuildSpace(ctx, options, b, &cache);
     if (sp.configs.empty()) continue;
     SearchResult seed;
     seed.objective = kInf;
-    SeedPlans(ctx, goal, options, sp, pre, &seed);
+    SeedPlans(ctx, goal, options, sp, pre, &seed, seed_deadline);
     sp.seed_value = seed.objective;
     if (seed.found && seed.objective < best) {
       best = seed.objective;
@@ -242,18 +279,17 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   std::stable_sort(
       spaces.begin(), spaces.end(),
       [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.seed_value < y.seed_value; });
-  const bool limited = options.time_limit_s > 0;
-  const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(options.time_limit_s));
   res.stats.complete = true;
   {
     const int L = static_cast<int>(ctx.model->layers.size());
     double min_price = kInf;
     for (const auto& p : ctx.cluster->pools) min_price = std::min(min_price, p.PricePerGpuHour());
     res.stats.lower_bound = kInf;
+    std::vector<int> counts;
+    for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
     for (const SpaceForBatch& sp : spaces) {
-      double t =
-          sp.lb_sum[L] + (sp.num_micro - 1) * sp.lb_work[L] / std::max(1, ctx.cluster->TotalGpus());
+      double t = sp.lb_sum[L] +
+                 (sp.num_micro - 1) * std::max(sp.CycleBound(L, counts), sp.full_cycle_bound);
       res.stats.lower_bound =
           std::min(res.stats.lower_bound,
                    GoalValue(goal, static_cast<double>(ctx.model->iterations), t, min_price));
@@ -273,14 +309,10 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
       const auto& st = bb.best_stages();  // last stage first
       for (size_t i = 0; i < st.size(); ++i) {
         const StageConfig& c = sp.configs[st[st.size() - 1 - i].cfg];
-        StagePlan s;
-        s.first = st[st.size() - 1 - i].first;
-        s.end = i + 1 < st.size() ? st[st.size() - 2 - i].first
-                                  : static_cast<int>(ctx.model->layers.size());
-        s.pool = c.pool;
-        s.tp = c.tp;
-        s.dp = c.dp;
-        p.stages.push_back(s);
+        const int first = st[st.size() - 1 - i].first;
+        const int end = i + 1 < st.size() ? st[st.size() - 2 - i].first
+                                          : static_cast<int>(ctx.model->layers.size());
+        p.stages.push_back(c.MakeStage(first, end));
       }
       OPAL_RETURN_IF_ERROR(EstimatePlan(ctx, &p));
       res.best = p;

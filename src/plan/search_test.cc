@@ -12,6 +12,7 @@
 #define OPAL_PLAN_TRIALS 5
 #define OPAL_PLAN_MAX_BLOCKS 4
 #define OPAL_PLAN_SUITE PlanSearch
+#define OPAL_PLAN_MIXED 0
 #endif
 
 namespace opal::plan {
@@ -107,6 +108,7 @@ TEST(OPAL_PLAN_SUITE, SameOptimumAsBruteForceOnRandomSmallInstances) {
     SearchOptions o;
     o.max_stages = 3;
     o.max_tp = 4;
+    o.max_mixed_replicas = OPAL_PLAN_MIXED;
     for (const Goal& g : goals) {
       auto bf = BruteForcePlan(ctx, g, o);
       auto bb = SearchPlan(ctx, g, o);
@@ -126,6 +128,37 @@ TEST(OPAL_PLAN_SUITE, SameOptimumAsBruteForceOnRandomSmallInstances) {
   }
   EXPECT_EQ(compared, kTrials * 5);
   EXPECT_GT(feasible, kTrials * 2);  // most instances have plans: the comparison is not vacuous
+}
+
+TEST(OPAL_PLAN_SUITE, SameOptimumAsBruteForceWithStagesOnTwoPools) {
+  // Stages whose replicas sit on two pools (one replica on each, the micro-batch split between
+  // them) join the space; the search still finds brute force's optimum.
+  std::mt19937 rng(20250101);
+  int mixed_best = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    Instance in = RandomInstance(rng);
+    // Single-GPU nodes: with one stage, only a stage on both pools uses both GPUs.
+    in.cluster.pools = {MakePool("fast", 1 + trial % 2, 1, 4, 3, 20),
+                        MakePool("slow", 1 + trial % 2, 1, 4, 1, 20)};
+    RandomSource perf(100 + static_cast<uint32_t>(trial));
+    CostOptions co;
+    co.reserve_bytes = 0.5e9;
+    PlanContext ctx{&in.model, &in.cluster, &perf, co};
+    SearchOptions o;
+    o.max_stages = 1 + trial / 2;
+    o.max_tp = 2;
+    o.max_mixed_replicas = 2;
+    for (const Goal& g : {Goal{Goal::Kind::kThroughput, 0}, Goal{Goal::Kind::kMinCostPerIter, 0}}) {
+      auto bf = BruteForcePlan(ctx, g, o);
+      auto bb = SearchPlan(ctx, g, o);
+      ASSERT_TRUE(bf.ok() && bb.ok());
+      ASSERT_EQ(bf->found, bb->found) << "trial " << trial;
+      if (!bf->found) continue;
+      EXPECT_NEAR(bb->objective, bf->objective, 1e-9 * bf->objective) << "trial " << trial;
+      for (const auto& st : bf->best.stages) mixed_best += !st.mixed.empty();
+    }
+  }
+  EXPECT_GT(mixed_best, 0) << "no optimum used a stage on two pools: the test would not see them";
 }
 
 TEST(OPAL_PLAN_SUITE, OnlyPoolRestrictsToOneGpuType) {

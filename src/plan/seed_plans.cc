@@ -25,44 +25,46 @@ void Consider(const PlanContext& ctx, const Goal& goal, Plan p, SearchResult* re
   }
 }
 
-// Greedy cover from the last layer for one pool order; true when all layers are covered.
+// Greedy cover from the last layer for one pool order; true when all layers are covered. Only
+// single-pool configurations take part.
 bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelPrefix& pre,
                    const std::vector<int>& order, double tau, Plan* out) {
   const ModelSpec& m = *ctx.model;
   int a = static_cast<int>(m.layers.size()), r = 0;
   std::vector<StagePlan> rev;  // last stage first
+  std::vector<const StageConfig*> rev_cfg;
   for (auto it = order.rbegin(); it != order.rend() && a > 0; ++it) {
     const Pool& pool = ctx.cluster->pools[*it];
     int best_a = a, best_gpus = 0;
     std::vector<StagePlan> best_stages;
+    std::vector<const StageConfig*> best_cfgs;
     for (const auto& c : sp.configs) {
-      if (c.pool != *it) continue;
+      if (c.groups.size() != 1 || c.groups[0].pool != *it) continue;
+      const std::vector<GroupAt> here = GroupsAt(ctx, c);
       int stages = pool.count / c.gpus, x = a, rr = r;
       std::vector<StagePlan> st;
-      const StagePlan* next = rev.empty() ? nullptr : &rev.back();
+      std::vector<const StageConfig*> cfgs;
+      const StageConfig* next = rev_cfg.empty() ? nullptr : rev_cfg.back();
       while (stages-- > 0 && x > 0) {
         // Blocking sends and receives count against tau: toward the next stage (known) and
         // from the previous one (assumed on the same configuration).
-        const StagePlan* nx = st.empty() ? next : &st.back();
-        double comm = nx ? 2 * P2pSeconds(m.layers[x - 1].out_bytes, sp.micro_batch, pool, c.tp,
-                                          c.dp, ctx.cluster->pools[nx->pool], nx->tp, nx->dp,
+        const StageConfig* nx = cfgs.empty() ? next : cfgs.back();
+        double comm = nx ? 2 * P2pSeconds(here, GroupsAt(ctx, *nx), m.layers[x - 1].out_bytes,
                                           ctx.options.p2p_split_by_tp)
                          : 0;
         int f = x;
         while (f > 0) {
-          double in = f - 1 > 0
-                          ? 2 * P2pSeconds(m.layers[f - 2].out_bytes, sp.micro_batch, pool, c.tp,
-                                           c.dp, pool, c.tp, c.dp, ctx.options.p2p_split_by_tp)
-                          : 0;
-          double mem = StageMemory(pre.params[x] - pre.params[f - 1], pre.act[x] - pre.act[f - 1],
-                                   pre.act_rep[x] - pre.act_rep[f - 1], m.layers[x - 1].out_bytes,
-                                   c.tp, c.mbs, InFlight(sp.num_micro, rr + 1),
-                                   m.state_bytes_per_param, ctx.options.reserve_bytes);
-          if (mem > pool.gpu.memory || c.fb[x] - c.fb[f - 1] + comm + in > tau) break;
+          double in = f - 1 > 0 ? 2 * P2pSeconds(here, here, m.layers[f - 2].out_bytes,
+                                                 ctx.options.p2p_split_by_tp)
+                                : 0;
+          bool fits = true;
+          ConfigMemory(ctx, pre, c, f - 1, x, InFlight(sp.num_micro, rr + 1), &fits);
+          if (!fits || c.Fb(f - 1, x) + comm + in > tau) break;
           --f;
         }
         if (f == x) break;  // not even one layer fits
-        st.push_back(MakeStage(f, x, c.pool, c.tp, c.dp));
+        st.push_back(c.MakeStage(f, x));
+        cfgs.push_back(&c);
         x = f;
         ++rr;
       }
@@ -71,11 +73,13 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
         best_a = x;
         best_gpus = gpus;
         best_stages = st;
+        best_cfgs = cfgs;
       }
     }
     a = best_a;
     r += static_cast<int>(best_stages.size());
     rev.insert(rev.end(), best_stages.begin(), best_stages.end());
+    rev_cfg.insert(rev_cfg.end(), best_cfgs.begin(), best_cfgs.end());
   }
   if (a > 0 || rev.empty()) return false;
   out->stages.assign(rev.rbegin(), rev.rend());
@@ -86,17 +90,26 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
 }  // namespace
 
 void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
-               const SpaceForBatch& sp, const ModelPrefix& pre, SearchResult* res) {
+               const SpaceForBatch& sp, const ModelPrefix& pre, SearchResult* res,
+               std::chrono::steady_clock::time_point deadline) {
   const int L = static_cast<int>(ctx.model->layers.size());
   const int stage_cap = o.max_stages > 0 ? o.max_stages : L;
   for (const auto& c : sp.configs) {
-    const int max_s = std::min({L, stage_cap, ctx.cluster->pools[c.pool].count / c.gpus});
-    for (int S = 1; S <= max_s; ++S) {
+    int max_s = std::min(L, stage_cap);
+    for (const auto& g : c.groups)
+      max_s = std::min(max_s, ctx.cluster->pools[g.pool].count / (g.tp * g.count));
+    // Every stage count when there are few; else a geometric ladder from the most (a uniform
+    // plan mostly gains from more stages) down to one.
+    std::vector<int> stage_counts;
+    for (double x = max_s; x >= 1; x = max_s > 16 ? x * 0.75 : x - 1)
+      if (stage_counts.empty() || static_cast<int>(x) != stage_counts.back())
+        stage_counts.push_back(static_cast<int>(x));
+    for (int S : stage_counts) {
       Plan p;
       p.micro_batch = sp.micro_batch;
       for (int s = 0; s < S; ++s)
-        p.stages.push_back(MakeStage(static_cast<int>(1LL * L * s / S),
-                                     static_cast<int>(1LL * L * (s + 1) / S), c.pool, c.tp, c.dp));
+        p.stages.push_back(c.MakeStage(static_cast<int>(1LL * L * s / S),
+                                       static_cast<int>(1LL * L * (s + 1) / S)));
       Consider(ctx, goal, p, res);
     }
   }
@@ -104,7 +117,8 @@ void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
   // (early stages keep more micro-batches in flight) and fastest first.
   std::vector<int> pools;
   for (const auto& c : sp.configs)
-    if (std::find(pools.begin(), pools.end(), c.pool) == pools.end()) pools.push_back(c.pool);
+    for (const auto& g : c.groups)
+      if (std::find(pools.begin(), pools.end(), g.pool) == pools.end()) pools.push_back(g.pool);
   if (pools.size() < 2) return;
   const auto& P = ctx.cluster->pools;
   std::vector<std::vector<int>> orders;
@@ -123,10 +137,27 @@ void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
                      [&](int x, int y) { return P[x].gpu.tensor_flops > P[y].gpu.tensor_flops; });
     if (sub != orders.back()) orders.push_back(sub);
   }
+  // Larger clusters: the 4, 5, ... pools that do the most work per GPU (SpaceForBatch::pool_rate),
+  // in the same two orders, so that plans over more than three GPU types are tried too.
+  std::vector<int> by_rate = pools;
+  std::stable_sort(by_rate.begin(), by_rate.end(),
+                   [&](int x, int y) { return sp.pool_rate[x] > sp.pool_rate[y]; });
+  for (int k = 4; k <= n; ++k) {
+    std::vector<int> sub(by_rate.begin(), by_rate.begin() + k);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
+    orders.push_back(sub);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return sp.pool_rate[x] > sp.pool_rate[y]; });
+    if (sub != orders.back()) orders.push_back(sub);
+  }
   double hi = 0;
-  for (const auto& c : sp.configs) hi = std::max(hi, c.fb[L]);
-  const double lo = std::max(1e-9, sp.lb_work[L] / std::max(1, ctx.cluster->TotalGpus()));
+  for (const auto& c : sp.configs) hi = std::max(hi, c.Fb(0, L));
+  std::vector<int> counts;
+  for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
+  const double lo = std::max(1e-9, std::min(sp.CycleBound(L, counts), hi));
   for (const auto& order : orders) {
+    if (std::chrono::steady_clock::now() > deadline) break;
     double a = lo, b = hi * 1.01;
     for (int it = 0; it < 40 && b / a > 1.0005; ++it) {
       double tau = std::sqrt(a * b);

@@ -4,7 +4,9 @@
 // send); the data is there when the send ends. The receiver's blocking receive takes the same
 // p2p seconds, overlapping the send when the receiver was already waiting and after it becomes
 // free otherwise. So a stage pays every send and receive of its own (as the estimate's c_s does),
-// and the pipeline fill pays each hop once.
+// and the pipeline fill pays each hop once. After its last backward a stage sums the tied
+// parameters' gradients with its partner stage (first and last), all-reduces its gradients
+// across its replicas and steps the optimizer.
 #include <algorithm>
 #include <vector>
 
@@ -98,9 +100,17 @@ SimResult SimulateIteration(const Plan& plan) {
     }
     OPAL_CHECK(progress, "1F1B simulation made no progress (schedule bug)");
   }
+  // The tied parameters' all-reduce joins the first and the last stage: it starts when both are
+  // done with their backwards.
+  const double tied_start = S > 1 ? std::max(free_at[0], free_at[S - 1]) : 0;
   for (int s = 0; s < S; ++s) {
     const StagePlan& st = plan.stages[s];
     double t = free_at[s];
+    if (st.tied_allreduce > 0) {
+      t = std::max(t, tied_start);
+      res.events.push_back({s, -1, SimEvent::Kind::kAllReduce, t, t + st.tied_allreduce});
+      t += st.tied_allreduce;
+    }
     if (st.allreduce > 0) {
       res.events.push_back({s, -1, SimEvent::Kind::kAllReduce, t, t + st.allreduce});
       t += st.allreduce;

@@ -1,9 +1,11 @@
 // opal plan --model MODEL --cluster FILE [--goal G] [--profiles DIR] [--store DSN]
 //           [--cost-model FILE] [--json] [--svg FILE]
-// opal plan --model MODEL --profiles DIR --replay DIR        (predict measured Sailor plans)
+// opal plan --model MODEL --profiles DIR --replay DIR... [--leave-one-out | --calibrate-memory]
+//           (predict measured Sailor plans; fit or check the memory coefficients on them)
 // opal plan --calibrate --calibrate-with MODEL.json:PROFILE_DIR ... [--deepbench gemm.csv]
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -13,6 +15,7 @@
 #include "opal/cost_model.h"
 #include "opal/log.h"
 #include "opal/onnx_import.h"
+#include "opal/plan_replay.h"
 #include "opal/plan_report.h"
 
 namespace opal::cli {
@@ -22,10 +25,11 @@ using namespace opal::plan;
 
 struct Options {
   std::string model, cluster, goal = "throughput", profiles, catalog, efficiency, network, svg,
-                              replay, deepbench, store, store_targets, cost_model;
-  std::vector<std::string> calibrate_with, input_shapes;
+                              deepbench, store, store_targets, cost_model, memory, transfer;
+  std::vector<std::string> calibrate_with, input_shapes, replay;
   bool json = false, calibrate = false, homogeneous_only = false, p2p_split = false,
-       store_coarse = false;
+       store_coarse = false, hierarchical = false, leave_one_out = false, calibrate_memory = false;
+  int max_mixed = 4;
   int64_t iterations = 0, global_batch = 0;
   int max_stages = 0, max_tp = 8, max_micro_batch = 512, pareto_points = 4;
   double time_limit = 2;
@@ -90,13 +94,30 @@ Status Calibrate(const Options& o, const Catalog& catalog) {
 
 // Layer-time sources in order: profile > store > cost model > roofline.
 Result<std::shared_ptr<ChainSource>> MakeChain(const Options& o, const std::string& dir,
-                                               const ModelSpec& model,
+                                               const Catalog& catalog, const ModelSpec& model,
                                                const std::optional<TransformerConfig>& shape) {
   auto chain = std::make_shared<ChainSource>();
+  if (!o.transfer.empty() && o.profiles.empty())
+    return Error(ErrorCode::kInvalidArgument,
+                 "--transfer-profiles carries profiles over to this model's: give --profiles too");
   if (!o.profiles.empty()) {
     OPAL_ASSIGN_OR_RETURN(auto p,
                           ProfileSource::Load(o.profiles, static_cast<int>(model.layers.size())));
-    chain->Add(std::shared_ptr<const PerfSource>(std::move(p)));
+    std::shared_ptr<const ProfileSource> own(std::move(p));
+    chain->Add(own);
+    if (!o.transfer.empty()) {
+      const size_t colon = o.transfer.find(':');
+      if (colon == std::string::npos)
+        return Error(ErrorCode::kInvalidArgument,
+                     "--transfer-profiles '{}': expected MODEL.json:PROFILE_DIR", o.transfer);
+      OPAL_ASSIGN_OR_RETURN(TransformerConfig rc,
+                            LoadTransformerConfig(o.transfer.substr(0, colon)));
+      OPAL_ASSIGN_OR_RETURN(ModelSpec rm, ModelFromTransformer(rc));
+      OPAL_ASSIGN_OR_RETURN(auto rp, ProfileSource::Load(o.transfer.substr(colon + 1),
+                                                         static_cast<int>(rm.layers.size())));
+      chain->Add(std::make_shared<ProfileTransferSource>(
+          own, std::shared_ptr<const ProfileSource>(std::move(rp)), rm, catalog.gpus));
+    }
   }
   std::string eff = o.efficiency.empty() ? dir + "/efficiency.json" : o.efficiency;
   OPAL_ASSIGN_OR_RETURN(std::shared_ptr<const RooflineSource> roof, RooflineSource::Load(eff));
@@ -144,6 +165,52 @@ std::map<std::string, int> LayerSources(const PlanContext& ctx, const Plan& plan
   return n;
 }
 
+// Replays measured plans; with --calibrate-memory prints the memory coefficients fitted on them
+// (the content of data/catalog/memory.json), with --leave-one-out adds each run's peak predicted
+// from the others. A --replay entry MODEL.json:PROFILE_DIR:PLAN_DIR replays with its own model
+// and profiles (one fit over several models' runs).
+Status Replay(const Options& o, const std::string& dir, const Catalog* catalog,
+              const PlanContext& base) {
+  ReplaySummary sum;
+  for (const auto& entry : o.replay) {
+    PlanContext ctx = base;
+    std::string plans = entry;
+    ModelSpec model;
+    std::shared_ptr<ChainSource> chain;
+    const size_t c1 = entry.find(':'), c2 = c1 == std::string::npos ? c1 : entry.find(':', c1 + 1);
+    if (c2 != std::string::npos) {
+      Options own = o;
+      own.model = entry.substr(0, c1);
+      own.profiles = entry.substr(c1 + 1, c2 - c1 - 1);
+      plans = entry.substr(c2 + 1);
+      std::optional<TransformerConfig> shape;
+      OPAL_ASSIGN_OR_RETURN(model, LoadModel(own, &shape));
+      OPAL_ASSIGN_OR_RETURN(chain, MakeChain(own, dir, *catalog, model, shape));
+      ctx.model = &model;
+      ctx.perf = chain.get();
+    }
+    OPAL_ASSIGN_OR_RETURN(ReplayReport rep, ReplaySailorDir(plans, ctx));
+    sum.dirs.push_back(plans);
+    sum.sets.push_back(std::move(rep));
+  }
+  if (o.calibrate_memory) {
+    OPAL_ASSIGN_OR_RETURN(MemoryCoefficients k, FitMemoryCoefficients(MemoryObservations(sum),
+                                                                      base.options.reserve_bytes));
+    Json j = MemoryCoefficientsToJson(k);
+    std::string dirs;
+    for (const auto& d : sum.dirs) dirs += (dirs.empty() ? "" : ", ") + d;
+    j["about"] = fmt::format(
+        "Memory coefficients of the planner (docs/planner.md), fitted by opal plan "
+        "--calibrate-memory on the measured peaks (max_mem) of the plans under {}",
+        dirs);
+    fmt::print("{}\n", j.dump(2));
+    return Status::Ok();
+  }
+  if (o.leave_one_out) OPAL_RETURN_IF_ERROR(AddLeaveOneOut(&sum, base.options.reserve_bytes));
+  fmt::print("{}", o.json ? ReplayJson(sum).dump(2) + "\n" : ReplayText(sum));
+  return Status::Ok();
+}
+
 Status Run(const Options& o) {
   std::string dir = DefaultCatalogDir();
   OPAL_ASSIGN_OR_RETURN(Catalog catalog,
@@ -152,7 +219,7 @@ Status Run(const Options& o) {
   if (o.calibrate) return Calibrate(o, catalog);
   std::optional<TransformerConfig> shape;
   OPAL_ASSIGN_OR_RETURN(ModelSpec model, LoadModel(o, &shape));
-  OPAL_ASSIGN_OR_RETURN(auto chain, MakeChain(o, dir, model, shape));
+  OPAL_ASSIGN_OR_RETURN(auto chain, MakeChain(o, dir, catalog, model, shape));
 
   Cluster cluster;
   if (!o.replay.empty() &&
@@ -172,40 +239,20 @@ Status Run(const Options& o) {
   }
   PlanContext ctx{&model, &cluster, chain.get(), {}};
   ctx.options.p2p_split_by_tp = o.p2p_split;
-
-  if (!o.replay.empty()) {
-    OPAL_ASSIGN_OR_RETURN(ReplayReport rep, ReplaySailorDir(o.replay, ctx));
-    if (o.json) {
-      Json rows = Json::array();
-      for (const auto& r : rep.rows)
-        rows.push_back({{"plan", r.path},
-                        {"measured_s", r.measured},
-                        {"estimated_s", r.estimated},
-                        {"simulated_s", r.simulated},
-                        {"source", r.source},
-                        {"error", r.error}});
-      fmt::print("{}\n", Json{{"format", "opal.replay/1"},
-                              {"rows", rows},
-                              {"replayed", rep.replayed},
-                              {"mape_simulated", rep.mape_simulated},
-                              {"mape_estimated", rep.mape_estimated}}
-                             .dump(2));
-      return Status::Ok();
+  ctx.options.hierarchical_allreduce = o.hierarchical;
+  {
+    // Memory coefficients: the shipped fit unless a file is named (a named file must exist).
+    const std::string path = o.memory.empty() ? dir + "/memory.json" : o.memory;
+    // (Fitting them does not use them: a file being rewritten by the fit is not read.)
+    if (!o.calibrate_memory && (!o.memory.empty() || std::filesystem::exists(path))) {
+      OPAL_ASSIGN_OR_RETURN(ctx.options.memory, LoadMemoryCoefficients(path));
     }
-    fmt::print("{:<60} {:>9} {:>9} {:>9} {:>7}  {}\n", "plan", "measured", "estimate", "simulate",
-               "error", "source");
-    for (const auto& r : rep.rows) {
-      if (!r.error.empty()) {
-        fmt::print("{:<60} {:>9.3f}  skipped: {}\n", r.path, r.measured, r.error);
-        continue;
-      }
-      fmt::print("{:<60} {:>9.3f} {:>9.3f} {:>9.3f} {:>+6.1f}%  {}\n", r.path, r.measured,
-                 r.estimated, r.simulated, 100 * (r.simulated - r.measured) / r.measured, r.source);
-    }
-    fmt::print("\n{} of {} plans replayed; MAPE simulated {:.1f}%, estimated {:.1f}%\n",
-               rep.replayed, rep.rows.size(), 100 * rep.mape_simulated, 100 * rep.mape_estimated);
-    return Status::Ok();
   }
+
+  if (!o.replay.empty()) return Replay(o, dir, &catalog, ctx);
+  if (o.leave_one_out || o.calibrate_memory)
+    return Error(ErrorCode::kInvalidArgument,
+                 "--leave-one-out and --calibrate-memory work on measured plans: add --replay DIR");
 
   OPAL_ASSIGN_OR_RETURN(Goal goal, Goal::Parse(o.goal));
   SearchOptions so;
@@ -214,6 +261,7 @@ Status Run(const Options& o) {
   so.max_micro_batch = o.max_micro_batch;
   so.micro_batches = o.micro_batches;
   so.allow_heterogeneous = !o.homogeneous_only;
+  so.max_mixed_replicas = o.max_mixed;
   so.time_limit_s = o.time_limit;
   so.pareto_points = o.pareto_points;
   OPAL_ASSIGN_OR_RETURN(PlanReport rep, MakePlanReport(ctx, goal, so));
@@ -262,6 +310,10 @@ void AddPlanCommand(CLI::App& app, CommandFn* run) {
   sub->add_option(
       "--profiles", o->profiles,
       "Measured per-layer profiles of this model (Sailor format: DIR/<GPU>/profile.json)");
+  sub->add_option("--transfer-profiles", o->transfer,
+                  "MODEL.json:PROFILE_DIR of another model: GPUs without a profile of this model "
+                  "take theirs of that model, scaled by the two models' measured ratio on the "
+                  "closest GPU profiled for both");
   sub->add_option("--catalog", o->catalog,
                   "GPU/instance catalog (default: data/catalog/gpus.json)");
   sub->add_option(
@@ -296,14 +348,29 @@ void AddPlanCommand(CLI::App& app, CommandFn* run) {
   sub->add_option("--pareto-points", o->pareto_points,
                   "Price caps tried for the time/cost front (default 4)");
   sub->add_flag("--p2p-split-tp", o->p2p_split,
-                "Stage-to-stage sends split over tensor-parallel ranks (Megatron-LM) rather than "
-                "whole (DeepSpeed)");
+                "Stage-to-stage sends split over tensor-parallel ranks at once (Megatron-LM) "
+                "rather than slice after slice (DeepSpeed's pipeline engine)");
+  sub->add_flag("--hierarchical-allreduce", o->hierarchical,
+                "Gradient all-reduce reduced inside each node before crossing the network (rather "
+                "than NCCL's ring over all replicas)");
+  sub->add_option("--max-mixed-replicas", o->max_mixed,
+                  "Most replicas of a stage split over two GPU types (default 4; 0 = none)");
+  sub->add_option("--memory-coefficients", o->memory,
+                  "Memory model coefficients (default: data/catalog/memory.json)");
   sub->add_flag("--homogeneous-only", o->homogeneous_only, "Only plans on one GPU type");
   sub->add_flag("--json", o->json, "Print JSON (format opal.plan/1)");
   sub->add_option("--svg", o->svg,
                   "Write an SVG: pipeline timeline of the best plan and the time/cost front");
   sub->add_option("--replay", o->replay,
-                  "Predict every Sailor-format plan under DIR and compare with its measured time");
+                  "Predict every Sailor-format plan under DIR (repeatable; MODEL.json:PROFILE_DIR:"
+                  "DIR replays with that model and profiles) and compare with its measured time "
+                  "and memory");
+  sub->add_flag("--leave-one-out", o->leave_one_out,
+                "With --replay: also predict each run's peak memory with coefficients fitted on "
+                "all the other runs");
+  sub->add_flag("--calibrate-memory", o->calibrate_memory,
+                "With --replay: fit the memory coefficients on the measured peaks and print them "
+                "(data/catalog/memory.json)");
   sub->add_flag("--calibrate", o->calibrate, "Fit roofline efficiencies and print efficiency.json");
   sub->add_option("--calibrate-with", o->calibrate_with,
                   "MODEL.json:PROFILE_DIR pairs to calibrate on (repeatable)");
