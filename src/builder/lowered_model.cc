@@ -17,21 +17,23 @@
 namespace opal::build {
 namespace {
 
-// A conv config with chan 1 reads its weights re-laid out (tune::PackChanWeights). When the
-// weights are a constant of the model, the packed copy is a new constant value (it goes to
-// weights.bin, packed once at build time) and the kernel reads that; kNoValue otherwise (the
-// kernel then reads the ONNX layout, correct but slower).
+// A config may read its weights (input 1) re-laid out ahead of time (tune::PackedWeightsShape: a
+// conv's channel panels with chan 1, a dense B's column panels with pack_b 3). When the weights
+// are a constant of the model, the packed copy is a new constant value (it goes to weights.bin,
+// packed once at build time) and the kernel reads that; kNoValue otherwise (the kernel then reads
+// the given layout, correct but slower).
 ValueId PackedWeights(Graph& g, const Node& n, const Workload& w, const Config& config) {
   const tune::ContractionKnobs kn = tune::ContractionKnobs::From(config);
-  if (!tune::UsesChan(w, kn)) return kNoValue;
+  const std::vector<int64_t> shape = tune::PackedWeightsShape(w, kn);
+  if (shape.empty() || n.inputs.size() < 2) return kNoValue;
   const std::shared_ptr<const Tensor> src = g.value(n.inputs[1]).constant;
   if (!src || src->dtype() != DType::kFloat32) return kNoValue;
-  auto packed = std::make_shared<Tensor>(DType::kFloat32, src->shape());
-  tune::PackChanWeights(w, tune::ChanWeightPanel(w, kn), src->data<float>(), packed->data<float>());
+  auto packed = std::make_shared<Tensor>(DType::kFloat32, Shape(shape.begin(), shape.end()));
+  tune::PackWeights(w, kn, src->data<float>(), packed->data<float>());
   Value v;
-  v.name = g.value(n.inputs[1]).name + ".packed_by_channel";
+  v.name = g.value(n.inputs[1]).name + (tune::UsesChan(w, kn) ? ".packed_by_channel" : ".packed_panels");
   v.dtype = DType::kFloat32;
-  v.shape = src->shape();
+  v.shape = packed->shape();
   v.shape_known = true;
   v.constant = std::move(packed);
   v.is_initializer = true;
@@ -95,7 +97,7 @@ Result<LoweredModel> ChooseAndLower(Graph& g, ScheduleChooser& chooser, const Ta
     lo.group = &grp;
     if (choice) bn.config = choice->config.CanonicalJson();
     if (lo.packed_weights != kNoValue)
-      bn.schedule_note += std::string(bn.schedule_note.empty() ? "" : "; ") + "weights packed by output channel at build time";
+      bn.schedule_note += std::string(bn.schedule_note.empty() ? "" : "; ") + "weights packed at build time";
     auto def = lower::LowerNode(g, n, lo);
     if (!def.ok()) {
       errors.push_back(def.status().message());

@@ -79,7 +79,7 @@ Result<KernelDef> LowerContractionNode(const Graph& g, const Node& n, const Lowe
   def.kind = "contraction";
   Status epi_status = Status::Ok();
   tune::ContractionOptions co;
-  co.chan_weights_onnx_layout = o.packed_weights == kNoValue;
+  co.weights_as_given = o.packed_weights == kNoValue;
   co.epilogue = [&](Expr acc, Var x, Var y, Var b) -> Expr {
     OutputCoords at(w, out_shape, x, y, b);
     EpilogueSite site{[&](size_t axis) { return at.Axis(axis); }, ToArgView(out_view), {x, y, b}};

@@ -1,5 +1,7 @@
 #include "tune/contraction.h"
 
+#include "tune/contraction_space.h"
+
 #include "opal/status.h"
 
 namespace opal::tune {
@@ -92,6 +94,35 @@ void PackChanWeights(const Workload& w, int64_t panel, const float* onnx, float*
       for (int64_t r = 0; r < nr; ++r)
         for (int64_t l = 0; l < panel; ++l)
           packed[((gi * (kg / panel) + p) * nr + r) * panel + l] = onnx[(gi * kg + p * panel + l) * nr + r];
+}
+
+std::vector<int64_t> PackedWeightsShape(const Workload& w, const ContractionKnobs& k) {
+  if (UsesChan(w, k)) {
+    const OperandShapes s = OperandsOf(w);
+    return s.inputs[1];
+  }
+  if (w.op() == "dense" && k.pack_b == 3) {
+    const int64_t rx = int64_t(k.vec) * k.rx, n = w.Get("n");
+    return {(n + rx - 1) / rx, w.Get("k"), rx};
+  }
+  return {};
+}
+
+void PackWeights(const Workload& w, const ContractionKnobs& k, const float* src, float* dst) {
+  if (UsesChan(w, k)) {
+    PackChanWeights(w, ChanWeightPanel(w, k), src, dst);
+    return;
+  }
+  const std::vector<int64_t> s = PackedWeightsShape(w, k);
+  OPAL_CHECK(s.size() == 3, "{} with this config reads its weights as given", w.Summary());
+  const int64_t np = s[0], kk = s[1], rx = s[2], n = w.Get("n");
+  const bool tb = w.json().at("trans_b").get<bool>();  // B is [n][k] instead of [k][n]
+  for (int64_t p = 0; p < np; ++p)
+    for (int64_t r = 0; r < kk; ++r)
+      for (int64_t l = 0; l < rx; ++l) {
+        const int64_t col = p * rx + l;
+        dst[(p * kk + r) * rx + l] = col < n ? (tb ? src[col * kk + r] : src[r * n + col]) : 0.f;
+      }
 }
 
 OperandShapes OperandsOf(const Workload& w) {

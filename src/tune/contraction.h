@@ -26,6 +26,19 @@ Contraction ChanContractionOf(const Workload& w);
 // reduction. Precondition: `panel` divides k/groups. `packed` holds as many elements as `onnx`.
 void PackChanWeights(const Workload& w, int64_t panel, const float* onnx, float* packed);
 
+// The weights operand (input 1: conv weights, dense B) as config `k` reads it when it is a layout
+// prepared ahead of time, from a constant of the model (by the builder) or before the timed runs
+// (by the measurement), as a framework re-lays out weights when it loads a model:
+//  - `chan 1` convs: PackChanWeights's panels of ChanWeightPanel channels (as many elements);
+//  - dense with `pack_b 3`: B in panels of RX = vec*rx columns, [ceil(n/RX)][k][RX], the columns
+//    past n zero (each register tile's B is one contiguous stream, no per-call packing).
+// PackedWeightsShape is {} when `k` reads the weights as given.
+struct ContractionKnobs;
+std::vector<int64_t> PackedWeightsShape(const Workload& w, const ContractionKnobs& k);
+// Writes the packed layout of `src` (the operand in its own layout) to `dst`, which holds
+// NumElements(PackedWeightsShape(w, k)) floats. Precondition: the shape is not {}.
+void PackWeights(const Workload& w, const ContractionKnobs& k, const float* src, float* dst);
+
 // The pitch grid of a conv computed with `grid 1` (contraction_space.h). The zero-padded input is
 // split into stride_h x stride_w phases (phase (py, px) holds padded rows s_h*i + py, columns
 // s_w*j + px; one phase for stride 1), each `pitch` = ceil((W + pad_l + pad_r) / stride_w)

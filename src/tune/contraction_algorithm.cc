@@ -164,15 +164,26 @@ Result<ContractionAlgorithm> DefineContractionAlgorithm(const Workload& w, const
     return Error(ErrorCode::kUnsupported, "halide: workload {} not supported", w.Summary());
   ContractionAlgorithm a;
   const Contraction c0 = ContractionOf(w);
-  const ContractionKnobs kn = a.knobs = ContractionKnobs::From(config);
+  a.knobs = ContractionKnobs::From(config);
+  // B packed ahead of time, but only the given layout is there: pack it per call instead.
+  if (options.weights_as_given && a.knobs.pack_b == 3) a.knobs.pack_b = 1;
+  const ContractionKnobs kn = a.knobs;
   Func A_("A_"), B_("B_");
   a.chan = UsesChan(w, kn);
   a.grid = UsesGrid(w, kn);
   a.im2col = kn.im2col == 1 && Im2colEligible(w) && !a.grid;
   const bool chan = a.chan, grid = a.grid;
-  const int64_t panel = chan && !options.chan_weights_onnx_layout ? ChanWeightPanel(w, kn) : 0;
+  const int64_t panel = chan && !options.weights_as_given ? ChanWeightPanel(w, kn) : 0;
   DefineOperands(w, c0, grid, a.im2col, chan, panel, kn.vec, &a.funcs, &a.stages, &A_, &B_);
-  a.funcs.weight_panel = panel;
+  if (!options.weights_as_given) a.funcs.packed_weights = PackedWeightsShape(w, kn);
+  const bool dense_panels = w.op() == "dense" && kn.pack_b == 3;
+  if (dense_panels) {  // B is [ceil(n/RX)][k][RX] (PackWeights): replace the param DefineOperands made
+    const std::vector<int64_t>& ps = a.funcs.packed_weights;
+    Halide::ImageParam Bpk(Halide::Float(32), 3, "B_panels");
+    a.funcs.params[1] = Bpk;
+    a.funcs.views[1] = {{ps[2], 1}, {ps[1], ps[2]}, {ps[0], ps[1] * ps[2]}};
+    ConstrainToView(a.funcs.params[1], a.funcs.views[1]);
+  }
   const Contraction c = a.c = chan ? ChanContractionOf(w) : c0;
 
   a.vec = kn.vec;
@@ -206,7 +217,12 @@ Result<ContractionAlgorithm> DefineContractionAlgorithm(const Workload& w, const
   } else {
     a.Ap(yv, k, yp, b) = A_(k, yp * RY + yv, b);
   }
-  a.Bp(xv, k, xp, b) = B_(xp * RX + xv, k, b);
+  if (dense_panels) {
+    const int np = static_cast<int>(a.funcs.packed_weights[0]);
+    a.Bp(xv, k, xp, b) = a.funcs.params[1](xv, k, Halide::clamp(Halide::likely(xp), 0, np - 1));
+  } else {
+    a.Bp(xv, k, xp, b) = B_(xp * RX + xv, k, b);
+  }
   a.r = RDom(0, static_cast<int>(c.nr), "r");
   a.prod(xv, yv, xp, yp, b) = 0.f;
   a.prod(xv, yv, xp, yp, b) += a.Ap(yv, a.r, yp, b) * a.Bp(xv, a.r, xp, b);

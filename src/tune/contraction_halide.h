@@ -34,18 +34,18 @@ struct ContractionFuncs {
   std::vector<HalideView> views;           // their views of the operand memory (constrained)
   HalideView out_view;                     // the output (x, y, b) over [b][y][x] memory
   Halide::Func out;                        // scheduled, its output buffer constrained
-  // > 0: the conv weights (params[1]) are read as PackChanWeights lays them out in panels of
-  // this many channels (ChanWeightPanel), so the caller packs them; 0: read as given.
-  int64_t weight_panel = 0;
+  // Not empty: the weights (params[1]) are read in the layout PackWeights (contraction.h) makes,
+  // of this shape, so the caller packs them; empty: read as given.
+  std::vector<int64_t> packed_weights;
 };
 
 struct ContractionOptions {
   EpilogueFn epilogue;               // empty: the plain reduction
   bool inject_wrong_result = false;  // test-only: adds 1 to one output element
-  // A `chan` config reads the conv weights as PackChanWeights lays them out in panels of
-  // ChanWeightPanel channels (prepared ahead of time); true: from the ONNX layout instead
-  // (weights that are not constants of the model).
-  bool chan_weights_onnx_layout = false;
+  // A config that reads the weights packed ahead of time (PackedWeightsShape of contraction.h)
+  // reads them as given instead (weights that are not constants of the model): a `chan` conv from
+  // the ONNX layout, a dense `pack_b 3` packs B per call as `pack_b 1` does.
+  bool weights_as_given = false;
 };
 
 // Defines and schedules the contraction. kUnsupported for a workload outside the template;

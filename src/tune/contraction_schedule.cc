@@ -120,7 +120,7 @@ void ScheduleContraction(ContractionAlgorithm& a) {
   order.push_back(b);
   u.reorder(order);
 
-  if (kn.pack_b > 0) {
+  if (kn.pack_b == 1 || kn.pack_b == 2) {  // 3: panels packed ahead of time, read in place
     Bp.bound(xv, 0, RX);
     if (kn.pack_b == 1) {
       Bp.compute_root().fuse(xp, b, f1).parallel(f1);

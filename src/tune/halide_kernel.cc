@@ -5,6 +5,7 @@
 
 #include "tune/contraction.h"
 #include "tune/contraction_halide.h"
+#include "tune/contraction_space.h"
 #include "tune/halide_target.h"
 
 namespace opal::tune {
@@ -12,19 +13,19 @@ namespace {
 
 class HalideKernel : public Kernel {
  public:
-  // `panel` > 0: the kernel reads the conv weights (input 1) as PackChanWeights lays them out in
-  // panels of that many channels.
-  HalideKernel(ContractionFuncs f, const Workload& w, int64_t panel)
-      : f_(std::move(f)), pipeline_(f_.out), w_(w), panel_(panel) {}
+  // `knobs`: the config, whose weights layout (PackedWeightsShape) the pipeline reads when
+  // `packed` is not empty.
+  HalideKernel(ContractionFuncs f, const Workload& w, const ContractionKnobs& knobs)
+      : f_(std::move(f)), pipeline_(f_.out), w_(w), knobs_(knobs), packed_shape_(f_.packed_weights) {}
 
   void Prepare(const std::vector<const float*>& inputs) override {
-    if (panel_ == 0) return;
-    const int64_t n = NumElements(OperandsOf(w_).inputs[1]);
+    if (packed_shape_.empty()) return;
+    const int64_t n = NumElements(packed_shape_);
     if (!packed_) {
       packed_.reset(static_cast<float*>(std::aligned_alloc(64, (size_t(n) * sizeof(float) + 63) / 64 * 64)));
       OPAL_CHECK(packed_ != nullptr, "out of memory packing {} weights", n);
     }
-    PackChanWeights(w_, panel_, inputs[1], packed_.get());
+    PackWeights(w_, knobs_, inputs[1], packed_.get());
     packed_from_ = inputs[1];
   }
 
@@ -46,9 +47,9 @@ class HalideKernel : public Kernel {
 
   Status Run(const std::vector<const float*>& inputs, float* output) override {
     try {
-      if (panel_ > 0 && inputs[1] != packed_from_) Prepare(inputs);
+      if (!packed_shape_.empty() && inputs[1] != packed_from_) Prepare(inputs);
       for (size_t i = 0; i < f_.params.size(); ++i) {
-        const float* data = panel_ > 0 && i == 1 ? packed_.get() : inputs[i];
+        const float* data = !packed_shape_.empty() && i == 1 ? packed_.get() : inputs[i];
         f_.params[i].set(Wrap(const_cast<float*>(data), f_.views[i]));
       }
       Halide::Buffer<float> out = Wrap(output, f_.out_view);
@@ -75,7 +76,8 @@ class HalideKernel : public Kernel {
   ContractionFuncs f_;
   Halide::Pipeline pipeline_;
   Workload w_;
-  int64_t panel_;  // 0: the weights are read as given
+  ContractionKnobs knobs_;
+  std::vector<int64_t> packed_shape_;  // empty: the weights are read as given
   std::unique_ptr<float, Free> packed_;
   const float* packed_from_ = nullptr;
 };
@@ -87,8 +89,7 @@ Result<std::unique_ptr<Kernel>> BuildHalideKernel(const Workload& w, const Confi
   ContractionOptions co;
   co.inject_wrong_result = options.inject_wrong_result;
   OPAL_ASSIGN_OR_RETURN(ContractionFuncs f, DefineContraction(w, config, co));
-  const int64_t panel = f.weight_panel;  // the layout the pipeline was defined to read
-  auto kernel = std::make_unique<HalideKernel>(std::move(f), w, panel);
+  auto kernel = std::make_unique<HalideKernel>(std::move(f), w, ContractionKnobs::From(config));
   OPAL_RETURN_IF_ERROR(kernel->Compile());
   return std::unique_ptr<Kernel>(std::move(kernel));
 }

@@ -117,6 +117,41 @@ TEST(Templates, DenseOddShapesAllTransposes) {
   CheckWorkload(Dense(11, 5, 3, true, true), 4, 0);
 }
 
+// B packed ahead of time in panels of the register tile's columns (pack_b 3): odd n (the last
+// panel partly zero), B transposed or not, a batch-1 row (GEMV), random other knobs; and the
+// layout itself, element by element.
+TEST(Templates, DenseWithBPackedAheadOfTime) {
+  const Target host = Target::DetectHost();
+  std::mt19937_64 rng(77);
+  int checked = 0;
+  for (const Workload& w : {Dense(7, 37, 19, false, false), Dense(1, 45, 64, false, true), Dense(33, 50, 9, true, true)}) {
+    ConfigSpace space = ContractionSpace(w, host);
+    for (int tries = 0, found = 0; tries < 400 && found < 2; ++tries) {
+      auto c = space.Sample(rng);
+      ASSERT_TRUE(c.has_value());
+      if (ContractionKnobs::From(*c).pack_b != 3) continue;
+      ++found;
+      ++checked;
+      ExpectMatchesReference(w, *c, 100 + tries);
+      const ContractionKnobs k = ContractionKnobs::From(*c);
+      const std::vector<int64_t> shape = PackedWeightsShape(w, k);
+      ASSERT_EQ(shape.size(), 3u);
+      const int64_t n = w.Get("n"), kk = w.Get("k"), rx = int64_t(k.vec) * k.rx;
+      EXPECT_EQ(shape, (std::vector<int64_t>{(n + rx - 1) / rx, kk, rx}));
+      const bool tb = w.json().at("trans_b").get<bool>();
+      std::vector<float> b(static_cast<size_t>(n * kk)), packed(static_cast<size_t>(NumElements(shape)), NAN);
+      for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i + 1);
+      PackWeights(w, k, b.data(), packed.data());
+      for (int64_t col = 0; col < shape[0] * rx; ++col)
+        for (int64_t r = 0; r < kk; ++r) {
+          const float want = col < n ? b[static_cast<size_t>(tb ? col * kk + r : r * n + col)] : 0.f;
+          ASSERT_EQ(packed[static_cast<size_t>(((col / rx) * kk + r) * rx + col % rx)], want) << col << "," << r;
+        }
+    }
+  }
+  EXPECT_GE(checked, 4) << "pack_b 3 configs are rarely sampled";
+}
+
 TEST(Templates, DenseOneByOne) { CheckWorkload(Dense(1, 1, 1, false, false), 5, 0); }
 
 TEST(Templates, BatchMatmulBroadcast) {
