@@ -77,6 +77,11 @@ def torchvision_model(name):
 
 MODELS = {
     "efficientnet_b0": lambda: (torchvision_model("efficientnet_b0"), "image"),
+    "efficientnet_b1": lambda: (torchvision_model("efficientnet_b1"), "image"),
+    "mobilenet_v3_small": lambda: (torchvision_model("mobilenet_v3_small"), "image"),
+    "shufflenet_v2_x0_5": lambda: (torchvision_model("shufflenet_v2_x0_5"), "image"),
+    "mnasnet1_0": lambda: (torchvision_model("mnasnet1_0"), "image"),
+    "resnet34": lambda: (torchvision_model("resnet34"), "image"),
     "mobilenet_v3_large": lambda: (torchvision_model("mobilenet_v3_large"), "image"),
     "shufflenet_v2_x1_0": lambda: (torchvision_model("shufflenet_v2_x1_0"), "image"),
     "densenet121": lambda: (torchvision_model("densenet121"), "image"),

@@ -2,8 +2,10 @@
 // the target (docs/build.md).
 //
 // BuildModel imports the model, runs the graph passes (passes/passes.h), chooses a schedule for
-// every tunable node (the store's best valid record for the exact target; else zero-shot with the
-// cost model when one is given, whose measurements are stored; else the template's default),
+// every tunable node (the store's best valid record for the exact target; else one of another
+// machine of the same kind; else, on this host, the fastest of a few measured candidates: the
+// template's default, the best configs of the nearest stored workloads and the cost model's top
+// picks, whose measurements are stored; else the template's default),
 // lowers every node to a Halide kernel, compiles the kernels ahead of time (in parallel, cached by
 // content), plans the arena, writes the weights blob and links
 //   DIR/libmodel.so     kernels + Halide runtime + opal runtime (C API: include/opal/runtime.h)
@@ -27,14 +29,19 @@ namespace opal {
 struct BuildOptions {
   std::string model_path;
   std::string out_dir;
-  // Records are read from here (and zero-shot results written); nullptr = no store.
+  // Records are read from here (and build-time measurements written); nullptr = no store.
   RecordStore* store = nullptr;
-  // Cost model for zero-shot of workloads missing from the store ("" = none: default schedule):
-  // a file, or "@NAME" / "@" for a model registered in the store `store_dsn` (LoadCostModel).
+  // Cost model that ranks candidate configs of workloads no record covers ("" = none: the default
+  // and the transferred configs are measured in order): a file, or "@NAME" / "@" for a model
+  // registered in the store `store_dsn` (LoadCostModel).
   std::string cost_model;
   std::string store_dsn;
   int zero_shot_samples = 2000;
-  int zero_shot_measure = 8;
+  // Configs measured on this host for each workload that no record of this target covers (the
+  // template's default, the best configs of the nearest stored workloads, the cost model's top
+  // picks; the fastest is kept and every trial stored). 0 = measure nothing: such workloads get
+  // the best record of another machine of the same kind, else the default schedule.
+  int zero_shot_measure = 4;
   // Re-time the `retime_top` best stored configs of each workload side by side on this host
   // (3 alternating rounds) and keep the fastest, instead of trusting the highest stored figure,
   // which on a machine with drifting clocks can be one lucky timing. 0 or 1: no re-timing. Only
@@ -52,9 +59,13 @@ struct BuildOptions {
   std::string cache_dir;
 };
 
-// Where a node's schedule came from.
-enum class ScheduleSource { kStore, kZeroShot, kDefault, kNotTunable };
-const char* ScheduleSourceName(ScheduleSource s);  // "store", "zero-shot", "default", "-"
+// Where a node's schedule came from: a record measured on this exact target; a record of another
+// machine of the same kind (coarse key); the best config of a nearby stored workload, measured
+// here; a config the cost model ranked high, measured here; the template's default (measured
+// fastest among the candidates, or nothing better was available); not tunable.
+enum class ScheduleSource { kExact, kCoarse, kTransferred, kZeroShot, kDefault, kNotTunable };
+// "exact", "coarse", "transferred", "zero-shot", "default", "-"
+const char* ScheduleSourceName(ScheduleSource s);
 
 struct BuiltNode {
   std::string node;      // graph node name (after passes)

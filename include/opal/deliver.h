@@ -1,8 +1,9 @@
 // `opal deliver`: the whole path from an ONNX model to a measured deployable library.
 //
-//   tasks -> store lookup -> for workloads the store lacks: zero-shot with the cost model (when
-//   given) or tuning within the time budget (when > 0), else the default schedule -> build ->
-//   load and benchmark the library -> compare with PyTorch on the same model (when available).
+//   tasks -> store lookup (this machine, then machines of the same kind) -> for workloads the
+//   store lacks: tuning within the time budget (when > 0), then in the build a few candidates
+//   measured here (the default, nearby workloads' best, the cost model's picks) -> build -> load
+//   and benchmark the library -> compare with PyTorch on the same model (when available).
 #pragma once
 
 #include <optional>
@@ -29,8 +30,10 @@ struct DeliveredTask {
   std::string workload_key, summary;
   int count = 0;
   double share = 0;
-  // "store", "tuned", "zero-shot", "default", or "direct" (a fixed kernel that is not tuned, e.g.
-  // depthwise convolutions)
+  // "exact" / "coarse" (a record of this machine / of another of the same kind), "tuned" (in this
+  // run's budget), "transferred" / "zero-shot" (measured here from nearby workloads' best / the cost
+  // model's picks), "default", or "direct" (a fixed kernel that is not tuned, e.g. depthwise
+  // convolutions)
   std::string source;
   double gflops = 0;   // of the chosen record (0 for the default schedule)
   double tune_s = 0;   // tuning spent on it in this run
@@ -45,6 +48,7 @@ struct DeliverReport {
   std::vector<DeliveredTask> tasks;
   BuildReport build;
   double tune_s = 0;
+  int measure_per_workload = 0;  // build-time measurements allowed per uncovered workload
   LatencySummary opal;
   std::optional<LatencySummary> torch;  // absent when PyTorch was not run
   std::string torch_mode;               // how PyTorch ran the model, as the peer reports it

@@ -73,9 +73,12 @@ struct StoredConfig {
 
 // The up to k best valid records of `w` on the exact target `t` for `fw` (any version with the same
 // major component), fastest first, keeping only those whose config parses in fw.Space(w, t):
-// a config from another revision of the space is data, never executed.
+// a config from another revision of the space is data, never executed. With `coarse`, records of
+// other targets with t's coarse key (the same ISA family: another machine of the same kind) fill
+// up to k after the exact target's; their record.target_key says where they were measured.
 Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, RecordStore& store,
-                                                    const Workload& w, const Target& t, int k);
+                                                    const Workload& w, const Target& t, int k,
+                                                    bool coarse = false);
 
 // Re-times `configs` of `w` side by side on target `t` (this host): `rounds` rounds, each
 // measuring every config once (fixed inputs), the order rotating each round so that clock drift

@@ -26,9 +26,11 @@ double WorkloadDistance(const Workload& a, const Workload& b);
 // Up to `n` distinct configs of w's space (fw.Space(w, t)), taken from the best valid record of
 // each other workload of w's op on the exact target `t` for `fw` (any version with the same major
 // component), nearest workload first (WorkloadDistance; ties by workload key). Each config is
-// moved into w's space with ConfigSpace::Project and dropped when it does not fit there. Empty
-// when the store holds no other workload of the op. Errors: the store's, kUnsupported (no space).
+// moved into w's space with ConfigSpace::Project and dropped when it does not fit there. With
+// `coarse`, records of every target with t's coarse key count (the best per workload over them).
+// Empty when the store holds no other workload of the op. Errors: the store's, kUnsupported (no
+// space).
 Result<std::vector<Config>> TransferConfigs(const TuningFramework& fw, RecordStore& store,
-                                            const Workload& w, const Target& t, int n);
+                                            const Workload& w, const Target& t, int n, bool coarse = false);
 
 }  // namespace opal

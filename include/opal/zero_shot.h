@@ -1,5 +1,8 @@
 // Zero-shot tuning: for a workload with no (or few) records, sample many valid configs, rank them
-// with the cost model, and measure only the top K -- minutes instead of a full search.
+// with the cost model, and measure only the top K -- minutes instead of a full search. The
+// candidates ranked are the samples, the template's seeds and the best configs of the nearest
+// stored workloads (transfer); the measured ones always include the template's default config
+// (the safe choice: zero-shot is never worse than the default) and the nearest workload's best.
 #pragma once
 
 #include <optional>
@@ -15,6 +18,7 @@ struct ZeroShotOptions {
   int samples = 2000;     // valid configs drawn and ranked
   int measure = 8;        // top-ranked configs measured (K)
   int transfer = 8;       // also rank the best configs of this many nearest stored workloads
+  bool coarse = false;    // ...on every target with the coarse key of `t` (else the exact one)
   uint64_t seed = 0;      // 0 = random
   MeasureOptions measure_options;
   std::string worker_id;
@@ -27,12 +31,16 @@ struct ZeroShotResult {
   double rank_s = 0;     // sampling + features + prediction
   double measure_s = 0;  // building + measuring the top K
   std::optional<Record> best;  // best valid record among those measured
+  // Where `best` came from: "default" (the template's default config), "transferred" (the best
+  // config of a nearby stored workload), "sampled" (a config the model ranked high) or "seed".
+  std::string best_from;
 };
 
 // Every measured trial is written to `store`. Configs already in the store are not measured again
-// (they are skipped when sampling). Errors: kUnsupported (no space), the model's feature-version
-// mismatch, the store's errors.
+// (they are skipped when sampling). `model` may be null: then nothing is sampled, and the default
+// and the transferred configs (nearest workload first) are measured, up to `measure`.
+// Errors: kUnsupported (no space), the model's feature-version mismatch, the store's errors.
 Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, const Target& t, RecordStore& store,
-                                    const CostModel& model, const ZeroShotOptions& o);
+                                    const CostModel* model, const ZeroShotOptions& o);
 
 }  // namespace opal::costmodel

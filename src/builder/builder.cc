@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 
 const char* ScheduleSourceName(ScheduleSource s) {
   switch (s) {
-    case ScheduleSource::kStore: return "store";
+    case ScheduleSource::kExact: return "exact";
+    case ScheduleSource::kCoarse: return "coarse";
+    case ScheduleSource::kTransferred: return "transferred";
     case ScheduleSource::kZeroShot: return "zero-shot";
     case ScheduleSource::kDefault: return "default";
     default: return "-";

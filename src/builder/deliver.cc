@@ -49,7 +49,10 @@ Json DeliverReport::ToJson() const {
   for (const auto& d : tasks)
     t.push_back({{"workload_key", d.workload_key}, {"workload", d.summary}, {"count", d.count}, {"share", d.share},
                  {"source", d.source}, {"gflops", d.gflops}, {"tune_s", d.tune_s}});
-  Json j = {{"format", "opal.deliver/1"}, {"tasks", t},        {"tune_s", tune_s},
+  Json counts = Json::object();  // tasks per schedule source
+  for (const auto& d : tasks) counts[d.source] = counts.value(d.source, 0) + 1;
+  Json j = {{"format", "opal.deliver/1"}, {"tasks", t},        {"tune_s", tune_s}, {"sources", counts},
+            {"measure_per_workload", measure_per_workload},
             {"build", build.ToJson()},    {"build_s", build.total_s},
             {"opal", {{"runs", opal.runs}, {"p50_ms", opal.p50_ms}, {"p90_ms", opal.p90_ms}, {"min_ms", opal.min_ms}}}};
   if (torch) {
@@ -65,6 +68,7 @@ Json DeliverReport::ToJson() const {
 Result<DeliverReport> Deliver(const DeliverOptions& o) {
   if (!o.build.store) return Error(ErrorCode::kInvalidArgument, "deliver needs a store");
   DeliverReport rep;
+  rep.measure_per_workload = o.build.zero_shot_measure;
   const Target host = Target::DetectHost();
   ImportOptions io;
   io.input_shapes = o.build.input_shapes;
@@ -81,9 +85,9 @@ Result<DeliverReport> Deliver(const DeliverOptions& o) {
       continue;
     }
     OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> best,
-                          BestStoredConfigs(*fw, *o.build.store, t.workload, host, 1));
+                          BestStoredConfigs(*fw, *o.build.store, t.workload, host, 1, /*coarse=*/true));
     if (!best.empty()) {
-      d.source = "store";
+      d.source = best[0].record.target_key == host.ExactKey() ? "exact" : "coarse";
       d.gflops = best[0].record.gflops;
     } else {
       misses.tasks.push_back(t);

@@ -1,5 +1,7 @@
 #include "builder/schedule_choice.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "opal/zero_shot.h"
@@ -13,7 +15,8 @@ ScheduleChooser::ScheduleChooser(RecordStore* store, const Target& target, const
                                  int zero_shot_samples, int zero_shot_measure, int retime_top)
     : store_(store), target_(target), model_(model), samples_(zero_shot_samples),
       measure_(zero_shot_measure), retime_top_(retime_top) {
-  if (retime_top_ > 1 && target_.ExactKey() != Target::DetectHost().ExactKey()) {
+  host_ = target_.ExactKey() == Target::DetectHost().ExactKey();
+  if (retime_top_ > 1 && !host_) {
     log::Warn("--retime: the build target is not this host; stored figures are used as they are");
     retime_top_ = 0;
   }
@@ -21,8 +24,8 @@ ScheduleChooser::ScheduleChooser(RecordStore* store, const Target& target, const
   if (fw.ok()) fw_ = std::move(*fw);
 }
 
-std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
-                                                      const std::vector<StoredConfig>& candidates) {
+std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w, const std::vector<StoredConfig>& candidates,
+                                                      ScheduleSource source) {
   std::vector<Config> configs;
   for (const auto& c : candidates) configs.push_back(c.config);
   const auto times = RetimeSideBySide(*fw_, w, target_, configs, 3);
@@ -32,12 +35,13 @@ std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
     if (times[i].empty()) continue;
     const double s = MedianOf(times[i]);
     if (!best || s < best->expected_s) {
-      best = ScheduleChoice{ScheduleSource::kStore, candidates[i].config, s, ""};
+      best = ScheduleChoice{source, candidates[i].config, s, "", static_cast<int>(candidates.size())};
       best_i = i;
     }
   }
   if (best) {
-    best->note = "re-timed the " + std::to_string(candidates.size()) + " best stored configs; kept #" +
+    best->note = "re-timed the " + std::to_string(candidates.size()) + " best stored configs" +
+                 (source == ScheduleSource::kCoarse ? " of machines of this kind" : "") + "; kept #" +
                  std::to_string(best_i + 1);
     log::Debug("{}: {}", w.Summary(), best->note);
   }
@@ -46,37 +50,64 @@ std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
 
 Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
   if (auto it = memo_.find(w.Key()); it != memo_.end()) return it->second;
+  if (!fw_) return Error(ErrorCode::kFailed, "the halide tuning framework is not available");
   ScheduleChoice choice;
   choice.source = ScheduleSource::kDefault;
   choice.config = tune::ContractionDefault(w, target_);
-  if (!fw_) return Error(ErrorCode::kFailed, "the halide tuning framework is not available");
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw_->Space(w, target_));
-  std::string why = store_ ? "no valid record in the current space for this target" : "no store";
+  std::string why = store_ ? "no valid record of this workload in the current space" : "no store";
+  bool found = false;
   if (store_) {
+    // 1. This exact machine.
     OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> best,
                           BestStoredConfigs(*fw_, *store_, w, target_, std::max(1, retime_top_)));
-    if (!best.empty()) choice = {ScheduleSource::kStore, best[0].config, best[0].record.median_s, ""};
-    if (best.size() > 1) {
-      if (auto r = Retime(w, best)) choice = *r;
+    if (!best.empty()) {
+      found = true;
+      choice = {ScheduleSource::kExact, best[0].config, best[0].record.median_s, "", 0};
+      if (best.size() > 1)
+        if (auto r = Retime(w, best, ScheduleSource::kExact)) choice = *r;
+    }
+    // 2. Another machine of the same kind.
+    if (!found) {
+      const int k = CanMeasure() ? std::max(1, std::min(3, measure_)) : 1;
+      OPAL_ASSIGN_OR_RETURN(best, BestStoredConfigs(*fw_, *store_, w, target_, k, /*coarse=*/true));
+      if (!best.empty()) {
+        found = true;
+        choice = {ScheduleSource::kCoarse, best[0].config, best[0].record.median_s,
+                  "the best record of " + best[0].record.target_key, 0};
+        if (CanMeasure())
+          if (auto r = Retime(w, best, ScheduleSource::kCoarse)) choice = *r;
+      }
+    }
+    // 3. Candidates measured here: the default, nearby workloads' best, the cost model's picks.
+    if (!found && CanMeasure()) {
+      costmodel::ZeroShotOptions zo;
+      zo.samples = model_ ? samples_ : 0;
+      zo.measure = measure_;
+      zo.coarse = true;
+      zo.seed = 1;
+      auto r = costmodel::ZeroShotTune(*fw_, w, target_, *store_, model_, zo);
+      if (!r.ok()) {
+        why += "; measuring candidates failed: " + r.status().message();
+      } else if (!r->best) {
+        why += fmt::format("; none of the {} configs measured ran", r->measured);
+      } else if (auto c = space.Parse(r->best->config_json); c.ok()) {
+        found = true;
+        // The template's other seeds and the model's picks are both "zero-shot": chosen without a
+        // record of this workload, measured here.
+        const ScheduleSource src = r->best_from == "transferred" ? ScheduleSource::kTransferred
+                                   : r->best_from == "default"   ? ScheduleSource::kDefault
+                                                                 : ScheduleSource::kZeroShot;
+        choice = {src, *c, r->best->median_s,
+                  fmt::format("fastest of {} measured here ({}{})", r->measured, r->best_from,
+                              model_ ? "" : "; no cost model"),
+                  r->measured};
+      }
+    } else if (!found) {
+      why += host_ ? "; measuring disabled" : "; the target is not this host: nothing measured";
     }
   }
-  if (choice.source == ScheduleSource::kDefault && store_ && model_) {
-    costmodel::ZeroShotOptions zo;
-    zo.samples = samples_;
-    zo.measure = measure_;
-    zo.seed = 1;
-    auto r = costmodel::ZeroShotTune(*fw_, w, target_, *store_, *model_, zo);
-    if (!r.ok()) {
-      why += "; zero-shot failed: " + r.status().message();
-    } else if (!r->best) {
-      why += "; zero-shot measured no valid config";
-    } else if (auto c = space.Parse(r->best->config_json); c.ok()) {
-      choice = {ScheduleSource::kZeroShot, *c, r->best->median_s, ""};
-    }
-  } else if (choice.source == ScheduleSource::kDefault && store_) {
-    why += "; no cost model for zero-shot";
-  }
-  if (choice.source == ScheduleSource::kDefault) {
+  if (!found) {
     choice.note = why;
     log::Debug("{}: default schedule ({})", w.Summary(), why);
   }

@@ -1,6 +1,14 @@
-// Which schedule a tunable node gets: the store's best valid record for the exact target, else
-// zero-shot with the cost model (its trials are written to the store), else the template's
-// default. Memoised per workload, so a workload that occurs many times is looked up once.
+// Which schedule a tunable node gets, in this order:
+//  1. exact: the store's best valid record for the exact target (re-timed among the best few with
+//     `retime_top` > 1);
+//  2. coarse: else, the best records of other machines with the same coarse key (the same ISA
+//     family: records tuned on one AVX-512 server serve another) -- re-timed here, up to the
+//     measurement budget, when the target is this host;
+//  3. transferred / zero-shot: else, on this host with a measurement budget, ZeroShotTune measures
+//     the template's default, the best configs of the nearest stored workloads (any machine of
+//     the kind) and the cost model's top picks, and the fastest is kept (its trials are stored);
+//  4. default: the template's default schedule.
+// Memoised per workload, so a workload that occurs many times is looked up once.
 #pragma once
 
 #include <map>
@@ -23,8 +31,9 @@ namespace opal::build {
 struct ScheduleChoice {
   ScheduleSource source = ScheduleSource::kDefault;
   Config config;
-  double expected_s = 0;  // the chosen record's median time; 0 for the default schedule
-  std::string note;       // why a better source was not used, e.g. "no record; no cost model"
+  double expected_s = 0;  // the chosen record's median time; 0 when nothing was measured
+  std::string note;       // how it was chosen, or why a better source was not used
+  int measured = 0;       // configs measured on this host for this choice
 };
 
 class ScheduleChooser {
@@ -37,12 +46,15 @@ class ScheduleChooser {
 
  private:
   // The fastest of `candidates` re-timed in alternating rounds; nullopt when none ran.
-  std::optional<ScheduleChoice> Retime(const Workload& w, const std::vector<StoredConfig>& candidates);
+  std::optional<ScheduleChoice> Retime(const Workload& w, const std::vector<StoredConfig>& candidates,
+                                       ScheduleSource source);
+  bool CanMeasure() const { return measure_ > 0 && host_; }
 
   RecordStore* store_;
   Target target_;
   const CostModel* model_;
   int samples_, measure_, retime_top_;
+  bool host_ = false;  // the target is this machine: configs can be measured
   std::unique_ptr<TuningFramework> fw_;
   std::map<std::string, ScheduleChoice> memo_;
 };

@@ -208,12 +208,26 @@ TEST(ZeroShot, MeasuresOnlyTheTopK) {
   o.seed = 3;
   o.measure_options.repeats = 3;
   o.measure_options.min_repeat_s = 0.002;
-  auto r = ZeroShotTune(**fw, SmallDense(), t, **store, *model, o);
+  auto r = ZeroShotTune(**fw, SmallDense(), t, **store, &*model, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_GT(r->sampled, 2);
   EXPECT_EQ(r->measured, 2);
   EXPECT_EQ(*(*store)->Count({}), 2);
   EXPECT_TRUE(r->best.has_value());
+  EXPECT_FALSE(r->best_from.empty());
+  // The template's default config is always among the measured (the safe choice).
+  bool default_measured = false;
+  const std::string def = (*fw)->SeedConfigs(SmallDense(), t)[0].CanonicalJson();
+  ASSERT_TRUE((*store)->Scan({}, [&](const Record& rec) {
+    default_measured = default_measured || rec.config_json == def;
+    return true;
+  }).ok());
+  EXPECT_TRUE(default_measured);
+  // Without a model nothing is sampled: the default (already measured) and the other seeds.
+  o.measure = 1;
+  auto r2 = ZeroShotTune(**fw, SmallDense(), t, **store, nullptr, o);
+  ASSERT_TRUE(r2.ok()) << r2.status().message();
+  EXPECT_LE(r2->sampled, static_cast<int>((*fw)->SeedConfigs(SmallDense(), t).size()));
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 namespace opal::costmodel {
 
 Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, const Target& t, RecordStore& store,
-                                    const CostModel& model, const ZeroShotOptions& o) {
+                                    const CostModel* model, const ZeroShotOptions& o) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
@@ -20,26 +20,53 @@ Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, cons
                         store.MeasuredConfigs(w.Key(), t.ExactKey(), fw.Name(), fw.Version()));
   std::mt19937_64 rng(o.seed ? o.seed : std::random_device{}());
   std::vector<Config> configs;
+  std::vector<std::string> origin;  // per config: "default", "seed", "transferred", "sampled"
   std::set<std::string> seen = measured;
-  for (int tries = 0; static_cast<int>(configs.size()) < o.samples && tries < o.samples * 5; ++tries) {
-    auto c = space.Sample(rng);
-    if (!c) break;
-    if (seen.insert(c->CanonicalJson()).second) configs.push_back(*c);
+  auto add = [&](const Config& c, const char* from) {
+    if (!seen.insert(c.CanonicalJson()).second) return false;
+    configs.push_back(c);
+    origin.push_back(from);
+    return true;
+  };
+  const std::vector<Config> seeds = fw.SeedConfigs(w, t);
+  const bool default_new = !seeds.empty() && add(seeds[0], "default");
+  OPAL_ASSIGN_OR_RETURN(std::vector<Config> near, TransferConfigs(fw, store, w, t, o.transfer, o.coarse));
+  const size_t first_transferred = configs.size();
+  bool nearest_new = false;
+  for (size_t i = 0; i < near.size(); ++i) {
+    const bool added = add(near[i], "transferred");
+    if (i == 0) nearest_new = added;
   }
-  for (const Config& c : fw.SeedConfigs(w, t))
-    if (seen.insert(c.CanonicalJson()).second) configs.push_back(c);
-  OPAL_ASSIGN_OR_RETURN(std::vector<Config> near, TransferConfigs(fw, store, w, t, o.transfer));
-  for (const Config& c : near)
-    if (seen.insert(c.CanonicalJson()).second) configs.push_back(c);
+  for (size_t i = 1; i < seeds.size(); ++i) add(seeds[i], "seed");
+  if (model) {
+    for (int tries = 0; static_cast<int>(configs.size()) < o.samples && tries < o.samples * 5; ++tries) {
+      auto c = space.Sample(rng);
+      if (!c) break;
+      add(*c, "sampled");
+    }
+  }
   ZeroShotResult r;
   r.sampled = static_cast<int>(configs.size());
-  std::vector<std::vector<double>> feats;
-  feats.reserve(configs.size());
-  for (const auto& c : configs) feats.push_back(fw.Features(w, c, t));
-  OPAL_ASSIGN_OR_RETURN(std::vector<double> scores, model.Predict(feats, FeatureVersionOf(fw)));
-  std::vector<size_t> order(configs.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  // The measuring order: the default, the nearest workload's best, then the rest by the model's
+  // score (without a model: as added, nearest transferred first).
+  std::vector<size_t> order;
+  if (default_new) order.push_back(0);
+  if (nearest_new) order.push_back(first_transferred);
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < configs.size(); ++i)
+    if (std::find(order.begin(), order.end(), i) == order.end()) rest.push_back(i);
+  if (model) {
+    std::vector<std::vector<double>> feats;
+    feats.reserve(rest.size());
+    for (size_t i : rest) feats.push_back(fw.Features(w, configs[i], t));
+    OPAL_ASSIGN_OR_RETURN(std::vector<double> scores, model->Predict(feats, FeatureVersionOf(fw)));
+    std::vector<size_t> by(rest.size());
+    std::iota(by.begin(), by.end(), 0);
+    std::stable_sort(by.begin(), by.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+    for (size_t j : by) order.push_back(rest[j]);
+  } else {
+    order.insert(order.end(), rest.begin(), rest.end());
+  }
   r.rank_s = std::chrono::duration<double>(Clock::now() - t0).count();
 
   const auto t1 = Clock::now();
@@ -53,7 +80,10 @@ Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, cons
       ++r.failed;
       continue;
     }
-    if (!r.best || rec.median_s < r.best->median_s) r.best = rec;
+    if (!r.best || rec.median_s < r.best->median_s) {
+      r.best = rec;
+      r.best_from = origin[order[i]];
+    }
   }
   r.measure_s = std::chrono::duration<double>(Clock::now() - t1).count();
   return r;

@@ -17,11 +17,13 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, RecordStore& store,
-                                                    const Workload& w, const Target& t, int k) {
+                                                    const Workload& w, const Target& t, int k, bool coarse) {
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
   TopKQuery q;
   q.workload_key = w.Key();
   q.target_key = t.ExactKey();
+  q.coarse_fallback = coarse;
+  q.target_coarse_key = t.CoarseKey();
   q.framework = fw.Name();
   q.framework_version = fw.Version();
   q.k = k;

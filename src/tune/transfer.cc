@@ -27,7 +27,7 @@ double WorkloadDistance(const Workload& a, const Workload& b) {
 }
 
 Result<std::vector<Config>> TransferConfigs(const TuningFramework& fw, RecordStore& store,
-                                            const Workload& w, const Target& t, int n) {
+                                            const Workload& w, const Target& t, int n, bool coarse) {
   std::vector<Config> out;
   if (n <= 0) return out;
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
@@ -35,12 +35,14 @@ Result<std::vector<Config>> TransferConfigs(const TuningFramework& fw, RecordSto
   std::map<std::string, Record> best;
   const std::string major = FrameworkMajorVersion(fw.Version());
   RecordFilter f;
-  f.target_key = t.ExactKey();
+  f.target_key = coarse ? "" : t.ExactKey();
   f.op = w.op();
   f.framework = fw.Name();
   f.ok_only = true;
+  const std::string coarse_key = t.CoarseKey();
   OPAL_RETURN_IF_ERROR(store.Scan(f, [&](const Record& r) {
     if (r.workload_key == w.Key() || FrameworkMajorVersion(r.framework_version) != major) return true;
+    if (coarse && r.target_coarse_key != coarse_key) return true;
     auto [it, added] = best.try_emplace(r.workload_key, r);
     if (!added && r.gflops > it->second.gflops) it->second = r;
     return true;

@@ -146,12 +146,25 @@ class Deliver(unittest.TestCase):
                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
             p = os.path.join(d, "mm.onnx")
             onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), p)
-            r = run("deliver", p, "-o", os.path.join(d, "out"), "--store", "sqlite:" + os.path.join(d, "s.db"),
+            db = os.path.join(d, "s.db")
+            # An empty store and no measuring: the template's default schedule.
+            r = run("deliver", p, "-o", os.path.join(d, "out0"), "--store", "sqlite:" + db, "--runs", "3",
+                    "--measure", "0", "--no-pytorch", "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([t["source"] for t in json.loads(r.stdout)["tasks"]], ["default"])
+            # With the default budget, candidates are measured here and every trial is kept.
+            r = run("deliver", p, "-o", os.path.join(d, "out"), "--store", "sqlite:" + db,
                     "--runs", "3", "--json")
             self.assertEqual(r.returncode, 0, r.stderr)
             j = json.loads(r.stdout)
             self.assertEqual(j["format"], "opal.deliver/1")
-            self.assertEqual([t["source"] for t in j["tasks"]], ["default"])  # an empty store
+            self.assertIn(j["tasks"][0]["source"], ("default", "zero-shot"))
+            self.assertEqual(j["measure_per_workload"], 4)
+            trials = sqlite3.connect(db).execute("select count(*) from records").fetchone()[0]
+            self.assertGreaterEqual(trials, 1)
+            self.assertLessEqual(trials, 4)
+            node = [n for n in j["build"]["nodes"] if "workload_key" in n][0]
+            self.assertIn("measured here", node["schedule_note"])
             self.assertNotIn("pytorch_error", j)
             self.assertGreater(j["pytorch"]["p50_ms"], 0)
             self.assertGreater(j["opal"]["p50_ms"], 0)
@@ -217,7 +230,7 @@ class Retime(unittest.TestCase):
             r = run("build", p, "-o", out, "--store", store, "--retime", "3", "--json")
             self.assertEqual(r.returncode, 0, r.stderr)
             node = [n for n in json.loads(r.stdout)["nodes"] if "workload_key" in n][0]
-            self.assertEqual(node["source"], "store")
+            self.assertEqual(node["source"], "exact")
             self.assertIn("re-timed the 3 best stored configs", node["schedule_note"])
             self.assertGreater(node["expected_s"], 0)
             x = rng.standard_normal((24, 48)).astype(np.float32)

@@ -11,7 +11,7 @@ namespace {
 struct Options {
   std::string model, out, store, cost_model, cache;
   std::vector<std::string> inputs, input_shapes;
-  int jobs = 0, retime = 0;
+  int jobs = 0, retime = 0, measure = 4;
   bool no_store = false, json = false;
 };
 
@@ -43,6 +43,7 @@ Status Run(const Options& o) {
   bo.runtime_inputs = o.inputs;
   bo.jobs = o.jobs;
   bo.retime_top = o.retime;
+  bo.zero_shot_measure = o.measure;
   bo.cache_dir = o.cache;
   OPAL_ASSIGN_OR_RETURN(bo.input_shapes, ParseInputShapes(o.input_shapes));
   std::unique_ptr<RecordStore> store;
@@ -76,6 +77,8 @@ void AddBuildCommand(CLI::App& app, CommandFn* run) {
   c->add_option("--retime", o->retime,
                  "Re-time the K best stored configs of each workload on this host and keep the fastest (default 0: "
                  "trust the stored figures)");
+  c->add_option("--measure", o->measure,
+                "Configs measured here for each workload no record of this machine covers (default 4; 0 = none)");
   c->add_flag("--json", o->json, "Print the build report as JSON (opal.build/1)");
   c->callback([o, run] { *run = [o] { return Run(*o); }; });
 }

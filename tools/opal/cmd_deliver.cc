@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <map>
 
 #include "commands.h"
 #include "opal/deliver.h"
@@ -13,7 +14,7 @@ struct Options {
   std::string model, out, store, cost_model;
   std::vector<std::string> inputs, input_shapes;
   double budget_s = 0;
-  int runs = 30, threads = 0, retime = 0;
+  int runs = 30, threads = 0, retime = 0, measure = 4;
   bool no_torch = false, json = false;
 };
 
@@ -26,7 +27,13 @@ void Print(const DeliverReport& r, const std::string& dir) {
                100 * t.share, t.source, t.gflops > 0 ? fmt::format("{:.1f}", t.gflops) : "-",
                t.tune_s > 0 ? fmt::format("{:.0f}", t.tune_s) : "-", t.summary);
   }
-  fmt::print("\nbuild    {}/libmodel.so in {:.1f} s ({} kernels, {} from cache){}\n", dir, r.build.total_s,
+  std::map<std::string, int> by_source;
+  for (const DeliveredTask& t : r.tasks) ++by_source[t.source];
+  std::string sources;
+  for (const auto& [s, c] : by_source) sources += fmt::format("{}{} {}", sources.empty() ? "" : ", ", c, s);
+  fmt::print("\nsources  {} (up to {} configs measured here per workload no record covered)\n", sources,
+             r.measure_per_workload);
+  fmt::print("build    {}/libmodel.so in {:.1f} s ({} kernels, {} from cache){}\n", dir, r.build.total_s,
              r.build.kernels, r.build.kernels_cached,
              r.tune_s > 0 ? fmt::format("; tuning {:.0f} s before it", r.tune_s) : "");
   if (!r.build.random_weights.empty())
@@ -49,6 +56,7 @@ Status Run(const Options& o) {
   DeliverOptions d;
   d.build.model_path = o.model;
   d.build.retime_top = o.retime;
+  d.build.zero_shot_measure = o.measure;
   d.build.out_dir = o.out.empty()
                         ? (std::filesystem::path("opal-out") / std::filesystem::path(o.model).parent_path().filename())
                               .string()
@@ -91,6 +99,8 @@ void AddDeliverCommand(CLI::App& app, CommandFn* run) {
   c->add_option("--runs", o->runs, "Timed runs of the built model (default 30)");
   c->add_option("--threads", o->threads, "Threads for opal's kernels and PyTorch (default: all cores)");
   c->add_flag("--no-pytorch", o->no_torch, "Do not run the PyTorch comparison");
+  c->add_option("--measure", o->measure,
+                "Configs measured here for each workload no record of this machine covers (default 4; 0 = none)");
   c->add_option("--retime", o->retime,
                  "Re-time the K best stored configs of each workload on this host and keep the fastest (default 0)");
   c->add_flag("--json", o->json, "Print the report as JSON (opal.deliver/1)");

@@ -1,11 +1,13 @@
-// opal tune MODEL.onnx | --workload JSON|KEY  [--trials N] [--time-budget S] [--strategy S]
+// opal tune MODEL.onnx | --workload JSON|KEY | --workloads FILE  [--trials N] [--time-budget S] [--strategy S]
 //           [--early-stop N] [--transfer N] [--store DSN] [--framework NAME] [--seed N] [--json]
 // Tunes on this host; every trial is written to the store. A live progress line goes to stderr.
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "commands.h"
 #include "opal/onnx_import.h"
@@ -24,6 +26,7 @@ namespace {
 struct Options {
   std::string model;
   std::string workload;
+  std::string workload_list;  // a file of workloads, one JSON object per line
   int trials = 0;
   double time_budget_s = 0;
   std::string strategy = "evolutionary";
@@ -64,7 +67,7 @@ Status RunDistributed(const Options& o, const std::string& dsn, TuningFramework&
     jt.push_back({tasks[i].workload, budgets[i].trials, budgets[i].time_s});
   }
   dist::TuneJobOptions jo;
-  jo.name = o.model.empty() ? tasks[0].workload.Key() : o.model;
+  jo.name = !o.model.empty() ? o.model : !o.workload_list.empty() ? o.workload_list : tasks[0].workload.Key();
   jo.target = host;
   jo.framework = fw.Name();
   jo.framework_version = fw.Version();
@@ -114,7 +117,7 @@ Status RunZeroShot(const Options& o, TuningFramework& fw, const Target& host, Re
     zo.samples = o.samples;
     zo.measure = o.measure_k;
     zo.seed = o.seed ? o.seed + i : 0;
-    OPAL_ASSIGN_OR_RETURN(auto r, costmodel::ZeroShotTune(fw, w, host, store, model, zo));
+    OPAL_ASSIGN_OR_RETURN(auto r, costmodel::ZeroShotTune(fw, w, host, store, &model, zo));
     const double g = r.best ? r.best->gflops : 0;
     out["tasks"].push_back({{"workload_key", w.Key()}, {"sampled", r.sampled}, {"measured", r.measured},
                             {"failed", r.failed}, {"rank_s", r.rank_s}, {"measure_s", r.measure_s}, {"gflops", g}});
@@ -126,9 +129,35 @@ Status RunZeroShot(const Options& o, TuningFramework& fw, const Target& host, Re
   return Status::Ok();
 }
 
+// The workloads of a list file: one JSON object per line (a workload, as `opal tasks --json` prints
+// them under "workload"); blank lines and lines starting with '#' are skipped. Duplicates count once.
+Result<TaskList> ReadWorkloadList(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error(ErrorCode::kNotFound, "--workloads {}: cannot read the file", path);
+  TaskList tl;
+  std::set<std::string> seen;
+  std::string line;
+  for (int no = 1; std::getline(in, line); ++no) {
+    if (line.empty() || line[0] == '#') continue;
+    Json j = Json::parse(line, nullptr, false);
+    if (j.is_discarded()) return Error(ErrorCode::kInvalidArgument, "--workloads {}:{}: not valid JSON", path, no);
+    auto w = Workload::FromJson(j);
+    if (!w.ok()) return w.status().WithContext(fmt::format("--workloads {}:{}", path, no));
+    if (!seen.insert(w->Key()).second) continue;
+    Task t;
+    t.workload = *w;
+    t.count = 1;
+    t.flops = t.total_flops = w->Flops();
+    tl.tasks.push_back(t);
+  }
+  if (tl.tasks.empty()) return Error(ErrorCode::kInvalidArgument, "--workloads {}: no workload in the file", path);
+  for (Task& t : tl.tasks) t.share = 1.0 / static_cast<double>(tl.tasks.size());  // equal budgets
+  return tl;
+}
+
 Status Run(const Options& o) {
-  if (o.model.empty() == o.workload.empty()) {
-    return Error(ErrorCode::kInvalidArgument, "give either MODEL.onnx or --workload JSON|KEY");
+  if (int(!o.model.empty()) + int(!o.workload.empty()) + int(!o.workload_list.empty()) != 1) {
+    return Error(ErrorCode::kInvalidArgument, "give one of MODEL.onnx, --workload JSON|KEY or --workloads FILE");
   }
   if (o.trials < 0 || o.time_budget_s < 0)
     return Error(ErrorCode::kInvalidArgument, "--trials and --time-budget must be >= 0");
@@ -150,6 +179,10 @@ Status Run(const Options& o) {
     tl.tasks.push_back(t);
     tl.total_flops = t.flops;
     total_trials = o.trials > 0 ? o.trials : 200;
+  } else if (!o.workload_list.empty()) {
+    OPAL_ASSIGN_OR_RETURN(tl, ReadWorkloadList(o.workload_list));
+    for (const Task& t : tl.tasks) tl.total_flops += t.flops;
+    total_trials = (o.trials > 0 ? o.trials : 64) * static_cast<int>(tl.tasks.size());
   } else {
     ImportOptions io;
     OPAL_ASSIGN_OR_RETURN(io.input_shapes, ParseInputShapes(o.input_shapes));
@@ -236,9 +269,11 @@ void AddTuneCommand(CLI::App& app, CommandFn* run) {
   sub->add_option("model", o->model, "ONNX model: tune all its tasks, trials split by FLOPs share");
   sub->add_option("--workload", o->workload,
                   "One workload: its JSON, or a workload key known to the store");
+  sub->add_option("--workloads", o->workload_list,
+                  "A file of workloads, one JSON object per line: tune them all, the same trials each");
   sub->add_option("--trials", o->trials,
-                  "Trials to measure: per workload (default 200), or in total for a model (default "
-                  "64 per task)");
+                  "Trials to measure: per workload (default 200; 64 each with --workloads), or in total "
+                  "for a model (default 64 per task)");
   sub->add_option("--time-budget", o->time_budget_s,
                   "Wall-clock seconds (for a model: in total, split by share)");
   sub->add_option("--strategy", o->strategy, "Search strategy: evolutionary (default) or random");
