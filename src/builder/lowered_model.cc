@@ -78,6 +78,10 @@ Result<LoweredModel> ChooseAndLower(Graph& g, ScheduleChooser& chooser, const Ta
       report->nodes.push_back(Built(n, "", "in-place"));
       continue;
     }
+    if (!grp.fused() && lm.storage.PlaceSliceAsView(id)) {  // a contiguous range of its input
+      report->nodes.push_back(Built(n, "", "view"));
+      continue;
+    }
     BuiltNode bn = Built(n, "", "");
     std::optional<ScheduleChoice> choice;
     std::optional<Workload> workload;

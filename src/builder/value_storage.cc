@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace opal::build {
 namespace {
@@ -28,8 +29,59 @@ ValueStorage::Link ValueStorage::Find(ValueId v) const {
   return {v, off};
 }
 
-void ValueStorage::Alias(ValueId out, ValueId in) {
-  link_[static_cast<size_t>(out)] = {in, 0};  // same size as `in`: no block grows
+void ValueStorage::Alias(ValueId out, ValueId in, int64_t offset) {
+  link_[static_cast<size_t>(out)] = {in, offset};  // within `in`'s bytes: no block grows
+}
+
+bool ValueStorage::PlaceSliceAsView(NodeId id) {
+  const Node& n = g_.node(id);
+  if (n.op_type != "Slice" || n.outputs.size() != 1 || n.outputs[0] == kNoValue || n.inputs.empty()) return false;
+  const Value& in = g_.value(n.inputs[0]);
+  const Value& out = g_.value(n.outputs[0]);
+  if (!in.shape_known || !out.shape_known || in.constant || out.constant || in.dtype != out.dtype) return false;
+  const int r = static_cast<int>(in.shape.size());
+  if (r == 0 || static_cast<int>(out.shape.size()) != r) return false;
+  // starts / axes / steps: attributes before opset 10, constant inputs after.
+  auto ints = [&](size_t i, const char* attr) -> std::optional<std::vector<int64_t>> {
+    if (g_.opset < 10) return n.attrs.GetInts(attr, {});
+    if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return std::vector<int64_t>{};
+    const auto& c = g_.value(n.inputs[i]).constant;
+    if (!c) return std::nullopt;
+    std::vector<int64_t> v;
+    for (int64_t k = 0; k < c->size(); ++k) v.push_back(c->GetInt(k));
+    return v;
+  };
+  auto starts = ints(1, "starts"), axes = ints(3, "axes"), steps = ints(4, "steps");
+  if (!starts || !axes || !steps) return false;
+  std::vector<int64_t> begin(static_cast<size_t>(r), 0);
+  for (size_t k = 0; k < starts->size(); ++k) {
+    int64_t a = axes->empty() ? static_cast<int64_t>(k) : (k < axes->size() ? (*axes)[k] : -1000);
+    if (a < 0) a += r;
+    if (a < 0 || a >= r) return false;
+    if (!steps->empty() && (k >= steps->size() || (*steps)[k] != 1)) return false;
+    const int64_t dim = in.shape[static_cast<size_t>(a)];
+    int64_t st = (*starts)[k] < 0 ? (*starts)[k] + dim : (*starts)[k];
+    begin[static_cast<size_t>(a)] = std::clamp<int64_t>(st, 0, dim);
+  }
+  // Contiguous: the first axis whose extent changes has only extent-1 axes before it and whole axes after.
+  int first = -1;
+  for (int d = 0; d < r; ++d)
+    if (out.shape[static_cast<size_t>(d)] != in.shape[static_cast<size_t>(d)]) {
+      first = d;
+      break;
+    }
+  if (first < 0) return false;  // not a slice at all (a copy): leave it to its kernel
+  for (int d = 0; d < first; ++d)
+    if (in.shape[static_cast<size_t>(d)] != 1) return false;
+  for (int d = first + 1; d < r; ++d)
+    if (begin[static_cast<size_t>(d)] != 0 || out.shape[static_cast<size_t>(d)] != in.shape[static_cast<size_t>(d)])
+      return false;
+  int64_t inner = static_cast<int64_t>(DTypeSize(in.dtype));
+  for (int d = first + 1; d < r; ++d) inner *= in.shape[static_cast<size_t>(d)];
+  const int64_t offset = begin[static_cast<size_t>(first)] * inner;
+  if (offset % 64 != 0) return false;
+  Alias(n.outputs[0], n.inputs[0], offset);
+  return true;
 }
 
 bool ValueStorage::Consistent() const {

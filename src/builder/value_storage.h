@@ -17,8 +17,8 @@ class ValueStorage {
  public:
   explicit ValueStorage(const Graph& g);
 
-  // `out` is a view of `in`: the same bytes (Reshape, Flatten, Squeeze, ...).
-  void Alias(ValueId out, ValueId in);
+  // `out` is a view of `in`: the same bytes (Reshape, Flatten, Squeeze, ...), from byte `offset`.
+  void Alias(ValueId out, ValueId in, int64_t offset = 0);
 
   // Tries to make Concat node `n` free: each input placed at its slice of the output. Succeeds
   // (and returns true) only when the concatenation is of contiguous slices (every dim before the
@@ -30,6 +30,12 @@ class ValueStorage {
 
   // True when Concat node `n` was placed in place (it needs no kernel).
   bool InPlace(NodeId n) const;
+
+  // Tries to make Slice node `n` a view: its output is a contiguous range of its input's bytes
+  // (step 1, every dim before the first sliced one of extent 1, every dim after it whole) starting
+  // 64-byte aligned, and the input is computed (not a constant). Returns whether it did; the
+  // output then lives inside the input's block and needs no kernel.
+  bool PlaceSliceAsView(NodeId n);
 
   // The root whose block holds `v`, and v's byte offset in that block (0 for a root).
   ValueId Root(ValueId v) const;

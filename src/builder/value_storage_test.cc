@@ -93,5 +93,31 @@ TEST(ValueStorage, StridedConstantAndMisalignedSlicesKeepTheCopy) {
   EXPECT_FALSE(s.PlaceConcatInPlace(NodeWriting(*g, "misaligned")));
 }
 
+// Slices of the channels of a batch-1 tensor are ranges of its bytes (ShuffleNet's split).
+TEST(ValueStorage, ContiguousSlicesAreViews) {
+  ModelBuilder b;
+  b.Input("x", kF32, {1, 8, 4, 4});
+  b.Input("y", kF32, {2, 8, 4});
+  b.Node("Relu", {"x"}, {"a"});
+  b.Node("Relu", {"y"}, {"c"});
+  auto i64 = [](std::vector<int64_t> v) { return opal::testing::I64(v, {static_cast<int64_t>(v.size())}); };
+  b.Init("s4", i64({4})).Init("e8", i64({8})).Init("ax1", i64({1})).Init("st2", i64({2})).Init("s1", i64({1}));
+  b.Node("Slice", {"a", "s4", "e8", "ax1"}, {"hi"});          // channels 4..7: 256 bytes in
+  b.Node("Slice", {"a", "s1", "e8", "ax1"}, {"odd"});         // 64-byte aligned? 1*16*4 = 64: yes
+  b.Node("Slice", {"a", "s4", "e8", "ax1", "st2"}, {"step"});  // step 2: strided
+  b.Node("Slice", {"c", "s4", "e8", "ax1"}, {"batch2"});       // batch 2: strided
+  for (const char* o : {"hi", "odd", "step", "batch2"}) b.Output(o);
+  auto g = b.Import();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ValueStorage s(*g);
+  EXPECT_TRUE(s.PlaceSliceAsView(NodeWriting(*g, "hi")));
+  EXPECT_EQ(s.Root(V(*g, "hi")), s.Root(V(*g, "a")));
+  EXPECT_EQ(s.Offset(V(*g, "hi")) - s.Offset(V(*g, "a")), 4 * 16 * 4);
+  EXPECT_TRUE(s.PlaceSliceAsView(NodeWriting(*g, "odd")));
+  EXPECT_EQ(s.Offset(V(*g, "odd")) - s.Offset(V(*g, "a")), 64);
+  EXPECT_FALSE(s.PlaceSliceAsView(NodeWriting(*g, "step")));
+  EXPECT_FALSE(s.PlaceSliceAsView(NodeWriting(*g, "batch2")));
+}
+
 }  // namespace
 }  // namespace opal::build

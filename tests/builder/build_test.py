@@ -130,6 +130,59 @@ class Build(unittest.TestCase):
             print(f"{name}: output {n} max relative error {err:.2e}", file=sys.stderr)
             self.assertLess(err, 1e-4, n)
 
+    def test_split_concat_shuffle_and_dense_block_match_pytorch(self):
+        """ShuffleNet's unit (channel split by two Slices, a branch, Concat, channel shuffle) and
+        DenseNet's growing concatenation with a pre-activation BN: the slices become views of
+        their input, the concats are written in place, the BN becomes a fused affine; the values
+        must still be PyTorch's."""
+        rng = np.random.default_rng(7)
+        c = 32
+        w1 = (rng.standard_normal((c // 2, c // 2, 1, 1)) * 0.3).astype(np.float32)
+        w2 = (rng.standard_normal((16, c, 3, 3)) * 0.1).astype(np.float32)
+        w3 = (rng.standard_normal((16, c + 16, 1, 1)) * 0.2).astype(np.float32)
+        sc, sh = rng.uniform(0.5, 1.5, c + 16).astype(np.float32), rng.standard_normal(c + 16).astype(np.float32)
+        mu, var = rng.standard_normal(c + 16).astype(np.float32), rng.uniform(0.5, 2, c + 16).astype(np.float32)
+        i64 = lambda v: np.array(v, dtype=np.int64)
+        inits = [numpy_helper.from_array(a, n) for a, n in (
+            (w1, "w1"), (w2, "w2"), (w3, "w3"), (sc, "sc"), (sh, "sh"), (mu, "mu"), (var, "var"),
+            (i64([0]), "z"), (i64([c // 2]), "half"), (i64([c]), "full"), (i64([1]), "ax"),
+            (i64([1, 2, c // 2, 8, 8]), "s5"), (i64([1, c, 8, 8]), "s4"))]
+        nodes = [
+            helper.make_node("Relu", ["x"], ["r"]),
+            helper.make_node("Slice", ["r", "z", "half", "ax"], ["x1"]),
+            helper.make_node("Slice", ["r", "half", "full", "ax"], ["x2"]),
+            helper.make_node("Conv", ["x2", "w1"], ["b"]),
+            helper.make_node("Relu", ["b"], ["br"]),
+            helper.make_node("Concat", ["x1", "br"], ["cat"], axis=1),
+            helper.make_node("Reshape", ["cat", "s5"], ["g5"]),
+            helper.make_node("Transpose", ["g5"], ["t5"], perm=[0, 2, 1, 3, 4]),
+            helper.make_node("Reshape", ["t5", "s4"], ["shuf"]),
+            # A dense block: d1 = conv(shuf); cat2 = [shuf, d1]; BN, Relu, conv.
+            helper.make_node("Conv", ["shuf", "w2"], ["d1"], pads=[1, 1, 1, 1]),
+            helper.make_node("Concat", ["shuf", "d1"], ["cat2"], axis=1),
+            helper.make_node("BatchNormalization", ["cat2", "sc", "sh", "mu", "var"], ["bn"], epsilon=1e-5),
+            helper.make_node("Relu", ["bn"], ["bnr"]),
+            helper.make_node("Conv", ["bnr", "w3"], ["y"]),
+        ]
+        g = helper.make_graph(nodes, "units", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+        path = os.path.join(self.d, "units.onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        x = rng.standard_normal((1, c, 8, 8)).astype(np.float32)
+        out = self.build_and_run(path, {"x": x})
+        t = torch.from_numpy
+        r = F.relu(t(x))
+        x1, x2 = r[:, : c // 2], r[:, c // 2:]
+        cat = torch.cat([x1, F.relu(F.conv2d(x2, t(w1)))], 1)
+        shuf = cat.reshape(1, 2, c // 2, 8, 8).transpose(1, 2).reshape(1, c, 8, 8)
+        cat2 = torch.cat([shuf, F.conv2d(shuf, t(w2), padding=1)], 1)
+        bn = F.batch_norm(cat2, t(mu), t(var), t(sc), t(sh), eps=1e-5)
+        want = F.conv2d(F.relu(bn), t(w3)).numpy()
+        self.assertLess(rel_error(self.output("y"), want), 1e-5)
+        kinds = {n["op_type"]: n["kind"] for n in json.load(open(os.path.join(out, "manifest.json")))["nodes"]}
+        self.assertEqual(kinds["Slice"], "view")
+        self.assertEqual(kinds["Concat"], "in-place")
+
     def test_mobilenet_v2_matches_pytorch(self):
         self.check_shared_model("mobilenet_v2")
 
