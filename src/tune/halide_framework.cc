@@ -132,7 +132,14 @@ class HalideFramework : public TuningFramework {
             "target_vector_bits",
             "log2_l1",
             "log2_l2",
-            "log2_l3"};
+            "log2_l3",
+            "log2_operand_bytes",
+            "log2_flops_per_operand_byte",
+            "log2_repacked_bytes",
+            "repacked_bytes_per_flop",
+            "cache_tile_l2_frac",
+            "operands_l2_frac",
+            "log2_flops_per_task"};
   }
 
   std::vector<double> Features(const Workload& w, const Config& c, const Target& t) const override {
@@ -199,6 +206,31 @@ class HalideFramework : public TuningFramework {
                              Log2(l1),
                              Log2(double(t.l2_bytes)),
                              Log2(double(t.l3_bytes))};
+    // What the config costs in memory traffic (docs/costmodel.md): the operands' bytes against the
+    // work (arithmetic intensity); the bytes re-laid out on every call (packing a 64 MB weight
+    // matrix per call of a batch-1 product is what a model without these terms cannot see); the
+    // cache tile's working set against L2; the work per parallel task.
+    const double a_bytes = 4.0 * double(ct.ny) * double(ct.nr) * double(ct.nb);
+    const double b_bytes = 4.0 * double(ct.nx) * double(ct.nr) * double(ct.nb);
+    const double c_bytes = 4.0 * double(ct.nx) * double(ct.ny) * double(ct.nb);
+    const double operands = a_bytes + b_bytes + c_bytes;
+    double repacked = 0;
+    if (k.pack_b == 1) repacked += b_bytes;
+    if (k.pack_b == 2) repacked += b_bytes * std::max(1.0, k.order == 1 ? 1.0 : tiles_y);
+    if (k.pack_a == 1) repacked += a_bytes;
+    if (k.pack_a == 2) repacked += a_bytes * std::max(1.0, k.order == 0 ? 1.0 : tiles_x);
+    if (k.im2col == 1) repacked += conv ? b_bytes : 0;
+    if (k.grid == 1) repacked += conv ? 4.0 * double(w.Get("c")) * double(w.Get("h")) * double(w.Get("w")) : 0;
+    const double l2 = t.l2_bytes > 0 ? double(t.l2_bytes) : 1048576.0;
+    const double tile_set = 4.0 * (TY * reduction_block + reduction_block * TX + TX * TY);
+    const std::vector<double> traffic = {Log2(operands),
+                                         Log2(w.Flops() / operands),
+                                         Log2(1 + repacked),
+                                         repacked / w.Flops(),
+                                         tile_set / l2,
+                                         operands / l2,
+                                         Log2(w.Flops() / std::max(1.0, tasks))};
+    f.insert(f.end(), traffic.begin(), traffic.end());
     return f;
   }
 };
