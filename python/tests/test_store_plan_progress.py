@@ -31,7 +31,7 @@ def test_tasks_counts_flops_independently(two_matmuls):
 def delivered(two_matmuls, store_dsn, cache):
     events = []
     with opal.on_progress(events.append):
-        d = opal.deliver(two_matmuls[0], budget=12, store=store_dsn, cache=cache, runs=5,
+        d = opal.deliver(two_matmuls[0], budget=30, store=store_dsn, cache=cache, runs=5,
                          compare_pytorch=False, quiet=True)
     return d, events
 
@@ -54,7 +54,7 @@ def test_deliver_tunes_within_the_budget_and_reports_progress(delivered, two_mat
 def test_store_stats_best_records_export_import(delivered, store_dsn, tmp_path):
     s = opal.Store(store_dsn)
     stats = s.stats()
-    assert stats and {r.op for r in stats} <= {"dense", "batch_matmul", "matmul"}
+    assert stats and all(r.records >= r.ok_records >= 0 for r in stats)
     records = s.records()
     assert len(records) == sum(r.records for r in stats) == s.count()
     ok = [r for r in records if r.status == "ok"]
