@@ -62,6 +62,8 @@ WHERE = [
     ("a new search strategy", "src/tune/search_strategy.cc (behind include/opal/search_strategy.h)"),
     ("a new schedule knob", "src/tune/contraction_space.cc (space) and contraction_schedule.cc (its meaning)"),
     ("a new planner cost term", "src/plan/iteration_terms.cc (one function and its test per term)"),
+    ("a new section of `opal report`", "src/report/ (one collect_*.cc per section)"),
+    ("a Python binding", "python/src/ (pybind11 over include/opal; the extension opal._opal) and python/opal/ (docs/python.md)"),
 ]
 
 

@@ -2,7 +2,8 @@
 # Installs the Debian packages opal needs. Idempotent: packages already present are skipped,
 # and apt-get runs only when something is missing.
 #   scripts/install-deps.sh    build + test dependencies (Slurm included: the launcher's test runs a
-#                              single-node cluster)
+#                              single-node cluster; pybind11 and pytest for the Python package;
+#                              Chromium and plotly.js (python3-plotly) for `opal report` and its test)
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libdnnl-dev libopenblas-dev
   python3-torch python3-onnx python3-numpy
+  python3-dev pybind11-dev python3-pytest python3-torchvision
+  chromium python3-plotly
   util-linux
   slurm-wlm munge slurm-client
 )

@@ -49,6 +49,13 @@ class ModelLibrary {
   // (resized to StepNodes().size() when needed).
   Status RunInto(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
                  std::vector<double>* step_seconds = nullptr);
+  // Runs on memory the caller owns, without copying it: inputs[i] points to the dense bytes of
+  // input i (inputs()[i].bytes of them, any alignment), outputs[i] to a writable buffer of
+  // outputs()[i].bytes bytes, which is overwritten. The caller vouches for dtypes, shapes and sizes
+  // (nothing here can check raw pointers); bindings such as the Python package check them first.
+  // step_seconds and errors as RunInto.
+  Status RunBuffers(const void* const* inputs, void* const* outputs,
+                    std::vector<double>* step_seconds = nullptr);
   // Latency of RunInto over `runs` timed runs after `warmup` untimed ones (same inputs).
   Result<LatencyStats> Bench(const std::vector<Tensor>& inputs, int warmup, int runs);
   // The graph node each kernel call (step) computes, in run order.
@@ -57,6 +64,9 @@ class ModelLibrary {
  private:
   struct Api;
   ModelLibrary() = default;
+  // The runtime call of RunInto and RunBuffers; the caller holds mu_.
+  Status CallRuntime(const void* const* inputs, void* const* outputs,
+                     std::vector<double>* step_seconds);
 
   std::string dir_;
   std::string description_;

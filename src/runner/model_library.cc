@@ -163,10 +163,21 @@ Status ModelLibrary::RunInto(const std::vector<Tensor>& inputs, std::vector<Tens
     for (const ModelTensorInfo& o : outputs_) outputs->emplace_back(o.dtype, o.shape);
   }
   for (size_t i = 0; i < outputs_.size(); ++i) out_ptrs_[i] = (*outputs)[i].raw();
+  return CallRuntime(in_ptrs_.data(), out_ptrs_.data(), step_seconds);
+}
+
+Status ModelLibrary::RunBuffers(const void* const* inputs, void* const* outputs,
+                                std::vector<double>* step_seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CallRuntime(inputs, outputs, step_seconds);
+}
+
+Status ModelLibrary::CallRuntime(const void* const* inputs, void* const* outputs,
+                                 std::vector<double>* step_seconds) {
   opal_model* m = static_cast<opal_model*>(model_);
   if (step_seconds) step_seconds->resize(static_cast<size_t>(api_->num_steps(m)), 0.0);
-  const int rc = step_seconds ? api_->run_profiled(m, in_ptrs_.data(), out_ptrs_.data(), step_seconds->data())
-                              : api_->run(m, in_ptrs_.data(), out_ptrs_.data());
+  const int rc = step_seconds ? api_->run_profiled(m, inputs, outputs, step_seconds->data())
+                              : api_->run(m, inputs, outputs);
   if (rc != OPAL_OK) {
     const ErrorCode code =
         rc == OPAL_ERR_ARGUMENT ? ErrorCode::kInvalidArgument : ErrorCode::kFailed;

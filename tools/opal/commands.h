@@ -32,6 +32,7 @@ void AddBuildCommand(CLI::App& app, CommandFn* run);
 void AddDeliverCommand(CLI::App& app, CommandFn* run);
 void AddRunCommand(CLI::App& app, CommandFn* run);
 void AddMeasureCommand(CLI::App& app, CommandFn* run);
+void AddReportCommand(CLI::App& app, CommandFn* run);
 
 // --target: "" or "host" means the detected host.
 Result<Target> ResolveTarget(const std::string& spec);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   opal::cli::AddBuildCommand(app, &run);
   opal::cli::AddRunCommand(app, &run);
   opal::cli::AddMeasureCommand(app, &run);
+  opal::cli::AddReportCommand(app, &run);
 
   try {
     app.parse(argc, argv);
