@@ -6,7 +6,6 @@
 // failed -- the shape of a store filled by tuning many models. Inserts go in batches of 1,000
 // records per transaction (the way tuning workers and `opal db import` write).
 #include <benchmark/benchmark.h>
-#include <libpq-fe.h>
 
 #include <chrono>
 #include <cstdio>
@@ -64,19 +63,8 @@ std::string FreshDsn(const std::string& backend, int64_t n) {
   }
   const char* server = std::getenv("OPAL_BENCH_PG_DSN");
   if (!server) return "";
-  // A database of its own on the benchmark's server (libpq directly: opal's store has no API
-  // for creating databases).
-  PGconn* conn = PQconnectdb(server);
-  bool created = false;
-  if (PQstatus(conn) == CONNECTION_OK) {
-    PGresult* res = PQexec(conn, ("CREATE DATABASE " + tag).c_str());
-    created = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-  }
-  PQfinish(conn);
-  if (!created) return "";
-  std::string s = server;
-  return s.substr(0, s.rfind('/') + 1) + tag;
+  auto db = opal::store::testing::NewPostgresDatabase(server, tag);  // a database of its own
+  return db.ok() ? *db : "";
 }
 
 void BM_Insert(benchmark::State& state, std::string backend) {

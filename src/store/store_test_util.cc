@@ -3,11 +3,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
-#include "store/pg_conn.h"
+#include "store/sql_session.h"
 
 namespace opal::store::testing {
 
@@ -63,10 +64,16 @@ Result<std::string> FreshDsn(const std::string& kind) {
                  "scripts/pg-test-server.sh start {}",
                  PgFixtureDir());
   }
-  OPAL_ASSIGN_OR_RETURN(auto conn, PgConn::Connect(server));
-  const std::string db = "opal_test_" + unique;
-  OPAL_RETURN_IF_ERROR(conn->Exec("CREATE DATABASE " + db).status());  // identifier from digits only
-  return server.substr(0, server.rfind('/') + 1) + db;
+  return NewPostgresDatabase(server, "opal_test_" + unique);
+}
+
+Result<std::string> NewPostgresDatabase(const std::string& server_dsn, const std::string& name) {
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_') || std::isupper(static_cast<unsigned char>(c)))
+      return Error(ErrorCode::kInvalidArgument, "database name '{}': use lower-case letters, digits and '_'", name);
+  OPAL_ASSIGN_OR_RETURN(auto conn, ConnectPostgres(server_dsn));
+  OPAL_RETURN_IF_ERROR(conn->ExecScript("CREATE DATABASE " + name));  // an identifier checked above
+  return server_dsn.substr(0, server_dsn.rfind('/') + 1) + name;
 }
 
 }  // namespace opal::store::testing
