@@ -23,9 +23,30 @@ std::string_view SqlDialect::TypeName(SqlType t) const {
 
 std::string SqlDialect::Placeholders(std::string_view sql) const {
   if (postgres) return std::string(sql);
-  std::string out(sql);
-  for (size_t i = 0; i + 1 < out.size(); ++i)
-    if (out[i] == '$' && std::isdigit(static_cast<unsigned char>(out[i + 1]))) out[i] = '?';
+  // SQLite: "?N". When the placeholders appear once each in order ($1, $2, ... as a multi-row
+  // INSERT writes them), plain "?" means the same and spares SQLite a search per parameter
+  // that is quadratic in their number.
+  bool in_order = true;
+  int expect = 1;
+  for (size_t i = 0; i + 1 < sql.size() && in_order; ++i) {
+    if (sql[i] != '$' || !std::isdigit(static_cast<unsigned char>(sql[i + 1]))) continue;
+    int n = 0;
+    for (size_t j = i + 1; j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j])); ++j)
+      n = n * 10 + (sql[j] - '0');
+    in_order = n == expect++;
+  }
+  std::string out;
+  out.reserve(sql.size());
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == '$' && i + 1 < sql.size() &&
+        std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      out += '?';
+      if (in_order)
+        while (i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) ++i;
+      continue;
+    }
+    out += sql[i];
+  }
   return out;
 }
 
