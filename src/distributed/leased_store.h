@@ -14,7 +14,8 @@ namespace opal::dist {
 
 class LeasedStore final : public RecordStore {
  public:
-  LeasedStore(RecordStore& store, TaskQueue& queue, const Lease& lease, const std::atomic<bool>& stop)
+  LeasedStore(RecordStore& store, TaskQueue& queue, const Lease& lease,
+              const std::atomic<bool>& stop)
       : store_(store), queue_(queue), lease_(lease), stop_(stop) {}
 
   std::string Describe() const override { return store_.Describe(); }
@@ -26,7 +27,8 @@ class LeasedStore final : public RecordStore {
   }
   Result<int64_t> Count(const RecordFilter& f) override { return store_.Count(f); }
   Result<std::vector<StoreSummaryRow>> Summarize() override { return store_.Summarize(); }
-  Result<std::set<std::string>> MeasuredConfigs(const std::string& w, const std::string& t, const std::string& f,
+  Result<std::set<std::string>> MeasuredConfigs(const std::string& w, const std::string& t,
+                                                const std::string& f,
                                                 const std::string& v) override {
     return store_.MeasuredConfigs(w, t, f, v);
   }

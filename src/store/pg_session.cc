@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "opal/log.h"
 #include "store/dsn.h"
 #include "store/sql_session.h"
 
@@ -114,11 +115,18 @@ class PgSession final : public SqlSession {
   }
   Status EnsureConnected() override {
     if (PQstatus(c_) == CONNECTION_OK) return Status::Ok();
+    if (!lost_) {
+      log::Warn("lost the connection to the PostgreSQL store {}; reconnecting (for up to {:.0f} s)",
+                redacted_, RetryWindowSeconds());
+      lost_ = true;
+    }
     PQreset(c_);
     if (PQstatus(c_) != CONNECTION_OK) {
       return Error(ErrorCode::kUnavailable, "lost the PostgreSQL store {}: {}", redacted_,
                    Redact(Trim(PQerrorMessage(c_))));
     }
+    log::Info("reconnected to the PostgreSQL store {}", redacted_);
+    lost_ = false;
     return Configure();
   }
 
@@ -148,6 +156,7 @@ class PgSession final : public SqlSession {
 
   PGconn* c_;
   std::string redacted_;
+  bool lost_ = false;  // the connection broke and has not come back yet
   std::unordered_map<std::string, std::string> prepared_;  // SQL + parameter types -> name
 };
 
@@ -173,6 +182,10 @@ Result<std::unique_ptr<SqlSession>> ConnectPostgres(const std::string& uri) {
     return Error(ErrorCode::kUnavailable, "cannot connect to PostgreSQL store {}: {}", redacted,
                  msg);
   }
+  // Server notices (e.g. "terminating connection due to administrator command" before a restart)
+  // are not opal's to print: a lost connection is reported when it matters.
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   auto session = std::make_unique<PgSession>(c, redacted);
   OPAL_RETURN_IF_ERROR(session->Configure());
   return std::unique_ptr<SqlSession>(std::move(session));

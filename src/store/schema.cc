@@ -34,6 +34,7 @@ struct Index {
 // The whole schema. Version 1: workloads, targets, records (every trial, with provenance).
 // 2: the framework's major version as a column (compatible lookups without string functions)
 // and the top-k index. 3: the task queue (docs/distributed.md). 4: the cost-model registry.
+// 5: lost holders of a task counted apart from its attempts, leases indexed for reclaiming.
 const std::vector<Table>& Tables() {
   static const std::vector<Table> tables = {
       {1,
@@ -78,28 +79,28 @@ const std::vector<Table>& Tables() {
         {3, "created_us", T::kBigInt, "NOT NULL"}}},
       {3,
        "tasks",
-       {
-           {3, "id", T::kId, ""},
-           {3, "job_id", T::kText, "NOT NULL REFERENCES jobs(id)"},
-           {3, "seq", T::kInteger, "NOT NULL"},
-           {3, "workload_key", T::kText, "NOT NULL"},
-           {3, "workload_json", T::kText, "NOT NULL"},
-           {3, "target_key", T::kText, "NOT NULL"},
-           {3, "target", T::kText, "NOT NULL"},
-           {3, "framework", T::kText, "NOT NULL"},
-           {3, "framework_version", T::kText, "NOT NULL"},
-           {3, "framework_major", T::kText, "NOT NULL"},
-           {3, "settings", T::kText, "NOT NULL"},
-           {3, "state", T::kText, "NOT NULL"},
-           {3, "attempts", T::kInteger, "NOT NULL"},
-           {3, "max_attempts", T::kInteger, "NOT NULL"},
-           {3, "lease_owner", T::kText, "NOT NULL"},
-           {3, "lease_expires_us", T::kBigInt, "NOT NULL"},
-           {3, "last_error", T::kText, "NOT NULL"},
-           {3, "trials", T::kBigInt, "NOT NULL"},
-           {3, "best_s", T::kReal, "NOT NULL"},
-           {3, "updated_us", T::kBigInt, "NOT NULL"},
-       },
+       {{3, "id", T::kId, ""},
+        {3, "job_id", T::kText, "NOT NULL REFERENCES jobs(id)"},
+        {3, "seq", T::kInteger, "NOT NULL"},
+        {3, "workload_key", T::kText, "NOT NULL"},
+        {3, "workload_json", T::kText, "NOT NULL"},
+        {3, "target_key", T::kText, "NOT NULL"},
+        {3, "target", T::kText, "NOT NULL"},
+        {3, "framework", T::kText, "NOT NULL"},
+        {3, "framework_version", T::kText, "NOT NULL"},
+        {3, "framework_major", T::kText, "NOT NULL"},
+        {3, "settings", T::kText, "NOT NULL"},
+        {3, "state", T::kText, "NOT NULL"},
+        {3, "attempts", T::kInteger, "NOT NULL"},
+        {3, "max_attempts", T::kInteger, "NOT NULL"},
+        {3, "lease_owner", T::kText, "NOT NULL"},
+        {3, "lease_expires_us", T::kBigInt, "NOT NULL"},
+        {3, "last_error", T::kText, "NOT NULL"},
+        {3, "trials", T::kBigInt, "NOT NULL"},
+        {3, "best_s", T::kReal, "NOT NULL"},
+        {3, "updated_us", T::kBigInt, "NOT NULL"},
+        {5, "lost", T::kInteger, "NOT NULL DEFAULT 0"},
+        {5, "max_lost", T::kInteger, "NOT NULL DEFAULT 10"}},
        "UNIQUE (job_id, workload_key)"},
       {3,
        "workers",
@@ -129,6 +130,7 @@ const std::vector<Index>& Indexes() {
       {2, "records_topk", "records", "workload_id, target_id, status, median_s"},
       {2, "records_by_version", "records", "framework, framework_version"},
       {3, "tasks_ready", "tasks", "target_key, state, seq"},
+      {5, "tasks_by_lease", "tasks", "state, lease_expires_us"},
   };
   return indexes;
 }
@@ -155,6 +157,7 @@ constexpr Migration kMigrations[] = {
     {2, "framework_major column, top-k and version indexes"},
     {3, "task queue: jobs, tasks with leases, workers"},
     {4, "cost-model registry"},
+    {5, "task queue: lost holders counted apart from attempts, index of leases"},
 };
 
 std::string ColumnDdl(const Column& c, const SqlDialect& d) {

@@ -19,8 +19,12 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
     return Error(ErrorCode::kUnavailable, "{}: the database stayed locked by another process ({})",
                  what, msg);
   }
+  if (primary == SQLITE_FULL) {  // transient like a lock: retried while space may come back
+    return Error(ErrorCode::kUnavailable, "{}: the disk holding the store is full ({}); free some space",
+                 what, msg);
+  }
   if (primary == SQLITE_CANTOPEN || primary == SQLITE_PERM || primary == SQLITE_READONLY ||
-      primary == SQLITE_IOERR || primary == SQLITE_FULL) {
+      primary == SQLITE_IOERR) {
     return Error(ErrorCode::kIo, "{}: {}", what, msg);
   }
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) {

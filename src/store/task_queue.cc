@@ -28,7 +28,8 @@ int64_t Micros(double seconds) { return static_cast<int64_t>(seconds * 1e6); }
 constexpr const char* kTaskColumns =
     "id, job_id, workload_key, workload_json, target_key, target, framework, framework_version, "
     "settings, state, "
-    "attempts, max_attempts, lease_owner, lease_expires_us, last_error, trials, best_s";
+    "attempts, max_attempts, lease_owner, lease_expires_us, last_error, trials, best_s, lost, "
+    "max_lost";
 
 TaskInfo RowToTask(const store::SqlRow& r) {
   TaskInfo t;
@@ -49,20 +50,25 @@ TaskInfo RowToTask(const store::SqlRow& r) {
   t.last_error = r[14];
   t.trials = L(r[15]);
   t.best_s = r[16].empty() ? 0 : std::stod(r[16]);
+  t.lost = static_cast<int>(L(r[17]));
+  t.max_lost = static_cast<int>(L(r[18]));
   return t;
 }
 
 Json SpecJson(const JobSpec& s) {
   Json w = Json::array();
   for (const auto& [key, json] : s.workloads) w.push_back({key, json});
-  return {{"name", s.name},
-          {"workloads", w},
-          {"target", s.target_string},
-          {"target_key", s.target_key},
-          {"framework", s.framework},
-          {"framework_version", s.framework_version},
-          {"settings", s.settings},
-          {"max_attempts", s.max_attempts}};
+  Json j = {{"name", s.name},
+            {"workloads", w},
+            {"target", s.target_string},
+            {"target_key", s.target_key},
+            {"framework", s.framework},
+            {"framework_version", s.framework_version},
+            {"settings", s.settings},
+            {"max_attempts", s.max_attempts}};
+  if (s.max_lost != JobSpec{}.max_lost)
+    j["max_lost"] = s.max_lost;  // ids of older jobs stay the same
+  return j;
 }
 
 class SqlTaskQueue final : public TaskQueue {
@@ -74,6 +80,7 @@ class SqlTaskQueue final : public TaskQueue {
       return Error(ErrorCode::kInvalidArgument, "job '{}' has no workloads", spec.name);
     if (spec.max_attempts < 1)
       return Error(ErrorCode::kInvalidArgument, "max_attempts must be >= 1");
+    if (spec.max_lost < 1) return Error(ErrorCode::kInvalidArgument, "max_lost must be >= 1");
     const std::string id = spec.Id();
     const int64_t now = NowMicros();
     OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
@@ -88,13 +95,14 @@ class SqlTaskQueue final : public TaskQueue {
               "framework, "
               "framework_version, framework_major, settings, state, attempts, max_attempts, "
               "lease_owner, "
-              "lease_expires_us, last_error, trials, best_s, updated_us) VALUES ($1, $2, $3, $4, "
-              "$5, $6, $7, $8, $9, "
-              "$10, 'pending', 0, $11, '', 0, '', 0, 0, $12)" +
+              "lease_expires_us, last_error, trials, best_s, updated_us, lost, max_lost) VALUES "
+              "($1, $2, $3, $4, $5, "
+              "$6, $7, $8, $9, $10, 'pending', 0, $11, '', 0, '', 0, 0, $12, 0, $13)" +
                   store::OnConflict("job_id, workload_key"),
               {id, static_cast<int64_t>(i), key, json, spec.target_key, spec.target_string,
                spec.framework, spec.framework_version, store::MajorVersion(spec.framework_version),
-               CanonicalJson(spec.settings), int64_t{spec.max_attempts}, now}));
+               CanonicalJson(spec.settings), int64_t{spec.max_attempts}, now,
+               int64_t{spec.max_lost}}));
       }
       return Status::Ok();
     }));
@@ -103,33 +111,55 @@ class SqlTaskQueue final : public TaskQueue {
 
   Result<std::optional<Lease>> Acquire(const WorkerCaps& caps, double lease_s) override {
     std::optional<Lease> out;
+    const std::string major = store::MajorVersion(caps.framework_version);
     OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
       out.reset();
       const int64_t now = NowMicros();
-      // Tasks whose holder vanished on their last allowed attempt are failed, with the reason.
+      // First a task whose holder vanished (its lease expired): it has trials already. A task
+      // that lost max_lost holders is failed instead -- something in it kills or stalls workers.
+      int64_t id = -1;
+      std::string last_error;
+      while (id < 0) {
+        OPAL_ASSIGN_OR_RETURN(
+            auto lost,
+            db_->Rows("SELECT id, lease_owner, lost, max_lost, last_error FROM tasks WHERE state = "
+                      "'running' AND lease_expires_us < $1 AND target_key = $2 AND framework = $3 "
+                      "AND framework_major = $4 ORDER BY lease_expires_us, id LIMIT 1" +
+                          std::string(db_->dialect().skip_locked),
+                      {now, caps.target_key, caps.framework, major}));
+        if (lost.empty()) break;
+        const std::string& r = lost[0][1];
+        const int64_t times = L(lost[0][2]) + 1;
+        std::string why = "worker " + r + " lost its lease (died or stalled; " +
+                          std::to_string(times) + " of " + lost[0][3] + " holders lost)";
+        if (!lost[0][4].empty()) why += "; earlier: " + lost[0][4];
+        if (times >= L(lost[0][3])) {
+          OPAL_RETURN_IF_ERROR(
+              Q("UPDATE tasks SET state = 'failed', lost = $2, last_error = $3, updated_us = $4 "
+                "WHERE id = $1",
+                {L(lost[0][0]), times, why, now}));
+          continue;
+        }
+        id = L(lost[0][0]);
+        last_error = why;
+        OPAL_RETURN_IF_ERROR(Q("UPDATE tasks SET lost = $2 WHERE id = $1", {id, times}));
+      }
+      if (id < 0) {
+        OPAL_ASSIGN_OR_RETURN(
+            auto pending,
+            db_->Rows("SELECT id, last_error FROM tasks WHERE target_key = $1 AND state = "
+                      "'pending' AND framework = $2 AND framework_major = $3 ORDER BY seq, id "
+                      "LIMIT 1" +
+                          std::string(db_->dialect().skip_locked),
+                      {caps.target_key, caps.framework, major}));
+        if (pending.empty()) return Status::Ok();
+        id = L(pending[0][0]);
+        last_error = pending[0][1];
+      }
       OPAL_RETURN_IF_ERROR(
-          Q("UPDATE tasks SET state = 'failed', updated_us = $1, lease_owner = '', "
-            "last_error = 'worker ' || lease_owner || ' lost its lease (died or hung) on attempt ' "
-            "|| attempts || ' of ' || max_attempts || CASE WHEN last_error = '' THEN '' "
-            "ELSE '; earlier: ' || last_error END "
-            "WHERE state = 'running' AND lease_expires_us < $1 AND attempts >= max_attempts",
-            {now}));
-      OPAL_ASSIGN_OR_RETURN(
-          auto pick,
-          db_->Rows(
-              "SELECT id, state, lease_owner FROM tasks WHERE target_key = $1 AND "
-              "framework = $2 AND framework_major = $3 AND (state = 'pending' OR "
-              "(state = 'running' AND lease_expires_us < $4)) ORDER BY seq, id LIMIT 1" +
-                  std::string(db_->dialect().skip_locked),
-              {caps.target_key, caps.framework, store::MajorVersion(caps.framework_version), now}));
-      if (pick.empty()) return Status::Ok();
-      const int64_t id = L(pick[0][0]);
-      const bool reclaimed = pick[0][1] == "running";
-      OPAL_RETURN_IF_ERROR(
-          Q("UPDATE tasks SET state = 'running', attempts = attempts + 1, lease_owner = $2, "
-            "lease_expires_us = $3, updated_us = $4, last_error = $5 WHERE id = $1",
-            {id, caps.worker_id, now + Micros(lease_s), now,
-             reclaimed ? "worker " + pick[0][2] + " lost its lease (died or hung)" : ""}));
+          Q("UPDATE tasks SET state = 'running', lease_owner = $2, lease_expires_us = $3, "
+            "updated_us = $4, last_error = $5 WHERE id = $1",
+            {id, caps.worker_id, now + Micros(lease_s), now, last_error}));
       OPAL_ASSIGN_OR_RETURN(
           auto rows,
           db_->Rows(std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE id = $1", {id}));
@@ -138,6 +168,16 @@ class SqlTaskQueue final : public TaskQueue {
       return Status::Ok();
     }));
     return out;
+  }
+
+  Result<int64_t> Unfinished(const WorkerCaps& caps) override {
+    std::vector<store::SqlRow> rows;
+    OPAL_RETURN_IF_ERROR(
+        Read(rows,
+             "SELECT count(*) FROM tasks WHERE target_key = $1 AND state IN ('pending', 'running') "
+             "AND framework = $2 AND framework_major = $3",
+             {caps.target_key, caps.framework, store::MajorVersion(caps.framework_version)}));
+    return L(rows.at(0).at(0));
   }
 
   Result<std::vector<std::string>> IncompatibleReasons(const WorkerCaps& caps) override {
@@ -178,9 +218,11 @@ class SqlTaskQueue final : public TaskQueue {
     return db_->Transaction([&]() -> Status {
       OPAL_RETURN_IF_ERROR(CheckLease(lease));
       return Q(
-          "UPDATE tasks SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE "
-          "'pending' END, "
-          "last_error = $2, lease_owner = '', lease_expires_us = 0, updated_us = $3 WHERE id = $1",
+          "UPDATE tasks SET attempts = attempts + 1, state = CASE WHEN attempts + 1 >= "
+          "max_attempts THEN "
+          "'failed' ELSE 'pending' END, last_error = $2, lease_owner = '', lease_expires_us = 0, "
+          "updated_us = $3 "
+          "WHERE id = $1",
           {lease.task.id, error, NowMicros()});
     });
   }
@@ -189,9 +231,9 @@ class SqlTaskQueue final : public TaskQueue {
     return db_->Transaction([&]() -> Status {
       OPAL_RETURN_IF_ERROR(CheckLease(lease));
       return Q(
-          "UPDATE tasks SET state = 'pending', attempts = CASE WHEN attempts > 0 THEN attempts - 1 "
-          "ELSE 0 END, "
-          "lease_owner = '', lease_expires_us = 0, updated_us = $2 WHERE id = $1",
+          "UPDATE tasks SET state = 'pending', lease_owner = '', lease_expires_us = 0, updated_us "
+          "= $2 "
+          "WHERE id = $1",
           {lease.task.id, NowMicros()});
     });
   }
@@ -228,6 +270,7 @@ class SqlTaskQueue final : public TaskQueue {
         s.spec.framework_version = spec.value("framework_version", "");
         s.spec.settings = spec.value("settings", Json::object());
         s.spec.max_attempts = spec.value("max_attempts", 0);
+        s.spec.max_lost = spec.value("max_lost", s.spec.max_lost);
       }
       out.push_back(std::move(s));
     }
@@ -282,13 +325,19 @@ class SqlTaskQueue final : public TaskQueue {
     });
   }
 
-  // Inside a transaction: the task is still running under this worker's lease.
-  Status CheckLease(const Lease& lease) {
+  // Inside a transaction: the task is still running under this worker's lease. With
+  // `done_is_held`, a task this worker already completed passes too and *done is set (the
+  // acknowledgement of that commit was lost and the call is being retried).
+  Status CheckLease(const Lease& lease, bool* done = nullptr) {
     OPAL_ASSIGN_OR_RETURN(auto rows,
                           db_->Rows("SELECT state, lease_owner FROM tasks WHERE id = $1" +
                                         std::string(db_->dialect().for_update),
                                     {lease.task.id}));
     if (rows.empty()) return Error(ErrorCode::kFailed, "task {} no longer exists", lease.task.id);
+    if (done && rows[0][0] == "done" && rows[0][1] == lease.worker_id) {
+      *done = true;
+      return Status::Ok();
+    }
     if (rows[0][0] != "running" || rows[0][1] != lease.worker_id) {
       return Error(ErrorCode::kFailed,
                    "lease on task {} lost: it is {} under '{}' (this worker was too slow to renew)",
@@ -299,7 +348,9 @@ class SqlTaskQueue final : public TaskQueue {
 
   Status WriteTrials(const Lease& lease, const std::vector<Record>& records,
                      const std::string& final_state) {
-    OPAL_RETURN_IF_ERROR(CheckLease(lease));
+    bool done = false;
+    OPAL_RETURN_IF_ERROR(CheckLease(lease, final_state.empty() ? nullptr : &done));
+    if (done) return Status::Ok();
     OPAL_ASSIGN_OR_RETURN(int64_t added, db_->writer().Insert(records));
     double best = 0;
     for (const Record& r : records)
@@ -309,7 +360,8 @@ class SqlTaskQueue final : public TaskQueue {
     std::string sql =
         "UPDATE tasks SET trials = trials + $2, updated_us = $3, best_s = CASE WHEN "
         "$4 > 0 AND (best_s = 0 OR $4 < best_s) THEN $4 ELSE best_s END";
-    if (!final_state.empty()) sql += ", state = 'done', lease_owner = '', lease_expires_us = 0";
+    // A done task keeps the name of the worker that completed it in lease_owner.
+    if (!final_state.empty()) sql += ", state = 'done', lease_expires_us = 0";
     return Q(sql + " WHERE id = $1", {lease.task.id, added, NowMicros(), best});
   }
 
