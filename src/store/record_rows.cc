@@ -1,5 +1,7 @@
 #include "store/record_rows.h"
 
+#include <cstdlib>
+
 #include "opal/json.h"
 #include "store/store_util.h"
 
@@ -28,17 +30,53 @@ std::string TimesToText(const std::vector<double>& times) {
   return CanonicalJson(a);
 }
 
-Result<std::vector<double>> TimesFromText(const std::string& text) {
-  Json a = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!a.is_array())
-    return Error(ErrorCode::kInvalidArgument, "stored times are not a JSON array: {}", text);
-  std::vector<double> out;
-  for (const auto& t : a) {
-    if (!t.is_number())
-      return Error(ErrorCode::kInvalidArgument, "stored times hold a non-number: {}", text);
-    out.push_back(t.get<double>());
+namespace {
+
+// The end of the JSON number at p (-?int(.digits)?([eE][+-]?digits)?), or nullptr.
+const char* JsonNumberEnd(const char* p) {
+  auto digits = [](const char* q) {
+    while (*q >= '0' && *q <= '9') ++q;
+    return q;
+  };
+  if (*p == '-') ++p;
+  if (*p == '0') ++p;
+  else if (*p >= '1' && *p <= '9') p = digits(p);
+  else return nullptr;
+  if (*p == '.') {
+    const char* q = digits(p + 1);
+    if (q == p + 1) return nullptr;
+    p = q;
   }
-  return out;
+  if (*p == 'e' || *p == 'E') {
+    ++p;
+    if (*p == '+' || *p == '-') ++p;
+    const char* q = digits(p);
+    if (q == p) return nullptr;
+    p = q;
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<std::vector<double>> TimesFromText(const std::string& text) {
+  // The exact shape TimesToText writes -- "[n,n,...]" with shortest round-trip numbers -- read
+  // with strtod (exact), without building a JSON tree: it runs for every record read.
+  auto bad = [&] { return Error(ErrorCode::kInvalidArgument, "stored times are not a JSON array of numbers: {}", text); };
+  std::vector<double> out;
+  const char* p = text.c_str();
+  if (*p++ != '[') return bad();
+  if (*p == ']') return p[1] == '\0' ? Result<std::vector<double>>(out) : bad();
+  while (true) {
+    const char* number_end = JsonNumberEnd(p);  // strtod alone would take inf, nan and hex
+    char* end = nullptr;
+    const double v = number_end ? std::strtod(p, &end) : 0;
+    if (!number_end || end != number_end) return bad();
+    out.push_back(v);
+    p = end;
+    if (*p == ']') return p[1] == '\0' ? Result<std::vector<double>>(out) : bad();
+    if (*p++ != ',') return bad();
+  }
 }
 
 Result<Record> RowToRecord(const SqlRowView& row) {

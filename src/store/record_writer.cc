@@ -1,5 +1,6 @@
 #include "store/record_writer.h"
 
+#include "store/best_records.h"
 #include "store/record_rows.h"
 #include "store/sql_session.h"
 #include "store/store_util.h"
@@ -33,7 +34,18 @@ Result<int64_t> RecordWriter::IdOf(const std::string& table, const std::string& 
 }
 
 Result<int64_t> RecordWriter::Insert(const std::vector<Record>& records) {
-  for (const Record& r : records) OPAL_RETURN_IF_ERROR(CheckFinalized(r));
+  bool any_ok = false;
+  for (const Record& r : records) {
+    OPAL_RETURN_IF_ERROR(CheckFinalized(r));
+    any_ok |= r.status == TrialStatus::kOk;
+  }
+  if (records.empty()) return 0;
+  int64_t before = 0;  // every record this call adds gets a larger id
+  OPAL_RETURN_IF_ERROR(
+      db_.Query("SELECT coalesce(max(id), 0) FROM records", {}, [&](const SqlRowView& r) {
+        before = r.Int(0);
+        return false;
+      }));
   int64_t added = 0;
   for (size_t begin = 0; begin < records.size(); begin += kBatch) {
     const size_t end = std::min(records.size(), begin + kBatch);
@@ -55,6 +67,7 @@ Result<int64_t> RecordWriter::Insert(const std::vector<Record>& records) {
     OPAL_RETURN_IF_ERROR(db_.Query(sql + OnConflict("uid"), params, nullptr, &changes));
     added += changes;
   }
+  if (added > 0 && any_ok) OPAL_RETURN_IF_ERROR(UpdateBestRecords(db_, before));
   return added;
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "opal/record.h"
+#include "store/best_records.h"
 #include "store/sql_session.h"
 
 namespace opal::store {
@@ -22,6 +23,7 @@ struct Table {
   const char* name;
   std::vector<Column> columns;
   const char* constraint = nullptr;  // a table constraint, e.g. "UNIQUE (job_id, workload_key)"
+  bool clustered = false;            // stored in primary-key order (SqlDialect::clustered)
 };
 
 struct Index {
@@ -29,12 +31,15 @@ struct Index {
   const char* name;
   const char* table;
   const char* columns;
+  int dropped = 0;  // the version that dropped it (0 = still there)
 };
 
 // The whole schema. Version 1: workloads, targets, records (every trial, with provenance).
 // 2: the framework's major version as a column (compatible lookups without string functions)
 // and the top-k index. 3: the task queue (docs/distributed.md). 4: the cost-model registry.
 // 5: lost holders of a task counted apart from its attempts, leases indexed for reclaiming.
+// 6: the best-record summary (best_records.h), stored in the order of its groups; records_by_key
+// dropped (records_topk starts with the same columns).
 const std::vector<Table>& Tables() {
   static const std::vector<Table> tables = {
       {1,
@@ -110,6 +115,29 @@ const std::vector<Table>& Tables() {
         {3, "state", T::kText, "NOT NULL"},
         {3, "last_seen_us", T::kBigInt, "NOT NULL"},
         {3, "tasks_done", T::kBigInt, "NOT NULL"}}},
+      {6,
+       "best_records",
+       {{6, "record_id", T::kBigInt, "NOT NULL UNIQUE"},
+        {6, "workload_id", T::kBigInt, "NOT NULL"},
+        {6, "target_id", T::kBigInt, "NOT NULL"},
+        {6, "framework", T::kText, "NOT NULL"},
+        {6, "framework_major", T::kText, "NOT NULL"},
+        {6, "median_s", T::kReal, "NOT NULL"},
+        {6, "uid", T::kText, "NOT NULL"},
+        {6, "framework_version", T::kText, "NOT NULL"},
+        {6, "config", T::kText, "NOT NULL"},
+        {6, "error", T::kText, "NOT NULL"},
+        {6, "times", T::kText, "NOT NULL"},
+        {6, "gflops", T::kReal, "NOT NULL"},
+        {6, "opal_version", T::kText, "NOT NULL"},
+        {6, "compiler", T::kText, "NOT NULL"},
+        {6, "halide_version", T::kText, "NOT NULL"},
+        {6, "llvm_version", T::kText, "NOT NULL"},
+        {6, "host", T::kText, "NOT NULL"},
+        {6, "worker_id", T::kText, "NOT NULL"},
+        {6, "timestamp_us", T::kBigInt, "NOT NULL"}},
+       "PRIMARY KEY (workload_id, target_id, framework, framework_major, median_s, uid)",
+       /*clustered=*/true},
       {4,
        "cost_models",
        {{4, "name", T::kText, "PRIMARY KEY"},
@@ -125,7 +153,7 @@ const std::vector<Table>& Tables() {
 
 const std::vector<Index>& Indexes() {
   static const std::vector<Index> indexes = {
-      {1, "records_by_key", "records", "workload_id, target_id"},
+      {1, "records_by_key", "records", "workload_id, target_id", /*dropped=*/6},
       {1, "targets_by_coarse", "targets", "coarse_key"},
       {2, "records_topk", "records", "workload_id, target_id, status, median_s"},
       {2, "records_by_version", "records", "framework, framework_version"},
@@ -150,7 +178,9 @@ struct DataStep {
   int version;
   Status (*run)(SqlSession&);
 };
-constexpr DataStep kDataSteps[] = {{2, BackfillFrameworkMajor}};
+Status FillBestRecords(SqlSession& db) { return RebuildBestRecords(db); }
+
+constexpr DataStep kDataSteps[] = {{2, BackfillFrameworkMajor}, {6, FillBestRecords}};
 
 constexpr Migration kMigrations[] = {
     {1, "workloads, targets, records"},
@@ -158,6 +188,7 @@ constexpr Migration kMigrations[] = {
     {3, "task queue: jobs, tasks with leases, workers"},
     {4, "cost-model registry"},
     {5, "task queue: lost holders counted apart from attempts, index of leases"},
+    {6, "best-record summary for top-k lookups"},
 };
 
 std::string ColumnDdl(const Column& c, const SqlDialect& d) {
@@ -183,17 +214,19 @@ std::vector<std::string> MigrationDdl(int version, const SqlDialect& d) {
         first = false;
       }
       if (t.constraint) s += std::string(", ") + t.constraint;
-      out.push_back(s + ")");
+      out.push_back(s + ")" + std::string(t.clustered ? d.clustered : ""));
     } else if (t.since < version) {
       for (const Column& c : t.columns)
         if (c.since == version)
           out.push_back(std::string("ALTER TABLE ") + t.name + " ADD COLUMN " + ColumnDdl(c, d));
     }
   }
-  for (const Index& i : Indexes())
+  for (const Index& i : Indexes()) {
     if (i.since == version)
       out.push_back(std::string("CREATE INDEX ") + i.name + " ON " + i.table + " (" + i.columns +
                     ")");
+    if (i.dropped == version) out.push_back(std::string("DROP INDEX IF EXISTS ") + i.name);
+  }
   return out;
 }
 

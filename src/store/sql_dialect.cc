@@ -55,7 +55,8 @@ const SqlDialect& SqliteDialect() {
                             .postgres = false,
                             .skip_locked = "",
                             .for_update = "",
-                            .migration_lock = ""};
+                            .migration_lock = "",
+                            .clustered = " WITHOUT ROWID"};
   return d;
 }
 
@@ -64,7 +65,8 @@ const SqlDialect& PostgresDialect() {
                             .postgres = true,
                             .skip_locked = " FOR UPDATE SKIP LOCKED",
                             .for_update = " FOR UPDATE",
-                            .migration_lock = "SELECT pg_advisory_xact_lock(7170616)"};
+                            .migration_lock = "SELECT pg_advisory_xact_lock(7170616)",
+                            .clustered = ""};
   return d;
 }
 

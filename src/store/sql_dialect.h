@@ -26,6 +26,9 @@ struct SqlDialect {
   // Run first in a migration's transaction so concurrent openers migrate once ("" for SQLite,
   // where the write transaction is the lock).
   std::string_view migration_lock;
+  // Appended to CREATE TABLE of a table stored in the order of its primary key, so that rows
+  // read together lie together (SQLite: WITHOUT ROWID; PostgreSQL keeps heap order, "").
+  std::string_view clustered;
 
   // The type name of a column in CREATE TABLE / ALTER TABLE.
   std::string_view TypeName(SqlType t) const;

@@ -1,5 +1,6 @@
 #include "store/sql_record_store.h"
 
+#include "store/best_records.h"
 #include "store/record_rows.h"
 #include "store/record_writer.h"
 #include "store/schema.h"
@@ -167,10 +168,11 @@ class SqlRecordStore final : public RecordStore {
                         int keep) override {
     if (keep < 0) return Error(ErrorCode::kInvalidArgument, "prune: --keep must be >= 0");
     int64_t deleted = 0;
-    OPAL_RETURN_IF_ERROR(db_->Transaction([&] {
+    OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
       // Rank the valid records of this exact version per (workload, target); delete everything
-      // of this version that is not among the `keep` best.
-      return db_->Query(
+      // of this version that is not among the `keep` best; then the best-record summary of that
+      // major version is recomputed.
+      Status st = db_->Query(
           "DELETE FROM records WHERE framework = $1 AND framework_version = $2 AND id NOT IN ("
           "  SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY workload_id, target_id "
           "                  ORDER BY median_s, uid) AS rank FROM records"
@@ -178,28 +180,37 @@ class SqlRecordStore final : public RecordStore {
           "ranked"
           "  WHERE rank <= $3)",
           {framework, framework_version, int64_t{keep}}, nullptr, &deleted);
+      if (!st.ok() || deleted == 0) return st;
+      return RebuildBestRecords(*db_, framework, MajorVersion(framework_version));
     }));
     return deleted;
   }
 
  private:
   // The `limit` fastest valid records of the query on its exact target, or (coarse) on the other
-  // targets of its coarse key, appended to out.
+  // targets of its coarse key, appended to out: from the best-record summary when it holds
+  // enough of each group, else from the records themselves.
   Status Best(const TopKQuery& q, bool coarse, int limit, std::vector<Record>& out) {
+    const bool summary = limit <= kBestPerGroup;
+    const std::string r = summary ? "b." : "r.";
+    // The ids first (scalar subqueries), so that the planner sees equalities on the leading
+    // columns of the summary's key and reads the group in order, stopping after `limit` rows.
     Where w;
-    w.Add("w.key = $", q.workload_key).Raw("r.status = 'ok'");
+    w.Add(r + "workload_id = (SELECT id FROM workloads WHERE key = $)", q.workload_key);
+    if (!summary) w.Raw("r.status = 'ok'");
     if (coarse) {
-      w.Add("t.coarse_key = $", q.target_coarse_key).Add("t.key <> $", q.target_key);
+      w.Add(r + "target_id IN (SELECT id FROM targets WHERE coarse_key = $", q.target_coarse_key)
+          .Add("key <> $)", q.target_key);
     } else {
-      w.Add("t.key = $", q.target_key);
+      w.Add(r + "target_id = (SELECT id FROM targets WHERE key = $)", q.target_key);
     }
     const std::string major = MajorVersion(q.framework_version);
-    w.AddIf(!q.framework.empty(), "r.framework = $", q.framework)
-        .AddIf(!major.empty(), "r.framework_major = $", major);
+    w.AddIf(!q.framework.empty(), r + "framework = $", q.framework)
+        .AddIf(!major.empty(), r + "framework_major = $", major);
     w.params().push_back(int64_t{limit});
-    const std::string sql = std::string("SELECT ") + kRecordColumns + kRecordFrom + w.sql() +
-                            " ORDER BY r.median_s, r.uid LIMIT $" +
-                            std::to_string(w.params().size());
+    const std::string sql = std::string("SELECT ") + (summary ? kBestColumns : kRecordColumns) +
+                            (summary ? kBestFrom : kRecordFrom) + w.sql() + " ORDER BY " + r +
+                            "median_s, " + r + "uid LIMIT $" + std::to_string(w.params().size());
     Status bad = Status::Ok();
     OPAL_RETURN_IF_ERROR(db_->Query(sql, w.params(), [&](const SqlRowView& row) {
       Result<Record> r = RowToRecord(row);

@@ -20,8 +20,8 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
                  what, msg);
   }
   if (primary == SQLITE_FULL) {  // transient like a lock: retried while space may come back
-    return Error(ErrorCode::kUnavailable, "{}: the disk holding the store is full ({}); free some space",
-                 what, msg);
+    return Error(ErrorCode::kUnavailable,
+                 "{}: the disk holding the store is full ({}); free some space", what, msg);
   }
   if (primary == SQLITE_CANTOPEN || primary == SQLITE_PERM || primary == SQLITE_READONLY ||
       primary == SQLITE_IOERR) {

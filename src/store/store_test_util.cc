@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -74,6 +75,27 @@ Result<std::string> NewPostgresDatabase(const std::string& server_dsn, const std
   OPAL_ASSIGN_OR_RETURN(auto conn, ConnectPostgres(server_dsn));
   OPAL_RETURN_IF_ERROR(conn->ExecScript("CREATE DATABASE " + name));  // an identifier checked above
   return server_dsn.substr(0, server_dsn.rfind('/') + 1) + name;
+}
+
+Result<std::vector<double>> RoundTripMicros(const std::string& dsn, int n) {
+  OPAL_ASSIGN_OR_RETURN(auto db, OpenSqlSession(dsn));
+  std::vector<double> us;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    OPAL_RETURN_IF_ERROR(db->Query("SELECT 1", {}, [](const SqlRowView&) { return true; }));
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return us;
+}
+
+Result<double> DatabaseBytes(const std::string& dsn) {
+  OPAL_ASSIGN_OR_RETURN(auto conn, ConnectPostgres(dsn));
+  double bytes = 0;
+  OPAL_RETURN_IF_ERROR(conn->Query("SELECT pg_database_size(current_database())", {}, [&](const SqlRowView& r) {
+    bytes = r.Real(0);
+    return false;
+  }));
+  return bytes;
 }
 
 }  // namespace opal::store::testing

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "opal/record_store.h"
 
@@ -38,5 +39,12 @@ Result<std::string> FreshDsn(const std::string& kind);
 // `server_dsn` and returns the DSN of that database. kUnavailable when the server cannot be
 // reached, kInternal when the database exists already.
 Result<std::string> NewPostgresDatabase(const std::string& server_dsn, const std::string& name);
+
+// Bytes the PostgreSQL database of `dsn` takes on disk (pg_database_size: tables, indexes, TOAST).
+Result<double> DatabaseBytes(const std::string& dsn);
+
+// Microseconds of each of `n` round trips of a prepared "SELECT 1" to the store of `dsn`: the
+// floor under any lookup (for benchmarks).
+Result<std::vector<double>> RoundTripMicros(const std::string& dsn, int n);
 
 }  // namespace opal::store::testing
