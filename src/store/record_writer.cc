@@ -6,12 +6,6 @@
 #include "store/store_util.h"
 
 namespace opal::store {
-namespace {
-
-constexpr size_t kBatch = 500;  // rows per multi-row INSERT (19 parameters each)
-
-}  // namespace
-
 Result<int64_t> RecordWriter::IdOf(const std::string& table, const std::string& key,
                                    const std::string& a, const std::string& b) {
   const std::string cache_key = table + '\n' + key;
@@ -47,8 +41,9 @@ Result<int64_t> RecordWriter::Insert(const std::vector<Record>& records) {
         return false;
       }));
   int64_t added = 0;
-  for (size_t begin = 0; begin < records.size(); begin += kBatch) {
-    const size_t end = std::min(records.size(), begin + kBatch);
+  const size_t batch = static_cast<size_t>(db_.dialect().insert_rows);
+  for (size_t begin = 0; begin < records.size(); begin += batch) {
+    const size_t end = std::min(records.size(), begin + batch);
     SqlParams params;
     params.reserve((end - begin) * kRecordInsertParams);
     std::string sql = std::string("INSERT INTO records (") + kRecordInsertColumns + ") VALUES ";

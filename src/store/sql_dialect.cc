@@ -56,7 +56,8 @@ const SqlDialect& SqliteDialect() {
                             .skip_locked = "",
                             .for_update = "",
                             .migration_lock = "",
-                            .clustered = " WITHOUT ROWID"};
+                            .clustered = " WITHOUT ROWID",
+                            .insert_rows = 1};
   return d;
 }
 
@@ -66,7 +67,8 @@ const SqlDialect& PostgresDialect() {
                             .skip_locked = " FOR UPDATE SKIP LOCKED",
                             .for_update = " FOR UPDATE",
                             .migration_lock = "SELECT pg_advisory_xact_lock(7170616)",
-                            .clustered = ""};
+                            .clustered = "",
+                            .insert_rows = 500};
   return d;
 }
 

@@ -29,6 +29,10 @@ struct SqlDialect {
   // Appended to CREATE TABLE of a table stored in the order of its primary key, so that rows
   // read together lie together (SQLite: WITHOUT ROWID; PostgreSQL keeps heap order, "").
   std::string_view clustered;
+  // Rows per INSERT statement when many are written: PostgreSQL pays a round trip per statement;
+  // SQLite runs one cached single-row statement fastest (a statement with thousands of
+  // parameters is parsed anew each time).
+  int insert_rows = 1;
 
   // The type name of a column in CREATE TABLE / ALTER TABLE.
   std::string_view TypeName(SqlType t) const;
