@@ -35,6 +35,12 @@ class LeasedStore final : public RecordStore {
   Result<int64_t> Prune(const std::string&, const std::string&, int) override {
     return Error(ErrorCode::kUnsupported, "a worker does not prune");
   }
+  Result<int64_t> Delete(const RecordFilter&) override {
+    return Error(ErrorCode::kUnsupported, "a worker does not delete records");
+  }
+  Result<int64_t> MergeDuplicates() override {
+    return Error(ErrorCode::kUnsupported, "a worker does not merge records");
+  }
 
   int64_t trials_written() const { return written_; }
 

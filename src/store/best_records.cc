@@ -69,21 +69,30 @@ Status UpdateBestRecords(SqlSession& db, int64_t after_id) {
 }
 
 Status RebuildBestRecords(SqlSession& db, const std::string& framework, const std::string& major) {
-  const bool all = framework.empty() && major.empty();
-  const std::string which = all ? "" : " AND framework = $2 AND framework_major = $3";
-  SqlParams params{int64_t{kBestPerGroup}};
-  if (!all) params.insert(params.end(), {framework, major});
-  OPAL_RETURN_IF_ERROR(
-      db.Query(all ? "DELETE FROM best_records"
-                   : "DELETE FROM best_records WHERE framework = $1 AND framework_major = $2",
-               all ? SqlParams{} : SqlParams{framework, major}));
-  return db.Query(
-      std::string("INSERT INTO best_records (record_id, ") + kCopied + ") SELECT id, " + kCopied +
-          " FROM (SELECT id, " + kCopied +
-          ", row_number() OVER (PARTITION BY workload_id, target_id, framework, framework_major "
-          "ORDER BY median_s, uid) AS rank FROM records WHERE status = 'ok'" +
-          which + ") ranked WHERE rank <= $1",
-      params);
+  return RebuildBestGroups(db, BestGroups{.framework = framework, .major = major});
+}
+
+Status RebuildBestGroups(SqlSession& db, const BestGroups& g) {
+  // The same conditions on both tables, with the parameters that apply.
+  std::string where;
+  SqlParams params;
+  auto add = [&](bool apply, const char* column, SqlValue v) {
+    if (!apply) return;
+    params.push_back(std::move(v));
+    where += std::string(" AND ") + column + " = $" + std::to_string(params.size());
+  };
+  add(g.workload_id > 0, "workload_id", g.workload_id);
+  add(g.target_id > 0, "target_id", g.target_id);
+  add(!g.framework.empty(), "framework", g.framework);
+  add(!g.major.empty(), "framework_major", g.major);
+  OPAL_RETURN_IF_ERROR(db.Query("DELETE FROM best_records WHERE 1 = 1" + where, params));
+  params.push_back(int64_t{kBestPerGroup});
+  return db.Query(std::string("INSERT INTO best_records (record_id, ") + kCopied + ") SELECT id, " + kCopied +
+                      " FROM (SELECT id, " + kCopied +
+                      ", row_number() OVER (PARTITION BY workload_id, target_id, framework, framework_major "
+                      "ORDER BY median_s, uid) AS rank FROM records WHERE status = 'ok'" +
+                      where + ") ranked WHERE rank <= $" + std::to_string(params.size()),
+                  params);
 }
 
 }  // namespace opal::store

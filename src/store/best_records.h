@@ -25,9 +25,17 @@ extern const char* const kBestFrom;
 // among their group's kBestPerGroup fastest, then drops what they pushed out.
 Status UpdateBestRecords(SqlSession& db, int64_t after_id);
 
-// Inside a transaction: recomputes the summary of one framework and major version from records
-// (both "" = every group).
-Status RebuildBestRecords(SqlSession& db, const std::string& framework = "",
-                          const std::string& major = "");
+// Which summary groups to recompute: every condition given (non-zero, non-empty) applies.
+struct BestGroups {
+  int64_t workload_id = 0;
+  int64_t target_id = 0;
+  std::string framework;
+  std::string major;
+};
+
+// Inside a transaction: recomputes those groups of the summary from records.
+Status RebuildBestGroups(SqlSession& db, const BestGroups& groups);
+// The same for one framework and major version (both "" = every group).
+Status RebuildBestRecords(SqlSession& db, const std::string& framework = "", const std::string& major = "");
 
 }  // namespace opal::store

@@ -186,6 +186,73 @@ class SqlRecordStore final : public RecordStore {
     return deleted;
   }
 
+  Result<int64_t> Delete(const RecordFilter& f) override {
+    if (MatchesAll(f))
+      return Error(ErrorCode::kInvalidArgument, "delete: the filter selects every record");
+    int64_t deleted = 0;
+    Where w = FilterWhere(f);
+    OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
+      // The summary groups the deleted records belonged to are recomputed after them.
+      OPAL_ASSIGN_OR_RETURN(
+          auto groups, db_->Rows(std::string("SELECT DISTINCT r.framework, r.framework_major") +
+                                     kRecordFrom + w.sql(),
+                                 w.params()));
+      OPAL_RETURN_IF_ERROR(db_->Query(
+          std::string("DELETE FROM records WHERE id IN (SELECT r.id") + kRecordFrom + w.sql() + ")",
+          w.params(), nullptr, &deleted));
+      for (const auto& g : groups) OPAL_RETURN_IF_ERROR(RebuildBestRecords(*db_, g[0], g[1]));
+      return Status::Ok();
+    }));
+    return deleted;
+  }
+
+  Result<int64_t> MergeDuplicates() override {
+    // The configs measured more than once, then each one's records merged in its own
+    // transaction (a crash leaves every config either merged or as it was).
+    std::vector<SqlRow> configs;
+    OPAL_RETURN_IF_ERROR(db_->Read([&]() -> Status {
+      OPAL_ASSIGN_OR_RETURN(
+          configs, db_->Rows("SELECT workload_id, target_id, framework, framework_version, config "
+                             "FROM records WHERE status = 'ok' GROUP BY workload_id, target_id, "
+                             "framework, framework_version, config HAVING count(*) > 1"));
+      return Status::Ok();
+    }));
+    int64_t removed = 0;
+    for (const SqlRow& c : configs) {
+      const SqlParams key{std::stoll(c[0]), std::stoll(c[1]), c[2], c[3], c[4]};
+      const std::string same =
+          " WHERE r.workload_id = $1 AND r.target_id = $2 AND r.framework = $3 AND "
+          "r.framework_version = $4 AND "
+          "r.config = $5 AND r.status = 'ok'";
+      OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
+        std::vector<Record> members;
+        Status bad = Status::Ok();
+        OPAL_RETURN_IF_ERROR(
+            db_->Query(std::string("SELECT ") + kRecordColumns + kRecordFrom + same, key,
+                       [&](const SqlRowView& row) {
+                         Result<Record> r = RowToRecord(row);
+                         if (r.ok())
+                           members.push_back(std::move(*r));
+                         else
+                           bad = r.status();
+                         return r.ok();
+                       }));
+        OPAL_RETURN_IF_ERROR(bad);
+        if (members.size() < 2) return Status::Ok();  // merged meanwhile by another process
+        int64_t gone = 0;
+        OPAL_RETURN_IF_ERROR(
+            db_->Query("DELETE FROM records WHERE id IN (SELECT r.id FROM records r" + same + ")",
+                       key, nullptr, &gone));
+        OPAL_ASSIGN_OR_RETURN(int64_t added,
+                              db_->writer().Insert({MergeMeasurements(std::move(members))}));
+        removed += gone - added;
+        return RebuildBestGroups(*db_, {.workload_id = std::stoll(c[0]), .target_id = std::stoll(c[1]),
+                                        .framework = c[2], .major = MajorVersion(c[3])});
+      }));
+    }
+    return removed;
+  }
+
  private:
   // The `limit` fastest valid records of the query on its exact target, or (coarse) on the other
   // targets of its coarse key, appended to out: from the best-record summary when it holds

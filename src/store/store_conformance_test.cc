@@ -262,6 +262,55 @@ TEST_P(StoreConformance, PruneKeepsTheBestAndNeverTouchesOtherVersions) {
   EXPECT_FALSE(store_->Prune("halide", "1.0", -1).ok());
 }
 
+TEST_P(StoreConformance, DeleteRemovesWhatTheFilterSelectsAndRefusesEverything) {
+  Put({MakeRecord({.version = "0.9", .config = "{\"a\":1}", .median = 1e-4}),
+       MakeRecord({.version = "0.9", .config = "{\"a\":2}", .status = TrialStatus::kCrash}),
+       MakeRecord({.version = "1.0", .config = "{\"a\":3}", .median = 2e-3})});
+  EXPECT_FALSE(store_->Delete({}).ok()) << "an empty filter would empty the store";
+  auto n = store_->Delete({.framework = "halide", .framework_version = "0.9"});
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(*store_->Count({}), 1);
+  auto top = Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .k = 5});
+  ASSERT_EQ(top.size(), 1u) << "deleted records are gone from top-k too";
+  EXPECT_EQ(top[0].framework_version, "1.0");
+}
+
+// Three measurements of one config become one record with all nine times, oldest first; other
+// configs, other versions and failed trials are left alone.
+TEST_P(StoreConformance, MergeDuplicatesKeepsEveryTimeOfAConfig) {
+  std::vector<Record> rs;
+  for (int i = 0; i < 3; ++i)
+    rs.push_back(MakeRecord({.config = "{\"same\":1}", .median = (3 - i) * 1e-3, .timestamp_us = 1000 + i}));
+  rs.push_back(MakeRecord({.config = "{\"same\":1}", .status = TrialStatus::kCrash, .timestamp_us = 5}));
+  rs.push_back(MakeRecord({.version = "2.0", .config = "{\"same\":1}", .median = 5e-3}));
+  rs.push_back(MakeRecord({.config = "{\"other\":1}", .median = 4e-3}));
+  ASSERT_EQ(Put(rs), 6);
+  auto removed = store_->MergeDuplicates();
+  ASSERT_TRUE(removed.ok()) << removed.status().message();
+  EXPECT_EQ(*removed, 2);
+  EXPECT_EQ(*store_->Count({}), 4);
+  std::vector<Record> merged;
+  ASSERT_TRUE(store_->Scan({.framework_version = "1.0", .ok_only = true}, [&](const Record& r) {
+    if (r.config_json == "{\"same\":1}") merged.push_back(r);
+    return true;
+  }).ok());
+  ASSERT_EQ(merged.size(), 1u);
+  std::vector<double> want;
+  for (int i = 0; i < 3; ++i)
+    for (double t : rs[static_cast<size_t>(i)].times_s) want.push_back(t);
+  EXPECT_EQ(merged[0].times_s, want);
+  EXPECT_EQ(merged[0].timestamp_us, 1000);
+  EXPECT_EQ(merged[0].median_s, 2e-3);
+  EXPECT_DOUBLE_EQ(merged[0].gflops, 2e9 / 2e-3 / 1e9);
+  EXPECT_EQ(merged[0].uid, merged[0].ComputeUid());
+  auto top = Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .framework_version = "1",
+                  .k = 5});
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].uid, merged[0].uid) << "top-k sees the merged record";
+  EXPECT_EQ(*store_->MergeDuplicates(), 0) << "nothing left to merge";
+}
+
 // Quotes, semicolons, SQL comments and non-ASCII text are data, never SQL.
 TEST_P(StoreConformance, HostileStringsAreStoredVerbatim) {
   const std::string nasty = "'; DROP TABLE records; -- \" \\ $1 ?1 é€😀 \t\n";
