@@ -54,6 +54,7 @@ class PgSession final : public SqlSession {
 
   Status Query(const std::string& sql, const SqlParams& params, const SqlRowFn& row,
                int64_t* changes) override {
+    ObserveStatement(sql);
     std::vector<std::string> text(params.size());
     std::vector<const char*> values(params.size());
     std::vector<unsigned> types(params.size());
@@ -97,6 +98,7 @@ class PgSession final : public SqlSession {
   }
 
   Status ExecScript(const std::string& sql) override {
+    ObserveStatement(sql);
     PgResultPtr res(PQexec(c_, sql.c_str()), PQclear);
     return Check(res.get());
   }

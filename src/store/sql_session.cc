@@ -25,6 +25,19 @@ double RetryWindowSeconds() {
   return 60;
 }
 
+namespace {
+std::function<void(const std::string&)>& Observer() {
+  static std::function<void(const std::string&)> observer;
+  return observer;
+}
+}  // namespace
+
+void SetStatementObserver(std::function<void(const std::string& sql)> observer) { Observer() = std::move(observer); }
+
+void ObserveStatement(const std::string& sql) {
+  if (Observer()) Observer()(sql);
+}
+
 Result<std::vector<SqlRow>> SqlSession::Rows(const std::string& sql, const SqlParams& params) {
   std::vector<SqlRow> rows;
   OPAL_RETURN_IF_ERROR(Query(sql, params, [&](const SqlRowView& v) {

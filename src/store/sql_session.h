@@ -66,6 +66,9 @@ class SqlSession {
   Status Transaction(const std::function<Status()>& fn);
   // fn (reads only, no transaction) retried like Transaction.
   Status Read(const std::function<Status()>& fn);
+  // fn running one write statement, its own transaction (autocommit), retried like Transaction:
+  // the statement must be safe to run again when its commit's acknowledgement was lost.
+  Status Autocommit(const std::function<Status()>& fn) { return Read(fn); }
 
   // Inserts records inside Transaction (caches workload and target ids of committed rows).
   RecordWriter& writer();
@@ -85,6 +88,13 @@ class SqlSession {
 
 // How long transient failures are retried: $OPAL_STORE_RETRY_S seconds when set, else 60.
 double RetryWindowSeconds();
+
+// Test support: `observer` is called with the text of every statement any session runs -- the
+// SQL only: values travel as parameters and are never part of it (sql_injection_test.cc checks
+// exactly that). Set it before opening sessions; nullptr removes it.
+void SetStatementObserver(std::function<void(const std::string& sql)> observer);
+// Called by the sessions before running `sql`.
+void ObserveStatement(const std::string& sql);
 
 // Opens the store named by a sqlite: or postgresql: DSN and migrates its schema to the current
 // version (to `max_version` when > 0: tests use it to make an old store). kInvalidArgument for

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "opal/log.h"
 #include "store/sql_session.h"
 
 namespace opal::store {
@@ -72,6 +73,7 @@ class SqliteSession final : public SqlSession {
 
   Status Query(const std::string& sql, const SqlParams& params, const SqlRowFn& row,
                int64_t* changes) override {
+    ObserveStatement(sql);
     Cached* cached = nullptr;
     sqlite3_stmt* s = nullptr;
     if (params.size() <= kMaxCachedParams) {
@@ -102,10 +104,15 @@ class SqliteSession final : public SqlSession {
   }
 
   Status ExecScript(const std::string& sql) override {
+    ObserveStatement(sql);
     char* err = nullptr;
     const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
     sqlite3_free(err);
-    return rc == SQLITE_OK ? Status::Ok() : SqliteError(db_, rc, "SQLite " + path_);
+    if (rc == SQLITE_OK) {
+      full_ = false;
+      return Status::Ok();
+    }
+    return Failed(rc);
   }
 
  protected:
@@ -138,14 +145,25 @@ class SqliteSession final : public SqlSession {
     while (true) {
       const int rc = sqlite3_step(s);
       if (rc == SQLITE_DONE) return Status::Ok();
-      if (rc != SQLITE_ROW) return SqliteError(db_, rc, "SQLite " + path_);
+      if (rc != SQLITE_ROW) return Failed(rc);
       if (row && reading) reading = row(view);
       if (!reading) return Status::Ok();
     }
   }
 
+  // The error of `rc`; a full disk is reported once until a write goes through again.
+  Status Failed(int rc) {
+    if ((rc & 0xff) == SQLITE_FULL && !full_) {
+      log::Warn("the disk holding the store {} is full; retrying for up to {:.0f} s", path_,
+                RetryWindowSeconds());
+      full_ = true;
+    }
+    return SqliteError(db_, rc, "SQLite " + path_);
+  }
+
   sqlite3* db_;
   std::string path_;
+  bool full_ = false;
   std::unordered_map<std::string, Cached> cache_;
 };
 
