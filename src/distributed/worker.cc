@@ -116,6 +116,18 @@ Result<WorkerStats> RunWorker(const WorkerOptions& o) {
   log::Info("worker {} (pid {}) on {} ({} {}), store {}", id, getpid(), caps.target_key,
             caps.framework, caps.framework_version, store->Describe());
   bool explained = false;
+  // A heartbeat is a write transaction: at most one every 5 s from this loop (the lease keeper
+  // adds its own while a long task runs), so a fleet of fast tasks does not spend the database
+  // on them.
+  auto beat = [&, last = std::chrono::steady_clock::time_point{}](const char* state) mutable {
+    info.state = state;
+    const auto now = std::chrono::steady_clock::now();
+    if (last != std::chrono::steady_clock::time_point{} && now - last < std::chrono::seconds(5))
+      return Status::Ok();
+    last = now;
+    info.last_seen_us = 0;
+    return queue->Heartbeat(info);
+  };
   while (true) {
     if (stop.load()) {
       stats.stop_reason = "stopped";
@@ -125,9 +137,7 @@ Result<WorkerStats> RunWorker(const WorkerOptions& o) {
       stats.stop_reason = "max tasks";
       break;
     }
-    info.state = "idle";
-    info.last_seen_us = 0;
-    OPAL_RETURN_IF_ERROR(queue->Heartbeat(info));
+    OPAL_RETURN_IF_ERROR(beat("idle"));
     const auto asked = std::chrono::steady_clock::now();
     OPAL_ASSIGN_OR_RETURN(std::optional<Lease> lease, queue->Acquire(caps, o.lease_s));
     const double acquire_s =
@@ -155,8 +165,7 @@ Result<WorkerStats> RunWorker(const WorkerOptions& o) {
       o.observer(WorkerEvent{WorkerEvent::kAcquired, task.id, acquire_s, NowMicros()});
     log::Info("worker {}: task {} ({}), {} failed attempts of {}, {} lost holders", id, task.id,
               task.workload_key, task.attempts, task.max_attempts, task.lost);
-    info.state = "working";
-    OPAL_RETURN_IF_ERROR(queue->Heartbeat(info));
+    OPAL_RETURN_IF_ERROR(beat("working"));
 
     auto workload = Workload::FromJson(Json::parse(task.workload_json, nullptr, false));
     if (!workload.ok()) {

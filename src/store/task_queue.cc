@@ -110,61 +110,35 @@ class SqlTaskQueue final : public TaskQueue {
   }
 
   Result<std::optional<Lease>> Acquire(const WorkerCaps& caps, double lease_s) override {
-    std::optional<Lease> out;
     const std::string major = store::MajorVersion(caps.framework_version);
-    OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
+    // First a task whose holder vanished (its lease expired): it has trials already. Rare, so a
+    // plain read tells whether to look for one in a transaction.
+    std::vector<store::SqlRow> expired;
+    OPAL_RETURN_IF_ERROR(
+        Read(expired,
+             "SELECT id FROM tasks WHERE state = 'running' AND lease_expires_us < $1 AND "
+             "target_key = $2 AND framework = $3 AND framework_major = $4 LIMIT 1",
+             {NowMicros(), caps.target_key, caps.framework, major}));
+    if (!expired.empty()) {
+      OPAL_ASSIGN_OR_RETURN(std::optional<Lease> lease, Reclaim(caps, lease_s));
+      if (lease) return lease;
+    }
+    // Else the first pending task, taken by one statement that is its own transaction.
+    std::optional<Lease> out;
+    OPAL_RETURN_IF_ERROR(db_->Autocommit([&]() -> Status {
       out.reset();
       const int64_t now = NowMicros();
-      // First a task whose holder vanished (its lease expired): it has trials already. A task
-      // that lost max_lost holders is failed instead -- something in it kills or stalls workers.
-      int64_t id = -1;
-      std::string last_error;
-      while (id < 0) {
-        OPAL_ASSIGN_OR_RETURN(
-            auto lost,
-            db_->Rows("SELECT id, lease_owner, lost, max_lost, last_error FROM tasks WHERE state = "
-                      "'running' AND lease_expires_us < $1 AND target_key = $2 AND framework = $3 "
-                      "AND framework_major = $4 ORDER BY lease_expires_us, id LIMIT 1" +
-                          std::string(db_->dialect().skip_locked),
-                      {now, caps.target_key, caps.framework, major}));
-        if (lost.empty()) break;
-        const std::string& r = lost[0][1];
-        const int64_t times = L(lost[0][2]) + 1;
-        std::string why = "worker " + r + " lost its lease (died or stalled; " +
-                          std::to_string(times) + " of " + lost[0][3] + " holders lost)";
-        if (!lost[0][4].empty()) why += "; earlier: " + lost[0][4];
-        if (times >= L(lost[0][3])) {
-          OPAL_RETURN_IF_ERROR(
-              Q("UPDATE tasks SET state = 'failed', lost = $2, last_error = $3, updated_us = $4 "
-                "WHERE id = $1",
-                {L(lost[0][0]), times, why, now}));
-          continue;
-        }
-        id = L(lost[0][0]);
-        last_error = why;
-        OPAL_RETURN_IF_ERROR(Q("UPDATE tasks SET lost = $2 WHERE id = $1", {id, times}));
-      }
-      if (id < 0) {
-        OPAL_ASSIGN_OR_RETURN(
-            auto pending,
-            db_->Rows("SELECT id, last_error FROM tasks WHERE target_key = $1 AND state = "
-                      "'pending' AND framework = $2 AND framework_major = $3 ORDER BY seq, id "
-                      "LIMIT 1" +
-                          std::string(db_->dialect().skip_locked),
-                      {caps.target_key, caps.framework, major}));
-        if (pending.empty()) return Status::Ok();
-        id = L(pending[0][0]);
-        last_error = pending[0][1];
-      }
-      OPAL_RETURN_IF_ERROR(
-          Q("UPDATE tasks SET state = 'running', lease_owner = $2, lease_expires_us = $3, "
-            "updated_us = $4, last_error = $5 WHERE id = $1",
-            {id, caps.worker_id, now + Micros(lease_s), now, last_error}));
       OPAL_ASSIGN_OR_RETURN(
           auto rows,
-          db_->Rows(std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE id = $1", {id}));
-      if (rows.size() != 1) return Error(ErrorCode::kInternal, "task {} vanished", id);
-      out = Lease{RowToTask(rows[0]), caps.worker_id};
+          db_->Rows("UPDATE tasks SET state = 'running', lease_owner = $4, lease_expires_us = $5, "
+                    "updated_us = $6 "
+                    "WHERE id = (SELECT id FROM tasks WHERE target_key = $1 AND state = 'pending' "
+                    "AND framework = $2 "
+                    "AND framework_major = $3 ORDER BY seq, id LIMIT 1" +
+                        std::string(db_->dialect().skip_locked) + ") RETURNING " + kTaskColumns,
+                    {caps.target_key, caps.framework, major, caps.worker_id, now + Micros(lease_s),
+                     now}));
+      if (!rows.empty()) out = Lease{RowToTask(rows[0]), caps.worker_id};
       return Status::Ok();
     }));
     return out;
@@ -211,7 +185,21 @@ class SqlTaskQueue final : public TaskQueue {
   }
 
   Status Complete(const Lease& lease, const std::vector<Record>& records) override {
-    return db_->Transaction([&] { return WriteTrials(lease, records, "done"); });
+    if (!records.empty())
+      return db_->Transaction([&] { return WriteTrials(lease, records, "done"); });
+    // Nothing to write with it (the worker's trials went in as they finished): one statement.
+    return db_->Autocommit([&]() -> Status {
+      int64_t changes = 0;
+      OPAL_RETURN_IF_ERROR(
+          db_->Query("UPDATE tasks SET state = 'done', lease_expires_us = 0, updated_us = $3 "
+                     "WHERE id = $1 AND state = 'running' AND lease_owner = $2",
+                     {lease.task.id, lease.worker_id, NowMicros()}, nullptr, &changes));
+      if (changes == 1) return Status::Ok();
+      bool done = false;  // already done by this worker (a retried call), or lost
+      OPAL_RETURN_IF_ERROR(CheckLease(lease, &done));
+      return done ? Status::Ok()
+                  : Error(ErrorCode::kInternal, "task {} was not completed", lease.task.id);
+    });
   }
 
   Status Fail(const Lease& lease, const std::string& error) override {
@@ -314,6 +302,49 @@ class SqlTaskQueue final : public TaskQueue {
  private:
   Status Q(const std::string& sql, const store::SqlParams& params) {
     return db_->Query(sql, params);
+  }
+
+  // Takes over a task whose lease expired (counting the lost holder), failing those that lost
+  // max_lost holders; nullopt when another worker got there first.
+  Result<std::optional<Lease>> Reclaim(const WorkerCaps& caps, double lease_s) {
+    std::optional<Lease> out;
+    OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
+      out.reset();
+      const int64_t now = NowMicros();
+      while (true) {
+        OPAL_ASSIGN_OR_RETURN(
+            auto lost,
+            db_->Rows("SELECT id, lease_owner, lost, max_lost, last_error FROM tasks WHERE state = "
+                      "'running' AND lease_expires_us < $1 AND target_key = $2 AND framework = $3 "
+                      "AND framework_major = $4 ORDER BY lease_expires_us, id LIMIT 1" +
+                          std::string(db_->dialect().skip_locked),
+                      {now, caps.target_key, caps.framework,
+                       store::MajorVersion(caps.framework_version)}));
+        if (lost.empty()) return Status::Ok();
+        const int64_t id = L(lost[0][0]), times = L(lost[0][2]) + 1;
+        std::string why = "worker " + lost[0][1] + " lost its lease (died or stalled; " +
+                          std::to_string(times) + " of " + lost[0][3] + " holders lost)";
+        if (!lost[0][4].empty()) why += "; earlier: " + lost[0][4];
+        if (times >= L(lost[0][3])) {
+          OPAL_RETURN_IF_ERROR(
+              Q("UPDATE tasks SET state = 'failed', lost = $2, last_error = $3, updated_us = $4 "
+                "WHERE id = $1",
+                {id, times, why, now}));
+          continue;
+        }
+        OPAL_ASSIGN_OR_RETURN(
+            auto rows,
+            db_->Rows(
+                "UPDATE tasks SET state = 'running', lost = $2, lease_owner = $3, "
+                "lease_expires_us = $4, updated_us = $5, last_error = $6 WHERE id = $1 RETURNING " +
+                    std::string(kTaskColumns),
+                {id, times, caps.worker_id, now + Micros(lease_s), now, why}));
+        if (rows.size() != 1) return Error(ErrorCode::kInternal, "task {} vanished", id);
+        out = Lease{RowToTask(rows[0]), caps.worker_id};
+        return Status::Ok();
+      }
+    }));
+    return out;
   }
 
   // A read retried like every store operation (rows as text).
