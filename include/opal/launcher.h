@@ -3,7 +3,7 @@
 //           through the device lock); they exit when nothing is left for them. A worker that dies
 //           (a signal or a non-zero exit) while the job has work left is started again after a
 //           back-off (restart_backoff_s, doubled each time, at most 60 s); a slot whose workers
-//           die max_restarts times in a row (each living less than a minute) is given up.
+//           die max_restarts times in a row (each living less than 10 s) is given up.
 //   slurm   an `sbatch --array=0-(N-1)` of workers (partition, nodes, time limit), followed with
 //           squeue; while the job has work left and fewer than N elements are alive (killed,
 //           preempted, failed), the missing ones are submitted again after the same back-off, up
@@ -38,8 +38,11 @@ struct LaunchOptions {
   bool follow = true;                    // wait for the job and show progress
 };
 
-// The command line of one worker for this job's store (what `--launcher none` prints).
-std::vector<std::string> WorkerCommand(const LaunchOptions& o);
+// The command line of one worker for this job (what `--launcher none` prints), with `--store`
+// and the DSN redacted (RecordStore::RedactDsn) when with_store. The local and Slurm launchers
+// hand the real DSN to their workers in $OPAL_STORE instead: a password never appears in a
+// process list, a Slurm job record or a log.
+std::vector<std::string> WorkerCommand(const LaunchOptions& o, bool with_store);
 
 // Starts the workers and, with follow, waits until the job has no pending or running task, or
 // until no worker is left (all given up), showing progress on stderr. Returns the job's summary

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "distributed/launch_support.h"
+#include "opal/record_store.h"
 
 namespace opal::dist {
 
@@ -76,14 +77,10 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
-std::vector<std::string> WorkerCommand(const LaunchOptions& o) {
-  std::vector<std::string> cmd = {o.opal_binary,
-                                  "worker",
-                                  "--store",
-                                  o.store_dsn,
-                                  "--exit-when-idle",
-                                  "--lease",
-                                  fmt::format("{}", o.lease_s)};
+std::vector<std::string> WorkerCommand(const LaunchOptions& o, bool with_store) {
+  std::vector<std::string> cmd = {o.opal_binary, "worker"};
+  if (with_store) cmd.insert(cmd.end(), {"--store", RecordStore::RedactDsn(o.store_dsn)});
+  cmd.insert(cmd.end(), {"--exit-when-idle", "--lease", fmt::format("{}", o.lease_s)});
   if (!o.target.empty()) {
     cmd.push_back("--target");
     cmd.push_back(o.target);
@@ -109,8 +106,12 @@ Result<JobSummary> Launch(TaskQueue& queue, const std::string& job_id, const Lau
   if (o.workers < 1) return Error(ErrorCode::kInvalidArgument, "--workers must be >= 1");
   if (o.launcher == "none") {
     std::string line;
-    for (const auto& a : WorkerCommand(o)) line += (line.empty() ? "" : " ") + ShellQuote(a);
+    for (const auto& a : WorkerCommand(o, true)) line += (line.empty() ? "" : " ") + ShellQuote(a);
     std::printf("job %s is queued. On each device, run:\n  %s\n", job_id.c_str(), line.c_str());
+    if (RecordStore::RedactDsn(o.store_dsn) != o.store_dsn) {
+      std::printf("(the password is not shown: put it in ~/.pgpass, or give the whole DSN in $OPAL_STORE "
+                  "and leave --store out)\n");
+    }
     return Summary(queue, job_id);
   }
   if (o.launcher == "local") return LaunchLocal(queue, job_id, o);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 #include <thread>
 
 #include "distributed/launch_support.h"
@@ -26,24 +27,32 @@ struct Slot {
   int index = 0;
   int generation = 0;
   pid_t pid = -1;
-  int failures = 0;  // deaths in a row; reset by a worker that ran for a minute
+  int failures = 0;  // quick deaths in a row; a worker that ran for 10 s resets it
   Clock::time_point started{}, next_start{};
   bool retired = false;
 };
 
 Status StartWorker(const LaunchOptions& o, Slot& slot) {
-  std::vector<std::string> args = WorkerCommand(o);
+  std::vector<std::string> args = WorkerCommand(o, /*with_store=*/false);
   args.push_back("--worker-id");
   args.push_back(slot.generation == 0
                      ? fmt::format("local-{}-{}", getpid(), slot.index)
                      : fmt::format("local-{}-{}r{}", getpid(), slot.index, slot.generation));
+  // The environment with the DSN in $OPAL_STORE (not on the command line: it may hold a
+  // password), built before fork so the child only has to exec.
+  std::vector<std::string> env = {"OPAL_STORE=" + o.store_dsn};
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).rfind("OPAL_STORE=", 0) != 0) env.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return Error(ErrorCode::kFailed, "fork failed starting worker {}", slot.index);
   if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     std::fprintf(stderr, "opal: cannot start worker %s\n", argv[0]);
     _exit(127);
   }
@@ -86,7 +95,7 @@ Result<JobSummary> LaunchLocal(TaskQueue& q, const std::string& job_id, const La
         slot->next_start = Clock::now() + Seconds(o.restart_backoff_s);
         continue;
       }
-      if (Clock::now() - slot->started > std::chrono::seconds(60)) slot->failures = 0;
+      if (Clock::now() - slot->started > std::chrono::seconds(10)) slot->failures = 0;
       if (++slot->failures > o.max_restarts) {
         log::Warn("worker slot {} died {} times in a row ({}); not restarting it", slot->index,
                   slot->failures, ExitDescription(status));

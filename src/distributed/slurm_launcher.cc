@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
 
@@ -31,7 +32,10 @@ int LiveArrayElements(const std::vector<std::string>& slurm_ids) {
 
 Result<std::string> SubmitArray(const LaunchOptions& o, const std::string& job_id, int elements) {
   std::string worker;
-  for (const auto& a : WorkerCommand(o)) worker += (worker.empty() ? "" : " ") + ShellQuote(a);
+  // The DSN reaches the workers through the environment sbatch exports (not the job's command,
+  // which Slurm records and shows).
+  setenv("OPAL_STORE", o.store_dsn.c_str(), 1);
+  for (const auto& a : WorkerCommand(o, /*with_store=*/false)) worker += (worker.empty() ? "" : " ") + ShellQuote(a);
   worker += " --worker-id slurm-$SLURM_ARRAY_JOB_ID-$SLURM_ARRAY_TASK_ID";
   std::string cmd = fmt::format("sbatch --parsable --job-name=opal-{} --array=0-{}",
                                 job_id.substr(4, 8), elements - 1);
