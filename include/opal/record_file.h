@@ -27,8 +27,9 @@ Result<Record> ParseRecordLine(std::string_view line);
 // from 1 and include empty lines. kNotFound when the file cannot be opened, kIo when it cannot be
 // read, including a gzip stream that is cut short or damaged (the lines before the damage have
 // been passed to fn by then).
-Status ForEachRecordLine(const std::string& path,
-                         const std::function<Status(int64_t line_number, std::string_view line)>& fn);
+Status ForEachRecordLine(
+    const std::string& path,
+    const std::function<Status(int64_t line_number, std::string_view line)>& fn);
 
 // Every record of a record file (plain or gzip), in file order. The first bad line fails the whole
 // read: kInvalidArgument "PATH:LINE: why"; the errors of ForEachRecordLine otherwise.

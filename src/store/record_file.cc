@@ -108,8 +108,9 @@ Status ForEachRecordLine(
       int code = Z_OK;
       const char* why = gzerror(f, &code);
       if (st.ok() && code != Z_OK) {
-        st = Error(ErrorCode::kIo, "reading {} failed after line {}: {} (a truncated or damaged gzip file?)",
-                   path, number, why);
+        st = Error(ErrorCode::kIo,
+                   "reading {} failed after line {}: {} (a truncated or damaged gzip file?)", path,
+                   number, why);
         break;
       }
       ++number;
@@ -123,12 +124,13 @@ Status ForEachRecordLine(
 
 Result<std::vector<Record>> ReadRecordFile(const std::string& path) {
   std::vector<Record> out;
-  OPAL_RETURN_IF_ERROR(ForEachRecordLine(path, [&](int64_t number, std::string_view line) -> Status {
-    Result<Record> r = ParseRecordLine(line);
-    if (!r.ok()) return r.status().WithContext(fmt::format("{}:{}", path, number));
-    out.push_back(std::move(*r));
-    return Status::Ok();
-  }));
+  OPAL_RETURN_IF_ERROR(
+      ForEachRecordLine(path, [&](int64_t number, std::string_view line) -> Status {
+        Result<Record> r = ParseRecordLine(line);
+        if (!r.ok()) return r.status().WithContext(fmt::format("{}:{}", path, number));
+        out.push_back(std::move(*r));
+        return Status::Ok();
+      }));
   return out;
 }
 

@@ -33,7 +33,8 @@ Record Sample(int i) {
 class RecordFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("opal_record_file_" + std::to_string(getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("opal_record_file_" + std::to_string(getpid()));
     std::filesystem::create_directories(dir_);
     for (int i = 0; i < 2000; ++i) records_.push_back(Sample(i));
   }
@@ -63,7 +64,8 @@ TEST_F(RecordFile, PlainAndGzipReadBackToTheSameRecords) {
     for (size_t i = 0; i < records_.size(); ++i) EXPECT_EQ((*back)[i].uid, records_[i].uid);
     EXPECT_EQ((*back)[7].times_s, records_[7].times_s);
   }
-  EXPECT_LT(std::filesystem::file_size(dir_ / "r.jsonl.gz") * 4, std::filesystem::file_size(dir_ / "r.jsonl"))
+  EXPECT_LT(std::filesystem::file_size(dir_ / "r.jsonl.gz") * 4,
+            std::filesystem::file_size(dir_ / "r.jsonl"))
       << "the gzip file is much smaller";
 }
 
@@ -93,8 +95,10 @@ TEST_F(RecordFile, BadLinesNameTheFileAndLine) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find(path + ":3"), std::string::npos) << r.status().message();
-  EXPECT_EQ(ReadRecordFile((dir_ / "missing.jsonl").string()).status().code(), ErrorCode::kNotFound);
-  for (std::string_view junk : {"", "{", "[1,2]", "null", "{\"uid\":3}", "\xff\xfe", "{\"a\":\"\\ud800\"}"})
+  EXPECT_EQ(ReadRecordFile((dir_ / "missing.jsonl").string()).status().code(),
+            ErrorCode::kNotFound);
+  for (std::string_view junk :
+       {"", "{", "[1,2]", "null", "{\"uid\":3}", "\xff\xfe", "{\"a\":\"\\ud800\"}"})
     EXPECT_FALSE(ParseRecordLine(junk).ok()) << junk;
   auto good = ParseRecordLine(CanonicalJson(records_[5].ToJson()));
   ASSERT_TRUE(good.ok()) << good.status().message();
