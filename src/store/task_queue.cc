@@ -132,7 +132,8 @@ class SqlTaskQueue final : public TaskQueue {
           auto rows,
           db_->Rows("UPDATE tasks SET state = 'running', lease_owner = $4, lease_expires_us = $5, "
                     "updated_us = $6 "
-                    "WHERE id = (SELECT id FROM tasks WHERE target_key = $1 AND state = 'pending' "
+                    "WHERE state = 'pending' AND id = (SELECT id FROM tasks WHERE target_key = $1 "
+                    "AND state = 'pending' "
                     "AND framework = $2 "
                     "AND framework_major = $3 ORDER BY seq, id LIMIT 1" +
                         std::string(db_->dialect().skip_locked) + ") RETURNING " + kTaskColumns,
