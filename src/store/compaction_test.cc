@@ -17,9 +17,7 @@ namespace {
 class Compaction : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto dsn = FreshDsn(GetParam());
-    ASSERT_TRUE(dsn.ok()) << dsn.status().message();
-    auto s = RecordStore::Open(*dsn);
+    auto s = FreshStore(GetParam());
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(*s);
     dir_ = std::filesystem::temp_directory_path() / ("opal_compaction_" + std::to_string(getpid()));

@@ -9,25 +9,17 @@
 #include <fstream>
 
 #include "opal/json.h"
+#include "store/store_test_util.h"
 
 namespace opal {
 namespace {
 
+// Distinct records: workload, config, times and timestamp vary with i.
 Record Sample(int i) {
-  Record r;
-  r.workload_key = "dense-" + std::to_string(i);
-  r.workload_json = R"({"op":"dense"})";
-  r.op = "dense";
-  r.target_key = "cpu-x";
-  r.target_coarse_key = "cpu";
-  r.target_string = "cpu arch=x86_64";
-  r.framework = "halide";
-  r.framework_version = "1.0";
-  r.config_json = "{\"t\":" + std::to_string(i) + "}";
-  r.times_s = {3e-3, 1e-3 * (i + 1), 2e-3};
-  r.timestamp_us = 42 + i;
-  r.Finalize(4e6);
-  return r;
+  return store::testing::MakeRecord({.workload = i,
+                                     .config = "{\"t\":" + std::to_string(i) + "}",
+                                     .median = 1e-3 * (i + 1),
+                                     .timestamp_us = 42 + i});
 }
 
 class RecordFile : public ::testing::Test {

@@ -15,9 +15,7 @@ namespace {
 class StoreConformance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto dsn = FreshDsn(GetParam());
-    ASSERT_TRUE(dsn.ok()) << dsn.status().message();
-    auto s = RecordStore::Open(*dsn);
+    auto s = FreshStore(GetParam());
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(*s);
   }

@@ -68,6 +68,11 @@ Result<std::string> FreshDsn(const std::string& kind) {
   return NewPostgresDatabase(server, "opal_test_" + unique);
 }
 
+Result<std::unique_ptr<RecordStore>> FreshStore(const std::string& kind) {
+  OPAL_ASSIGN_OR_RETURN(std::string dsn, FreshDsn(kind));
+  return RecordStore::Open(dsn);
+}
+
 Result<std::string> NewPostgresDatabase(const std::string& server_dsn, const std::string& name) {
   for (char c : name)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_') || std::isupper(static_cast<unsigned char>(c)))

@@ -34,6 +34,8 @@ std::string PgServerDsn();
 // A DSN for a fresh, empty store: "memory:", a new SQLite file under a temp dir, or a new
 // database on the test PostgreSQL server. kind: "memory" | "sqlite" | "postgresql".
 Result<std::string> FreshDsn(const std::string& kind);
+// A fresh, empty store of that kind (FreshDsn, then RecordStore::Open).
+Result<std::unique_ptr<RecordStore>> FreshStore(const std::string& kind);
 
 // Creates database `name` (lower-case letters, digits, '_') on the PostgreSQL server of
 // `server_dsn` and returns the DSN of that database. kUnavailable when the server cannot be
