@@ -12,7 +12,8 @@ pg="$tmp/pg"
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; "$root/scripts/pg-test-server.sh" stop "$pg" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f "$tmp/tune.out" ]] && tail -40 "$tmp/tune.out" >&2; exit 1; }
 py=/usr/bin/python3
-"$root/scripts/pg-test-server.sh" start "$pg" 2>/dev/null
+# Durable settings: acknowledged commits must survive the immediate stop (see soak_test.sh).
+OPAL_PG_DURABLE=1 "$root/scripts/pg-test-server.sh" start "$pg" 2>/dev/null
 store="$(cat "$pg/dsn")"
 "$py" "$(dirname "$0")/make_two_matmuls.py" "$tmp/m.onnx"
 export OPAL_DEVICE_LOCK="$tmp/device.lock"

@@ -73,7 +73,9 @@ EOF
 }
 
 echo "--- PostgreSQL: kills, stops and two server restarts during the job"
-"$root/scripts/pg-test-server.sh" start "$pg" 2>/dev/null
+# Durable settings (fsync, synchronous_commit on): an acknowledged commit must survive the
+# immediate stop below, which the test server's fast settings do not promise.
+OPAL_PG_DURABLE=1 "$root/scripts/pg-test-server.sh" start "$pg" 2>/dev/null
 store="$(cat "$pg/dsn")"
 "$opal" tune "$tmp/m.onnx" --trials "$trials" --min-trials 8 --workers "$workers" --lease 2 --max-restarts 100 \
   --store "$store" >"$tmp/pg-tune.log" 2>&1 &
