@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Insert rate and top-k latency of the SQLite and PostgreSQL stores at 1e4, 1e5, 1e6 records.
-#   bench/store/run.sh [google-benchmark flags, e.g. --benchmark_filter=sqlite]
+# Insert rate, top-k latency, scan rate and size per record of the SQLite and PostgreSQL stores at
+# 1e4, 1e5, ... records (default up to 1e6; --max 10000000 for 1e7 needs ~15 GB of disk and hours).
+#   bench/store/run.sh [--max N] [--backends sqlite,postgresql] [--queries Q] [--json FILE]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${OPAL_BUILD_DIR:-$root/build}"

@@ -101,6 +101,16 @@ class RecordStore {
   // Records of any other framework or version are never touched. Returns how many were deleted.
   virtual Result<int64_t> Prune(const std::string& framework, const std::string& framework_version,
                                 int keep) = 0;
+
+  // Deletes the records matching `filter` and returns how many. A filter that matches everything
+  // is refused (kInvalidArgument): a store is never emptied by accident.
+  virtual Result<int64_t> Delete(const RecordFilter& filter) = 0;
+
+  // Merges the valid records that measured one config -- same workload, target, framework,
+  // framework version and config -- into one record holding every repeat's time (oldest
+  // measurement first), its median and GFLOP/s recomputed, and the provenance and timestamp of
+  // the oldest. Failed trials are kept as they are. Returns how many records were removed.
+  virtual Result<int64_t> MergeDuplicates() = 0;
 };
 
 }  // namespace opal

@@ -1,14 +1,19 @@
 // TaskQueue: tuning jobs split into tasks, kept in the same database as the records (SQLite or
 // PostgreSQL; the DSN is the store's). Workers pull tasks under a lease:
 //  - Acquire gives a task to one worker only (PostgreSQL: FOR UPDATE SKIP LOCKED, so many workers
-//    dequeue at once; SQLite: one writer at a time) and counts an attempt.
+//    dequeue at once; SQLite: one writer at a time).
 //  - The holder renews the lease while it works and writes each trial as it finishes (AddTrials);
 //    Complete writes the final records and marks the task done in one transaction.
-//  - A worker that dies stops renewing: once the lease expires the task goes back to the queue,
-//    keeping its attempt count and the trials already written; after max_attempts it is failed with
-//    the last error. Every write checks the lease is still held, so a task is never done twice.
-// Every method is one transaction. Errors as values; kFailed "lease lost" when the lease expired
-// and the task was taken over.
+//  - Attempts are spent only by failures of the task itself (Fail): after max_attempts the task
+//    is failed with the last error. Release (a worker told to stop, or one that lost the
+//    database) spends nothing.
+//  - A worker that dies or stalls stops renewing: once the lease expires the next Acquire takes
+//    the task back, keeping the trials already written, and counts a lost holder; a task that lost
+//    max_lost holders is failed (something in it kills or stalls workers). Every write checks the
+//    lease is still held, so a task is never done twice.
+// Every method is one transaction, retried with reconnection while the database is briefly
+// unreachable (store/sql_session.h: 60 s by default). Errors as values; kFailed "lease lost" when
+// the lease expired and the task was taken over; kUnavailable when the database stayed away.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +39,8 @@ struct JobSpec {
   std::string framework;                   // e.g. "halide"
   std::string framework_version;           // workers need the same major version
   Json settings = Json::object();          // framework/search settings (trials, budget, strategy)
-  int max_attempts = 3;
+  int max_attempts = 3;  // failures of the task itself before it is failed
+  int max_lost = 10;     // holders lost (lease expired) before it is failed
   // The job id: SHA-256 prefix of everything above; submitting the same job again resumes it.
   std::string Id() const;
 };
@@ -53,8 +59,10 @@ struct TaskInfo {
   std::string framework_version;
   Json settings;
   TaskState state = TaskState::kPending;
-  int attempts = 0;
+  int attempts = 0;  // failures of the task itself so far
   int max_attempts = 0;
+  int lost = 0;  // holders that vanished (lease expired) so far
+  int max_lost = 0;
   std::string lease_owner;
   int64_t lease_expires_us = 0;
   std::string last_error;
@@ -105,10 +113,14 @@ class TaskQueue {
   // they are, so resubmitting resumes: done tasks are not redone. Returns the job id.
   virtual Result<std::string> Submit(const JobSpec& spec) = 0;
 
-  // Takes the next task this worker can serve: pending, or running with an expired lease (then
-  // the previous holder is recorded as lost in last_error). Tasks whose lease expired after
-  // max_attempts become failed. nullopt when nothing is available.
+  // Takes the next task this worker can serve: first a running one whose lease expired (the
+  // previous holder is recorded as lost in last_error; a task reaching max_lost is failed
+  // instead), else the first pending one. nullopt when nothing is available now.
   virtual Result<std::optional<Lease>> Acquire(const WorkerCaps& caps, double lease_s) = 0;
+
+  // Tasks this worker could still be given: pending, or running under a lease that may yet
+  // expire. 0 means there is nothing left for it.
+  virtual Result<int64_t> Unfinished(const WorkerCaps& caps) = 0;
 
   // Tasks waiting for this worker's target that it cannot serve because the job needs another
   // framework or major version: one line each, for the worker to explain why it refuses them.
@@ -117,11 +129,13 @@ class TaskQueue {
   virtual Status Renew(const Lease& lease, double lease_s) = 0;
   // Stores finished trials (records) and counts them on the task, if the lease is still held.
   virtual Status AddTrials(const Lease& lease, const std::vector<Record>& records) = 0;
-  // Final records + state done, atomically.
+  // Final records + state done, atomically. Completing again a task this worker completed is a
+  // no-op (a retried call whose first commit went through).
   virtual Status Complete(const Lease& lease, const std::vector<Record>& records) = 0;
-  // The attempt failed: back to pending, or failed after max_attempts.
+  // The task itself failed: spends an attempt; back to pending, or failed after max_attempts.
   virtual Status Fail(const Lease& lease, const std::string& error) = 0;
-  // Gives the task back without spending the attempt (a worker told to stop).
+  // Gives the task back without spending anything (a worker told to stop, or cut off from the
+  // database).
   virtual Status Release(const Lease& lease) = 0;
 
   virtual Result<std::vector<JobSummary>> Jobs() = 0;

@@ -14,7 +14,8 @@ namespace opal::dist {
 
 class LeasedStore final : public RecordStore {
  public:
-  LeasedStore(RecordStore& store, TaskQueue& queue, const Lease& lease, const std::atomic<bool>& stop)
+  LeasedStore(RecordStore& store, TaskQueue& queue, const Lease& lease,
+              const std::atomic<bool>& stop)
       : store_(store), queue_(queue), lease_(lease), stop_(stop) {}
 
   std::string Describe() const override { return store_.Describe(); }
@@ -26,12 +27,19 @@ class LeasedStore final : public RecordStore {
   }
   Result<int64_t> Count(const RecordFilter& f) override { return store_.Count(f); }
   Result<std::vector<StoreSummaryRow>> Summarize() override { return store_.Summarize(); }
-  Result<std::set<std::string>> MeasuredConfigs(const std::string& w, const std::string& t, const std::string& f,
+  Result<std::set<std::string>> MeasuredConfigs(const std::string& w, const std::string& t,
+                                                const std::string& f,
                                                 const std::string& v) override {
     return store_.MeasuredConfigs(w, t, f, v);
   }
   Result<int64_t> Prune(const std::string&, const std::string&, int) override {
     return Error(ErrorCode::kUnsupported, "a worker does not prune");
+  }
+  Result<int64_t> Delete(const RecordFilter&) override {
+    return Error(ErrorCode::kUnsupported, "a worker does not delete records");
+  }
+  Result<int64_t> MergeDuplicates() override {
+    return Error(ErrorCode::kUnsupported, "a worker does not merge records");
   }
 
   int64_t trials_written() const { return written_; }

@@ -15,7 +15,11 @@ JobSpec MakeTuneJob(const std::vector<TuneJobTask>& tasks, const TuneJobOptions&
     s.workloads.push_back({t.workload.Key(), t.workload.CanonicalJson()});
     per_task[t.workload.Key()] = {{"trials", t.trials}, {"time_s", t.time_s}};
   }
-  s.settings = {{"strategy", o.strategy}, {"early_stop", o.early_stop}, {"transfer", o.transfer}, {"seed", o.seed}, {"tasks", per_task}};
+  s.settings = {{"strategy", o.strategy},
+                {"early_stop", o.early_stop},
+                {"transfer", o.transfer},
+                {"seed", o.seed},
+                {"tasks", per_task}};
   return s;
 }
 

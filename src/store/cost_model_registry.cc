@@ -41,36 +41,38 @@ class SqlCostModelRegistry final : public CostModelRegistry {
                    "cost model name '{}' is not valid: use 1-128 letters, digits, '.', '_' or '-'", m.name);
     }
     if (m.body.empty()) return Error(ErrorCode::kInvalidArgument, "cost model '{}' has no content", m.name);
-    const std::vector<std::string> values = {m.name,      m.framework,        m.feature_version,
-                                             m.meta.dump(), Sha256Hex(m.body), std::to_string(NowMicros()),
-                                             m.body};
+    const store::SqlParams values = {m.name,      m.framework,        m.feature_version, m.meta.dump(),
+                                     Sha256Hex(m.body), NowMicros(), m.body};
     return db_->Transaction([&]() -> Status {
-      OPAL_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT name FROM cost_models WHERE name = $1", {m.name}));
+      OPAL_ASSIGN_OR_RETURN(auto rows, db_->Rows("SELECT name FROM cost_models WHERE name = $1", {m.name}));
       if (!rows.empty() && !replace) {
         return Error(ErrorCode::kInvalidArgument,
                      "a cost model named '{}' is already registered in {} (pass --replace to overwrite it)", m.name,
                      db_->Describe());
       }
-      if (!rows.empty()) OPAL_RETURN_IF_ERROR(db_->Query("DELETE FROM cost_models WHERE name = $1", {m.name}).status());
-      return db_
-          ->Query(std::string("INSERT INTO cost_models (") + kColumns + ", body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                  values)
-          .status();
+      if (!rows.empty()) OPAL_RETURN_IF_ERROR(db_->Query("DELETE FROM cost_models WHERE name = $1", {m.name}));
+      return db_->Query(
+          std::string("INSERT INTO cost_models (") + kColumns + ", body) VALUES ($1, $2, $3, $4, $5, $6, $7)", values);
     });
   }
 
   Result<std::optional<RegisteredCostModel>> Get(const std::string& name, const std::string& framework) override {
     const std::string cols = std::string(kColumns) + ", body";
-    Result<std::vector<store::SqlRow>> rows =
-        !name.empty()       ? db_->Query("SELECT " + cols + " FROM cost_models WHERE name = $1", {name})
-        : framework.empty() ? db_->Query("SELECT " + cols + " FROM cost_models ORDER BY created_us DESC, name LIMIT 1")
-                            : db_->Query("SELECT " + cols +
-                                             " FROM cost_models WHERE framework = $1 "
-                                             "ORDER BY created_us DESC, name LIMIT 1",
-                                         {framework});
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) return std::optional<RegisteredCostModel>();
-    RegisteredCostModel m = FromRow(rows->front());
+    std::vector<store::SqlRow> rows;
+    OPAL_RETURN_IF_ERROR(db_->Read([&]() -> Status {
+      Result<std::vector<store::SqlRow>> got =
+          !name.empty()       ? db_->Rows("SELECT " + cols + " FROM cost_models WHERE name = $1", {name})
+          : framework.empty() ? db_->Rows("SELECT " + cols + " FROM cost_models ORDER BY created_us DESC, name LIMIT 1")
+                              : db_->Rows("SELECT " + cols +
+                                              " FROM cost_models WHERE framework = $1 "
+                                              "ORDER BY created_us DESC, name LIMIT 1",
+                                          {framework});
+      if (!got.ok()) return got.status();
+      rows = std::move(*got);
+      return Status::Ok();
+    }));
+    if (rows.empty()) return std::optional<RegisteredCostModel>();
+    RegisteredCostModel m = FromRow(rows.front());
     if (Sha256Hex(m.body) != m.sha256) {
       return Error(ErrorCode::kFailed, "cost model '{}' in {} is corrupted (its content does not match its hash)",
                    m.name, db_->Describe());
@@ -79,8 +81,12 @@ class SqlCostModelRegistry final : public CostModelRegistry {
   }
 
   Result<std::vector<RegisteredCostModel>> List() override {
-    OPAL_ASSIGN_OR_RETURN(auto rows,
-                          db_->Query(std::string("SELECT ") + kColumns + " FROM cost_models ORDER BY created_us DESC, name"));
+    std::vector<store::SqlRow> rows;
+    OPAL_RETURN_IF_ERROR(db_->Read([&]() -> Status {
+      OPAL_ASSIGN_OR_RETURN(rows, db_->Rows(std::string("SELECT ") + kColumns +
+                                            " FROM cost_models ORDER BY created_us DESC, name"));
+      return Status::Ok();
+    }));
     std::vector<RegisteredCostModel> out;
     for (const auto& r : rows) out.push_back(FromRow(r));
     return out;
@@ -89,7 +95,7 @@ class SqlCostModelRegistry final : public CostModelRegistry {
   Result<bool> Remove(const std::string& name) override {
     int64_t changes = 0;
     OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
-      return db_->Query("DELETE FROM cost_models WHERE name = $1", {name}, &changes).status();
+      return db_->Query("DELETE FROM cost_models WHERE name = $1", {name}, nullptr, &changes);
     }));
     return changes > 0;
   }

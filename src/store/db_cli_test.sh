@@ -22,6 +22,34 @@ cmp -s "$tmp/in.jsonl" "$tmp/lite.jsonl" || fail "sqlite export differs from wha
 "$opal" db export --store "$pgdb" -o "$tmp/pg.jsonl" 2>/dev/null
 cmp -s "$tmp/in.jsonl" "$tmp/pg.jsonl" || fail "postgresql export differs from the sqlite one"
 
+# gzip: export --gzip, import reads it back (detected from the content), a cut file is refused.
+"$opal" db export --store "$pgdb" --gzip -o "$tmp/pg.jsonl.gz" 2>/dev/null
+[[ "$(head -c 2 "$tmp/pg.jsonl.gz" | od -An -tx1 | tr -d ' ')" == 1f8b ]] || fail "export --gzip wrote no gzip"
+gzip -dc "$tmp/pg.jsonl.gz" | cmp -s "$tmp/in.jsonl" - || fail "the gzip export differs from the plain one"
+"$opal" db export --store "$pgdb" --gzip 2>/dev/null | gzip -dc | cmp -s "$tmp/in.jsonl" - || fail "gzip to stdout"
+out=$("$opal" db import --store "sqlite:$tmp/gz.db" "$tmp/pg.jsonl.gz")
+[[ "$out" == *"500 new, 0 already present"* ]] || fail "gzip import: $out"
+head -c 3000 "$tmp/pg.jsonl.gz" >"$tmp/cut.gz"
+set +e
+err=$("$opal" db import --store "sqlite:$tmp/cut.db" "$tmp/cut.gz" 2>&1); rc=$?
+set -e
+[[ $rc != 0 && "$err" == *"truncated"* ]] || fail "a truncated gzip file: rc=$rc $err"
+
+# compact: version 0.9 to a gzip archive (then gone from the store), which imports back.
+cp "$tmp/laptop.db" "$tmp/compact.db"
+n09=$("$opal" db export --store "sqlite:$tmp/compact.db" --framework-version 0.9 2>/dev/null | wc -l)
+out=$("$opal" db compact --store "sqlite:$tmp/compact.db" --framework halide --archive-version 0.9 \
+      --archive "$tmp/old.jsonl.gz" --merge-duplicates)
+[[ "$out" == *"$n09 archived"* ]] || fail "compact: $out (expected $n09 archived)"
+n=$("$opal" db export --store "sqlite:$tmp/compact.db" --framework-version 0.9 2>/dev/null | wc -l)
+[[ "$n" == 0 ]] || fail "compact left $n records of 0.9"
+out=$("$opal" db import --store "sqlite:$tmp/compact.db" "$tmp/old.jsonl.gz")
+[[ "$out" == *"$n09 new"* ]] || fail "archive import: $out"
+set +e
+err=$("$opal" db compact --store "sqlite:$tmp/compact.db" 2>&1); rc=$?
+set -e
+[[ $rc == 2 && "$err" == *"--merge-duplicates"* ]] || fail "compact without an action: rc=$rc $err"
+
 "$opal" db stats --store "$pgdb" | grep -q "500 records" || fail "stats total"
 "$opal" db stats --store "$pgdb" --json | /usr/bin/python3 -c \
   'import json,sys; d=json.load(sys.stdin); assert sum(r["records"] for r in d["rows"]) == 500' || fail "stats json"

@@ -4,19 +4,16 @@
 
 #include "store/dsn.h"
 #include "store/memory_store.h"
-#include "store/postgres_store.h"
-#include "store/sqlite_store.h"
+#include "store/sql_record_store.h"
+#include "store/sql_session.h"
 
 namespace opal {
 
 Result<std::unique_ptr<RecordStore>> RecordStore::Open(std::string_view dsn) {
   OPAL_ASSIGN_OR_RETURN(store::Dsn d, store::ParseDsn(dsn));
-  switch (d.backend) {
-    case store::Backend::kMemory: return store::NewMemoryStore();
-    case store::Backend::kSqlite: return store::OpenSqliteStore(d.location);
-    case store::Backend::kPostgres: return store::OpenPostgresStore(d.location);
-  }
-  return Error(ErrorCode::kInternal, "unhandled store backend");
+  if (d.backend == store::Backend::kMemory) return store::NewMemoryStore();
+  OPAL_ASSIGN_OR_RETURN(auto session, store::OpenSqlSession(dsn));
+  return store::NewSqlRecordStore(std::move(session));
 }
 
 std::string RecordStore::DefaultDsn() {

@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "opal/hash.h"
+
 #include "store/store_test_util.h"
 
 namespace opal {
@@ -22,6 +29,54 @@ Record Sample() {
   r.timestamp_us = 42;
   r.Finalize(4e6);
   return r;
+}
+
+// The uid is the SHA-256 of the record's canonical JSON without uid and format: ComputeUid writes
+// that text directly, and must give the same bytes as building the JSON and dumping it.
+TEST(Record, UidIsTheHashOfTheCanonicalJsonOfTheContent) {
+  std::mt19937_64 rng(11);
+  auto text = [&](size_t n) {
+    static const std::string extra[] = {"\"", "\\", "\n", "\t", "\x01", "\x1f", "\x7f", "/", "caf\xc3\xa9",
+                                        "\xe2\x82\xac", "\xf0\x9f\x98\x80", "'; DROP TABLE records; --"};
+    std::string s;
+    while (s.size() < n) {
+      if (rng() % 4 == 0) s += extra[rng() % std::size(extra)];
+      else s += static_cast<char>(0x20 + rng() % 0x5f);
+    }
+    return s;
+  };
+  auto number = [&]() {
+    switch (rng() % 6) {
+      case 0: return 0.0;
+      case 1: return -0.0;
+      case 2: return std::ldexp(static_cast<double>(rng() % 1000), -1070);  // subnormal
+      case 3: return static_cast<double>(rng() % 100);                      // integral
+      case 4: return std::numeric_limits<double>::infinity();               // written as null
+      default: {
+        double d;
+        uint64_t bits = rng();
+        std::memcpy(&d, &bits, sizeof d);
+        return std::isnan(d) ? 1.5 : d;
+      }
+    }
+  };
+  for (int i = 0; i < 500; ++i) {
+    Record r;
+    for (std::string* f : {&r.workload_key, &r.workload_json, &r.op, &r.target_key, &r.target_coarse_key,
+                           &r.target_string, &r.framework, &r.framework_version, &r.config_json, &r.error,
+                           &r.provenance.opal_version, &r.provenance.compiler, &r.provenance.halide_version,
+                           &r.provenance.llvm_version, &r.provenance.host, &r.provenance.worker_id})
+      *f = text(rng() % 40);
+    r.status = static_cast<TrialStatus>(rng() % 6);
+    for (size_t t = rng() % 6; t > 0; --t) r.times_s.push_back(number());
+    r.median_s = number();
+    r.gflops = number();
+    r.timestamp_us = static_cast<int64_t>(rng()) * (rng() % 2 ? 1 : -1);
+    Json reference = r.ToJson();
+    reference.erase("format");
+    reference.erase("uid");
+    ASSERT_EQ(r.ComputeUid(), Sha256Hex(CanonicalJson(reference))) << CanonicalJson(reference);
+  }
 }
 
 TEST(Record, FinalizeComputesMedianGflopsAndUid) {

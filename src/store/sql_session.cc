@@ -1,107 +1,104 @@
 #include "store/sql_session.h"
 
-#include <regex>
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <thread>
 
 #include "store/dsn.h"
-#include "store/pg_conn.h"
-#include "store/postgres_store.h"
-#include "store/sqlite_db.h"
-#include "store/sqlite_store.h"
+#include "store/record_writer.h"
+#include "store/schema.h"
 
 namespace opal::store {
-namespace {
 
-// Runs fn in the backend's retried transaction; the writer's id cache trusts only committed rows.
-template <typename RunTransaction>
-Status WithWriter(RecordWriter& writer, const std::function<Status()>& fn, RunTransaction run) {
-  Status st = run(std::function<Status()>([&] {
-    writer.Discard();
-    return fn();
-  }));
-  st.ok() ? writer.Committed() : writer.Discard();
-  return st;
+SqlSession::SqlSession() : writer_(std::make_unique<RecordWriter>(*this)) {}
+SqlSession::~SqlSession() = default;
+
+RecordWriter& SqlSession::writer() { return *writer_; }
+
+double RetryWindowSeconds() {
+  if (const char* s = std::getenv("OPAL_STORE_RETRY_S"); s && *s) {
+    char* end = nullptr;
+    const double v = std::strtod(s, &end);
+    if (end && *end == '\0' && v >= 0) return v;
+  }
+  return 60;
 }
 
-class SqliteSession final : public SqlSession {
- public:
-  explicit SqliteSession(std::unique_ptr<SqliteDb> db) : db_(std::move(db)), writer_(db_.get()) {}
-  bool postgres() const override { return false; }
-  std::string Describe() const override { return "sqlite:" + db_->path(); }
-
-  Result<std::vector<SqlRow>> Query(const std::string& sql, const std::vector<std::string>& params,
-                                    int64_t* changes) override {
-    static const std::regex dollar(R"(\$(\d+))");
-    OPAL_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::regex_replace(sql, dollar, "?$1")));
-    for (size_t i = 0; i < params.size(); ++i) q.Bind(static_cast<int>(i + 1), params[i]);
-    std::vector<SqlRow> rows;
-    while (true) {
-      OPAL_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      SqlRow r;
-      for (int c = 0; c < q.Columns(); ++c) r.push_back(q.Text(c));
-      rows.push_back(std::move(r));
-    }
-    if (changes) *changes = db_->Changes();
-    return rows;
-  }
-
-  Status Transaction(const std::function<Status()>& fn) override {
-    return WithWriter(writer_, fn, [&](const auto& body) { return db_->WriteTransaction(body); });
-  }
-  RecordWriter& writer() override { return writer_; }
-
- private:
-  std::unique_ptr<SqliteDb> db_;
-  RecordWriter writer_;
-};
-
-class PgSession final : public SqlSession {
- public:
-  explicit PgSession(std::unique_ptr<PgConn> db) : db_(std::move(db)), writer_(db_.get()) {}
-  bool postgres() const override { return true; }
-  std::string Describe() const override { return db_->redacted(); }
-
-  Result<std::vector<SqlRow>> Query(const std::string& sql, const std::vector<std::string>& params,
-                                    int64_t* changes) override {
-    OPAL_ASSIGN_OR_RETURN(auto res, db_->Exec(sql, params));
-    std::vector<SqlRow> rows;
-    const int cols = PQnfields(res.res.get());
-    for (int i = 0; i < res.Rows(); ++i) {
-      SqlRow r;
-      for (int c = 0; c < cols; ++c) r.push_back(res.Text(i, c));
-      rows.push_back(std::move(r));
-    }
-    if (changes) *changes = res.Affected();
-    return rows;
-  }
-
-  Status Transaction(const std::function<Status()>& fn) override {
-    return WithWriter(writer_, fn, [&](const auto& body) { return db_->Transaction(body); });
-  }
-  RecordWriter& writer() override { return writer_; }
-
- private:
-  std::unique_ptr<PgConn> db_;
-  RecordWriter writer_;
-};
-
+namespace {
+std::function<void(const std::string&)>& Observer() {
+  static std::function<void(const std::string&)> observer;
+  return observer;
+}
 }  // namespace
 
-Result<std::unique_ptr<SqlSession>> OpenSqlSession(std::string_view dsn) {
+void SetStatementObserver(std::function<void(const std::string& sql)> observer) { Observer() = std::move(observer); }
+
+void ObserveStatement(const std::string& sql) {
+  if (Observer()) Observer()(sql);
+}
+
+Result<std::vector<SqlRow>> SqlSession::Rows(const std::string& sql, const SqlParams& params) {
+  std::vector<SqlRow> rows;
+  OPAL_RETURN_IF_ERROR(Query(sql, params, [&](const SqlRowView& v) {
+    SqlRow r;
+    r.reserve(static_cast<size_t>(v.Columns()));
+    for (int c = 0; c < v.Columns(); ++c) r.push_back(v.Text(c));
+    rows.push_back(std::move(r));
+    return true;
+  }));
+  return rows;
+}
+
+Status SqlSession::Transaction(const std::function<Status()>& fn) { return Retrying(true, fn); }
+Status SqlSession::Read(const std::function<Status()>& fn) { return Retrying(false, fn); }
+
+Status SqlSession::Retrying(bool write, const std::function<Status()>& fn) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration<double>(RetryWindowSeconds());
+  thread_local std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0;; ++attempt) {
+    Status st = EnsureConnected();
+    if (st.ok() && write) st = BeginWrite();
+    if (st.ok()) {
+      writer_->Discard();  // ids cached by an earlier try of this transaction were rolled back
+      st = fn();
+      if (st.ok() && write) st = Commit();
+      if (st.ok()) {
+        writer_->Committed();
+        return st;
+      }
+      if (write) Rollback();
+      writer_->Discard();
+    }
+    if (st.code() != ErrorCode::kUnavailable) return st;
+    // Full jitter over an exponential ceiling: 10 ms, 20 ms, ... at most 1 s.
+    const int ceiling_ms = 10 << std::min(attempt, 7);
+    const auto delay =
+        std::chrono::milliseconds(1 + rng() % static_cast<unsigned>(std::min(ceiling_ms, 1000)));
+    if (Clock::now() + delay > deadline) {
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      return attempt == 0
+                 ? st
+                 : st.WithContext(fmt::format("still failing after {:.0f} s of retries", waited));
+    }
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+Result<std::unique_ptr<SqlSession>> OpenSqlSession(std::string_view dsn, int max_version) {
   OPAL_ASSIGN_OR_RETURN(Dsn d, ParseDsn(dsn));
-  // Opening the record store first runs the migrations; then a connection of our own.
-  if (d.backend == Backend::kSqlite) {
-    OPAL_RETURN_IF_ERROR(OpenSqliteStore(d.location).status());
-    OPAL_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(d.location));
-    return std::unique_ptr<SqlSession>(new SqliteSession(std::move(db)));
-  }
-  if (d.backend == Backend::kPostgres) {
-    OPAL_RETURN_IF_ERROR(OpenPostgresStore(d.location).status());
-    OPAL_ASSIGN_OR_RETURN(auto db, PgConn::Connect(d.location));
-    return std::unique_ptr<SqlSession>(new PgSession(std::move(db)));
-  }
-  return Error(ErrorCode::kInvalidArgument, "the task queue needs a sqlite: or postgresql: store, not {}",
-               Redact(dsn));
+  Result<std::unique_ptr<SqlSession>> session =
+      d.backend == Backend::kSqlite ? ConnectSqlite(d.location)
+      : d.backend == Backend::kPostgres
+          ? ConnectPostgres(d.location)
+          : Result<std::unique_ptr<SqlSession>>(
+                Error(ErrorCode::kInvalidArgument,
+                      "this needs a sqlite: or postgresql: store, not {}", Redact(dsn)));
+  if (!session.ok()) return session.status();
+  OPAL_RETURN_IF_ERROR(Migrate(**session, max_version));
+  return session;
 }
 
 }  // namespace opal::store

@@ -2,6 +2,9 @@
 // on the throwaway server CTest starts). Every backend must give the same answers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "opal/record_store.h"
 #include "store/schema.h"
 #include "store/store_test_util.h"
@@ -12,9 +15,7 @@ namespace {
 class StoreConformance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto dsn = FreshDsn(GetParam());
-    ASSERT_TRUE(dsn.ok()) << dsn.status().message();
-    auto s = RecordStore::Open(*dsn);
+    auto s = FreshStore(GetParam());
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(*s);
   }
@@ -41,7 +42,8 @@ TEST_P(StoreConformance, TopKIsFastestValidFirstAndKeepsEveryTrial) {
   std::vector<Record> rs;
   const double medians[] = {5e-3, 1e-3, 3e-3, 2e-3, 4e-3};
   for (int i = 0; i < 5; ++i)
-    rs.push_back(MakeRecord({.config = "{\"tile\":" + std::to_string(i) + "}", .median = medians[i]}));
+    rs.push_back(
+        MakeRecord({.config = "{\"tile\":" + std::to_string(i) + "}", .median = medians[i]}));
   rs.push_back(MakeRecord({.config = "{\"tile\":99}", .status = TrialStatus::kCrash}));
   rs.push_back(MakeRecord({.workload = 1, .median = 1e-6}));  // another workload
   EXPECT_EQ(Put(rs), 7);
@@ -55,7 +57,8 @@ TEST_P(StoreConformance, TopKIsFastestValidFirstAndKeepsEveryTrial) {
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(*all, 6) << "failed trials are kept";
   EXPECT_EQ(*store_->Count({.workload_key = "conv2d-w0", .ok_only = true}), 5);
-  EXPECT_TRUE(Top({.workload_key = "conv2d-w7", .target_key = "cpu-x86_64-avx2-aaaa", .k = 3}).empty());
+  EXPECT_TRUE(
+      Top({.workload_key = "conv2d-w7", .target_key = "cpu-x86_64-avx2-aaaa", .k = 3}).empty());
 }
 
 TEST_P(StoreConformance, PuttingTheSameRecordTwiceAddsNothing) {
@@ -72,14 +75,89 @@ TEST_P(StoreConformance, UnfinalizedRecordsAreRefused) {
   EXPECT_EQ(*store_->Count({}), 0);
 }
 
+// Top-k answers match a full sort of the valid records by (median, uid), for k below and above
+// the SQL stores' best-record summary (32 per group), with ties, records arriving in several
+// transactions in random order, and after a prune.
+TEST_P(StoreConformance, TopKMatchesAFullSortAtEverySize) {
+  std::mt19937 rng(7);
+  std::vector<Record> all;
+  for (int i = 0; i < 120; ++i) {
+    const double median = 1e-3 * (1 + static_cast<int>(rng() % 60));  // ties on purpose
+    const bool ok = i % 7 != 3;
+    all.push_back(
+        MakeRecord({.target = i % 5 == 0 ? "cpu-x86_64-avx2-bbbb" : "cpu-x86_64-avx2-aaaa",
+                    .version = i % 4 == 0 ? "2.0" : (i % 2 ? "1.0" : "1.1"),
+                    .config = "{\"i\":" + std::to_string(i) + "}",
+                    .median = median,
+                    .status = ok ? TrialStatus::kOk : TrialStatus::kCrash}));
+  }
+  std::shuffle(all.begin(), all.end(), rng);
+  for (size_t b = 0; b < all.size(); b += 17)
+    Put(std::vector<Record>(all.begin() + b, all.begin() + std::min(all.size(), b + 17)));
+  auto expect = [&](const std::string& target, const std::string& major, size_t k) {
+    std::vector<Record> want;
+    for (const Record& r : all)
+      if (r.status == TrialStatus::kOk && r.target_key == target &&
+          (major.empty() || FrameworkMajorVersion(r.framework_version) == major))
+        want.push_back(r);
+    std::sort(want.begin(), want.end(), [](const Record& a, const Record& b) {
+      return std::tie(a.median_s, a.uid) < std::tie(b.median_s, b.uid);
+    });
+    std::vector<std::string> uids;
+    for (size_t i = 0; i < want.size() && i < k; ++i) uids.push_back(want[i].uid);
+    return uids;
+  };
+  auto got = [&](const std::string& target, const std::string& version, int k) {
+    std::vector<std::string> uids;
+    for (const Record& r : Top({.workload_key = "conv2d-w0",
+                           .target_key = target,
+                           .framework = "halide",
+                           .framework_version = version,
+                           .k = k}))
+      uids.push_back(r.uid);
+    return uids;
+  };
+  for (int k : {1, 10, 32, 33, 100}) {
+    EXPECT_EQ(got("cpu-x86_64-avx2-aaaa", "1.7", k), expect("cpu-x86_64-avx2-aaaa", "1", k))
+        << "k=" << k;
+    EXPECT_EQ(got("cpu-x86_64-avx2-aaaa", "", k), expect("cpu-x86_64-avx2-aaaa", "", k))
+        << "any version, k=" << k;
+    EXPECT_EQ(got("cpu-x86_64-avx2-bbbb", "2.0", k), expect("cpu-x86_64-avx2-bbbb", "2", k))
+        << "k=" << k;
+  }
+  // Pruning version 1.0 to its 3 best per (workload, target) leaves version 1.1 untouched.
+  ASSERT_TRUE(store_->Prune("halide", "1.0", 3).ok());
+  std::erase_if(all, [&](const Record& r) {
+    if (r.framework_version != "1.0") return false;
+    std::vector<const Record*> same;
+    for (const Record& o : all)
+      if (o.framework_version == "1.0" && o.target_key == r.target_key &&
+          o.status == TrialStatus::kOk)
+        same.push_back(&o);
+    std::sort(same.begin(), same.end(), [](auto* a, auto* b) {
+      return std::tie(a->median_s, a->uid) < std::tie(b->median_s, b->uid);
+    });
+    for (size_t i = 0; i < same.size() && i < 3; ++i)
+      if (same[i]->uid == r.uid) return false;
+    return true;
+  });
+  for (int k : {5, 32, 40})
+    EXPECT_EQ(got("cpu-x86_64-avx2-aaaa", "1.0", k), expect("cpu-x86_64-avx2-aaaa", "1", k))
+        << "after prune, k=" << k;
+}
+
 TEST_P(StoreConformance, CoarseFallbackOnlyWhenAskedAndExactFirst) {
-  EXPECT_EQ(Put({MakeRecord({.target = "cpu-x86_64-avx2-bbbb", .median = 1e-4}),
-                 MakeRecord({.target = "cpu-x86_64-avx2-cccc", .median = 2e-4}),
-                 MakeRecord({.target = "cpu-x86_64-avx512-dddd", .coarse = "cpu-x86_64-avx512", .median = 1e-5}),
-                 MakeRecord({.target = "cpu-x86_64-avx2-aaaa", .median = 9e-4})}),
-            4);
-  TopKQuery q{.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa",
-              .target_coarse_key = "cpu-x86_64-avx2", .k = 3};
+  EXPECT_EQ(
+      Put({MakeRecord({.target = "cpu-x86_64-avx2-bbbb", .median = 1e-4}),
+           MakeRecord({.target = "cpu-x86_64-avx2-cccc", .median = 2e-4}),
+           MakeRecord(
+               {.target = "cpu-x86_64-avx512-dddd", .coarse = "cpu-x86_64-avx512", .median = 1e-5}),
+           MakeRecord({.target = "cpu-x86_64-avx2-aaaa", .median = 9e-4})}),
+      4);
+  TopKQuery q{.workload_key = "conv2d-w0",
+              .target_key = "cpu-x86_64-avx2-aaaa",
+              .target_coarse_key = "cpu-x86_64-avx2",
+              .k = 3};
   auto exact = Top(q);
   ASSERT_EQ(exact.size(), 1u);
   EXPECT_EQ(exact[0].target_key, "cpu-x86_64-avx2-aaaa");
@@ -92,10 +170,15 @@ TEST_P(StoreConformance, CoarseFallbackOnlyWhenAskedAndExactFirst) {
 }
 
 TEST_P(StoreConformance, FrameworkVersionCompatibilityIsTheMajorVersion) {
-  Put({MakeRecord({.version = "1.0", .median = 3e-3}), MakeRecord({.version = "1.2", .median = 2e-3}),
-       MakeRecord({.version = "2.0", .median = 1e-3}), MakeRecord({.framework = "other", .median = 5e-4})});
-  TopKQuery q{.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .framework = "halide",
-              .framework_version = "1.7", .k = 10};
+  Put({MakeRecord({.version = "1.0", .median = 3e-3}),
+       MakeRecord({.version = "1.2", .median = 2e-3}),
+       MakeRecord({.version = "2.0", .median = 1e-3}),
+       MakeRecord({.framework = "other", .median = 5e-4})});
+  TopKQuery q{.workload_key = "conv2d-w0",
+              .target_key = "cpu-x86_64-avx2-aaaa",
+              .framework = "halide",
+              .framework_version = "1.7",
+              .k = 10};
   auto v1 = Top(q);
   ASSERT_EQ(v1.size(), 2u);
   EXPECT_EQ(v1[0].framework_version, "1.2");
@@ -109,13 +192,17 @@ TEST_P(StoreConformance, FrameworkVersionCompatibilityIsTheMajorVersion) {
 
 TEST_P(StoreConformance, ScanFiltersAndKeepsInsertionOrder) {
   for (int i = 0; i < 10; ++i)
-    Put({MakeRecord({.workload = i % 3, .config = "{\"i\":" + std::to_string(i) + "}",
+    Put({MakeRecord({.workload = i % 3,
+                     .config = "{\"i\":" + std::to_string(i) + "}",
                      .status = i % 4 == 0 ? TrialStatus::kTimeout : TrialStatus::kOk})});
   std::vector<std::string> seen;
-  ASSERT_TRUE(store_->Scan({.workload_key = "conv2d-w1"}, [&](const Record& r) {
-    seen.push_back(r.config_json);
-    return true;
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Scan({.workload_key = "conv2d-w1"},
+                         [&](const Record& r) {
+                           seen.push_back(r.config_json);
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"{\"i\":1}", "{\"i\":4}", "{\"i\":7}"}));
   int n = 0;
   ASSERT_TRUE(store_->Scan({}, [&](const Record&) { return ++n < 4; }).ok());
@@ -140,7 +227,8 @@ TEST_P(StoreConformance, SummaryPerTargetAndOp) {
 }
 
 TEST_P(StoreConformance, MeasuredConfigsIncludeFailedTrials) {
-  Put({MakeRecord({.config = "{\"a\":1}"}), MakeRecord({.config = "{\"a\":2}", .status = TrialStatus::kCrash}),
+  Put({MakeRecord({.config = "{\"a\":1}"}),
+       MakeRecord({.config = "{\"a\":2}", .status = TrialStatus::kCrash}),
        MakeRecord({.version = "2.0", .config = "{\"a\":3}"})});
   auto got = store_->MeasuredConfigs("conv2d-w0", "cpu-x86_64-avx2-aaaa", "halide", "1.0");
   ASSERT_TRUE(got.ok());
@@ -151,7 +239,8 @@ TEST_P(StoreConformance, PruneKeepsTheBestAndNeverTouchesOtherVersions) {
   std::vector<Record> rs;
   for (int w = 0; w < 2; ++w)
     for (int i = 0; i < 5; ++i)
-      rs.push_back(MakeRecord({.workload = w, .config = "{\"i\":" + std::to_string(i) + "}",
+      rs.push_back(MakeRecord({.workload = w,
+                               .config = "{\"i\":" + std::to_string(i) + "}",
                                .median = (5 - i) * 1e-3}));
   rs.push_back(MakeRecord({.status = TrialStatus::kCrash}));
   for (int i = 0; i < 3; ++i)
@@ -166,8 +255,58 @@ TEST_P(StoreConformance, PruneKeepsTheBestAndNeverTouchesOtherVersions) {
   ASSERT_EQ(top.size(), 2u);
   EXPECT_EQ(top[0].median_s, 1e-3);
   EXPECT_EQ(top[1].median_s, 2e-3);
-  EXPECT_EQ(Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .k = 10}).size(), 5u);
+  EXPECT_EQ(
+      Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .k = 10}).size(), 5u);
   EXPECT_FALSE(store_->Prune("halide", "1.0", -1).ok());
+}
+
+TEST_P(StoreConformance, DeleteRemovesWhatTheFilterSelectsAndRefusesEverything) {
+  Put({MakeRecord({.version = "0.9", .config = "{\"a\":1}", .median = 1e-4}),
+       MakeRecord({.version = "0.9", .config = "{\"a\":2}", .status = TrialStatus::kCrash}),
+       MakeRecord({.version = "1.0", .config = "{\"a\":3}", .median = 2e-3})});
+  EXPECT_FALSE(store_->Delete({}).ok()) << "an empty filter would empty the store";
+  auto n = store_->Delete({.framework = "halide", .framework_version = "0.9"});
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(*store_->Count({}), 1);
+  auto top = Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .k = 5});
+  ASSERT_EQ(top.size(), 1u) << "deleted records are gone from top-k too";
+  EXPECT_EQ(top[0].framework_version, "1.0");
+}
+
+// Three measurements of one config become one record with all nine times, oldest first; other
+// configs, other versions and failed trials are left alone.
+TEST_P(StoreConformance, MergeDuplicatesKeepsEveryTimeOfAConfig) {
+  std::vector<Record> rs;
+  for (int i = 0; i < 3; ++i)
+    rs.push_back(MakeRecord({.config = "{\"same\":1}", .median = (3 - i) * 1e-3, .timestamp_us = 1000 + i}));
+  rs.push_back(MakeRecord({.config = "{\"same\":1}", .status = TrialStatus::kCrash, .timestamp_us = 5}));
+  rs.push_back(MakeRecord({.version = "2.0", .config = "{\"same\":1}", .median = 5e-3}));
+  rs.push_back(MakeRecord({.config = "{\"other\":1}", .median = 4e-3}));
+  ASSERT_EQ(Put(rs), 6);
+  auto removed = store_->MergeDuplicates();
+  ASSERT_TRUE(removed.ok()) << removed.status().message();
+  EXPECT_EQ(*removed, 2);
+  EXPECT_EQ(*store_->Count({}), 4);
+  std::vector<Record> merged;
+  ASSERT_TRUE(store_->Scan({.framework_version = "1.0", .ok_only = true}, [&](const Record& r) {
+    if (r.config_json == "{\"same\":1}") merged.push_back(r);
+    return true;
+  }).ok());
+  ASSERT_EQ(merged.size(), 1u);
+  std::vector<double> want;
+  for (int i = 0; i < 3; ++i)
+    for (double t : rs[static_cast<size_t>(i)].times_s) want.push_back(t);
+  EXPECT_EQ(merged[0].times_s, want);
+  EXPECT_EQ(merged[0].timestamp_us, 1000);
+  EXPECT_EQ(merged[0].median_s, 2e-3);
+  EXPECT_DOUBLE_EQ(merged[0].gflops, 2e9 / 2e-3 / 1e9);
+  EXPECT_EQ(merged[0].uid, merged[0].ComputeUid());
+  auto top = Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .framework_version = "1",
+                  .k = 5});
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].uid, merged[0].uid) << "top-k sees the merged record";
+  EXPECT_EQ(*store_->MergeDuplicates(), 0) << "nothing left to merge";
 }
 
 // Quotes, semicolons, SQL comments and non-ASCII text are data, never SQL.
@@ -196,7 +335,8 @@ TEST_P(StoreConformance, HostileStringsAreStoredVerbatim) {
 // are byte-identical and importing twice adds nothing.
 TEST_P(StoreConformance, ExportImportRoundTripIsBitExactAndIdempotent) {
   std::vector<Record> rs;
-  const double awkward[] = {1e-3 / 3, 5e-324, 1.7976931348623157e308 / 1e300, 0.1 + 0.2, 123456.789e-9};
+  const double awkward[] = {1e-3 / 3, 5e-324, 1.7976931348623157e308 / 1e300, 0.1 + 0.2,
+                            123456.789e-9};
   for (int i = 0; i < 5; ++i) {
     Record r = MakeRecord({.workload = i, .median = awkward[i]});
     r.times_s.push_back(awkward[(i + 1) % 5]);
@@ -208,9 +348,9 @@ TEST_P(StoreConformance, ExportImportRoundTripIsBitExactAndIdempotent) {
   auto export_all = [](RecordStore& s) {
     std::string out;
     EXPECT_TRUE(s.Scan({}, [&](const Record& r) {
-      out += CanonicalJson(r.ToJson()) + "\n";
-      return true;
-    }).ok());
+                   out += CanonicalJson(r.ToJson()) + "\n";
+                   return true;
+                 }).ok());
     return out;
   };
   const std::string first = export_all(*store_);
@@ -233,7 +373,8 @@ TEST_P(StoreConformance, ExportImportRoundTripIsBitExactAndIdempotent) {
   for (size_t i = 0; i < rs.size(); ++i) EXPECT_EQ(imported[i].uid, rs[i].uid);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values("memory", "sqlite", "postgresql"),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
+                         ::testing::Values("memory", "sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

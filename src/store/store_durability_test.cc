@@ -8,11 +8,8 @@
 #include <filesystem>
 
 #include "opal/record_store.h"
-#include "store/pg_conn.h"
-#include "store/postgres_store.h"
-#include "store/sqlite_db.h"
-#include "store/sqlite_store.h"
 #include "store/schema.h"
+#include "store/sql_session.h"
 #include "store/store_test_util.h"
 
 namespace opal::store::testing {
@@ -64,7 +61,6 @@ TEST_P(SharedStore, ConcurrentWritersFromSeveralProcessesLoseNothing) {
 TEST_P(SharedStore, OlderSchemaIsMigratedOnOpen) {
   auto dsn = FreshDsn(GetParam());
   ASSERT_TRUE(dsn.ok()) << dsn.status().message();
-  const std::string location = dsn->substr(dsn->find(':') + 1);
   const char* v1_rows[] = {
       "INSERT INTO workloads (key, op, json) VALUES ('conv2d-w0', 'conv2d', '{}')",
       "INSERT INTO targets (key, coarse_key, canonical) VALUES ('cpu-a', 'cpu', 'cpu')",
@@ -72,21 +68,11 @@ TEST_P(SharedStore, OlderSchemaIsMigratedOnOpen) {
       "times, median_s, gflops, opal_version, compiler, halide_version, llvm_version, host, worker_id, "
       "timestamp_us) VALUES ('u1', 1, 1, 'halide', '3.4', '{}', 'ok', '', '[0.5]', 0.5, 1.0, '0.0.1', 'gcc', "
       "'14', '14', 'h', 'w', 1)"};
-  if (GetParam() == "sqlite") {
-    auto old = OpenSqliteStore(location, /*max_version=*/1);
+  {
+    auto old = OpenSqlSession(*dsn, /*max_version=*/1);
     ASSERT_TRUE(old.ok()) << old.status().message();
-    EXPECT_EQ(*(*old)->SchemaVersion(), 1);
-    old->reset();
-    auto db = SqliteDb::Open(location);
-    ASSERT_TRUE(db.ok());
-    for (const char* sql : v1_rows) ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
-  } else {
-    auto old = OpenPostgresStore(*dsn, /*max_version=*/1);
-    ASSERT_TRUE(old.ok()) << old.status().message();
-    EXPECT_EQ(*(*old)->SchemaVersion(), 1);
-    auto db = PgConn::Connect(*dsn);
-    ASSERT_TRUE(db.ok());
-    for (const char* sql : v1_rows) ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+    EXPECT_EQ(*ReadSchemaVersion(**old), 1);
+    for (const char* sql : v1_rows) ASSERT_TRUE((*old)->ExecScript(sql).ok()) << sql;
   }
   auto s = RecordStore::Open(*dsn);
   ASSERT_TRUE(s.ok()) << s.status().message();
@@ -103,11 +89,7 @@ TEST_P(SharedStore, NewerSchemaIsRefusedWithAClearMessage) {
   ASSERT_TRUE(dsn.ok());
   ASSERT_TRUE(RecordStore::Open(*dsn).ok());
   const std::string bump = "UPDATE meta SET value = '99' WHERE key = 'schema_version'";
-  if (GetParam() == "sqlite") {
-    ASSERT_TRUE((*SqliteDb::Open(dsn->substr(7)))->Exec(bump).ok());
-  } else {
-    ASSERT_TRUE((*PgConn::Connect(*dsn))->Exec(bump).ok());
-  }
+  ASSERT_TRUE((*OpenSqlSession(*dsn))->ExecScript(bump).ok());
   auto s = RecordStore::Open(*dsn);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("newer than this opal"), std::string::npos) << s.status().message();

@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
-#include "store/pg_conn.h"
+#include "store/sql_session.h"
 
 namespace opal::store::testing {
 
@@ -63,10 +65,42 @@ Result<std::string> FreshDsn(const std::string& kind) {
                  "scripts/pg-test-server.sh start {}",
                  PgFixtureDir());
   }
-  OPAL_ASSIGN_OR_RETURN(auto conn, PgConn::Connect(server));
-  const std::string db = "opal_test_" + unique;
-  OPAL_RETURN_IF_ERROR(conn->Exec("CREATE DATABASE " + db).status());  // identifier from digits only
-  return server.substr(0, server.rfind('/') + 1) + db;
+  return NewPostgresDatabase(server, "opal_test_" + unique);
+}
+
+Result<std::unique_ptr<RecordStore>> FreshStore(const std::string& kind) {
+  OPAL_ASSIGN_OR_RETURN(std::string dsn, FreshDsn(kind));
+  return RecordStore::Open(dsn);
+}
+
+Result<std::string> NewPostgresDatabase(const std::string& server_dsn, const std::string& name) {
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_') || std::isupper(static_cast<unsigned char>(c)))
+      return Error(ErrorCode::kInvalidArgument, "database name '{}': use lower-case letters, digits and '_'", name);
+  OPAL_ASSIGN_OR_RETURN(auto conn, ConnectPostgres(server_dsn));
+  OPAL_RETURN_IF_ERROR(conn->ExecScript("CREATE DATABASE " + name));  // an identifier checked above
+  return server_dsn.substr(0, server_dsn.rfind('/') + 1) + name;
+}
+
+Result<std::vector<double>> RoundTripMicros(const std::string& dsn, int n) {
+  OPAL_ASSIGN_OR_RETURN(auto db, OpenSqlSession(dsn));
+  std::vector<double> us;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    OPAL_RETURN_IF_ERROR(db->Query("SELECT 1", {}, [](const SqlRowView&) { return true; }));
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return us;
+}
+
+Result<double> DatabaseBytes(const std::string& dsn) {
+  OPAL_ASSIGN_OR_RETURN(auto conn, ConnectPostgres(dsn));
+  double bytes = 0;
+  OPAL_RETURN_IF_ERROR(conn->Query("SELECT pg_database_size(current_database())", {}, [&](const SqlRowView& r) {
+    bytes = r.Real(0);
+    return false;
+  }));
+  return bytes;
 }
 
 }  // namespace opal::store::testing

@@ -1,10 +1,13 @@
-// Test support for the store: records with chosen fields, and fresh stores of each backend.
-// PostgreSQL stores need the test server started by CTest's fixture (scripts/pg-test-server.sh);
-// each call makes a new database on it.
+// Test support for the store (target opal_store_testing): records with chosen fields, and fresh
+// stores of each backend, for the store's tests and bench/store. Linking opal_store_testing makes
+// this one header visible as "store/store_test_util.h" (a copy in the build tree): it gives no
+// access to the store's private headers. PostgreSQL stores need the test server started by CTest's
+// fixture (scripts/pg-test-server.sh); each call makes a new database on it.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "opal/record_store.h"
 
@@ -31,5 +34,19 @@ std::string PgServerDsn();
 // A DSN for a fresh, empty store: "memory:", a new SQLite file under a temp dir, or a new
 // database on the test PostgreSQL server. kind: "memory" | "sqlite" | "postgresql".
 Result<std::string> FreshDsn(const std::string& kind);
+// A fresh, empty store of that kind (FreshDsn, then RecordStore::Open).
+Result<std::unique_ptr<RecordStore>> FreshStore(const std::string& kind);
+
+// Creates database `name` (lower-case letters, digits, '_') on the PostgreSQL server of
+// `server_dsn` and returns the DSN of that database. kUnavailable when the server cannot be
+// reached, kInternal when the database exists already.
+Result<std::string> NewPostgresDatabase(const std::string& server_dsn, const std::string& name);
+
+// Bytes the PostgreSQL database of `dsn` takes on disk (pg_database_size: tables, indexes, TOAST).
+Result<double> DatabaseBytes(const std::string& dsn);
+
+// Microseconds of each of `n` round trips of a prepared "SELECT 1" to the store of `dsn`: the
+// floor under any lookup (for benchmarks).
+Result<std::vector<double>> RoundTripMicros(const std::string& dsn, int n);
 
 }  // namespace opal::store::testing

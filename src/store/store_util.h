@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "opal/record_store.h"
 
@@ -21,5 +22,15 @@ inline bool Matches(const RecordFilter& f, const Record& r) {
 
 // Put's precondition: every record finalized with a uid that matches its content.
 Status CheckFinalized(const Record& r);
+
+// True when the filter selects every record.
+inline bool MatchesAll(const RecordFilter& f) {
+  return f.workload_key.empty() && f.target_key.empty() && f.op.empty() && f.framework.empty() &&
+         f.framework_version.empty() && !f.ok_only;
+}
+
+// One record from valid records of one config (RecordStore::MergeDuplicates): every time, oldest
+// measurement first; the oldest's provenance and timestamp; finalized (new uid).
+Record MergeMeasurements(std::vector<Record> same_config);
 
 }  // namespace opal::store

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "opal/hash.h"
+#include "store/record_writer.h"
 #include "store/sql_session.h"
 #include "store/store_util.h"
 
@@ -10,9 +11,10 @@ namespace opal {
 
 namespace {
 
-constexpr std::pair<TaskState, std::string_view> kStates[] = {
-    {TaskState::kPending, "pending"}, {TaskState::kRunning, "running"},
-    {TaskState::kDone, "done"},       {TaskState::kFailed, "failed"}};
+constexpr std::pair<TaskState, std::string_view> kStates[] = {{TaskState::kPending, "pending"},
+                                                              {TaskState::kRunning, "running"},
+                                                              {TaskState::kDone, "done"},
+                                                              {TaskState::kFailed, "failed"}};
 
 TaskState StateFromName(std::string_view n) {
   for (auto [s, name] : kStates)
@@ -20,12 +22,14 @@ TaskState StateFromName(std::string_view n) {
   return TaskState::kFailed;
 }
 
-std::string I(int64_t v) { return std::to_string(v); }
 int64_t L(const std::string& s) { return s.empty() ? 0 : std::stoll(s); }
+int64_t Micros(double seconds) { return static_cast<int64_t>(seconds * 1e6); }
 
 constexpr const char* kTaskColumns =
-    "id, job_id, workload_key, workload_json, target_key, target, framework, framework_version, settings, state, "
-    "attempts, max_attempts, lease_owner, lease_expires_us, last_error, trials, best_s";
+    "id, job_id, workload_key, workload_json, target_key, target, framework, framework_version, "
+    "settings, state, "
+    "attempts, max_attempts, lease_owner, lease_expires_us, last_error, trials, best_s, lost, "
+    "max_lost";
 
 TaskInfo RowToTask(const store::SqlRow& r) {
   TaskInfo t;
@@ -46,16 +50,25 @@ TaskInfo RowToTask(const store::SqlRow& r) {
   t.last_error = r[14];
   t.trials = L(r[15]);
   t.best_s = r[16].empty() ? 0 : std::stod(r[16]);
+  t.lost = static_cast<int>(L(r[17]));
+  t.max_lost = static_cast<int>(L(r[18]));
   return t;
 }
 
 Json SpecJson(const JobSpec& s) {
   Json w = Json::array();
   for (const auto& [key, json] : s.workloads) w.push_back({key, json});
-  return {{"name", s.name},           {"workloads", w},
-          {"target", s.target_string}, {"target_key", s.target_key},
-          {"framework", s.framework}, {"framework_version", s.framework_version},
-          {"settings", s.settings},   {"max_attempts", s.max_attempts}};
+  Json j = {{"name", s.name},
+            {"workloads", w},
+            {"target", s.target_string},
+            {"target_key", s.target_key},
+            {"framework", s.framework},
+            {"framework_version", s.framework_version},
+            {"settings", s.settings},
+            {"max_attempts", s.max_attempts}};
+  if (s.max_lost != JobSpec{}.max_lost)
+    j["max_lost"] = s.max_lost;  // ids of older jobs stay the same
+  return j;
 }
 
 class SqlTaskQueue final : public TaskQueue {
@@ -63,24 +76,33 @@ class SqlTaskQueue final : public TaskQueue {
   explicit SqlTaskQueue(std::unique_ptr<store::SqlSession> db) : db_(std::move(db)) {}
 
   Result<std::string> Submit(const JobSpec& spec) override {
-    if (spec.workloads.empty()) return Error(ErrorCode::kInvalidArgument, "job '{}' has no workloads", spec.name);
-    if (spec.max_attempts < 1) return Error(ErrorCode::kInvalidArgument, "max_attempts must be >= 1");
+    if (spec.workloads.empty())
+      return Error(ErrorCode::kInvalidArgument, "job '{}' has no workloads", spec.name);
+    if (spec.max_attempts < 1)
+      return Error(ErrorCode::kInvalidArgument, "max_attempts must be >= 1");
+    if (spec.max_lost < 1) return Error(ErrorCode::kInvalidArgument, "max_lost must be >= 1");
     const std::string id = spec.Id();
-    const std::string now = I(NowMicros());
+    const int64_t now = NowMicros();
     OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
-      OPAL_RETURN_IF_ERROR(Q("INSERT INTO jobs (id, name, spec, created_us) VALUES ($1, $2, $3, $4) "
-                             "ON CONFLICT (id) DO NOTHING",
-                             {id, spec.name, CanonicalJson(SpecJson(spec)), now}));
+      OPAL_RETURN_IF_ERROR(
+          Q("INSERT INTO jobs (id, name, spec, created_us) VALUES ($1, $2, $3, $4)" +
+                store::OnConflict("id"),
+            {id, spec.name, CanonicalJson(SpecJson(spec)), now}));
       for (size_t i = 0; i < spec.workloads.size(); ++i) {
         const auto& [key, json] = spec.workloads[i];
-        OPAL_RETURN_IF_ERROR(Q(
-            "INSERT INTO tasks (job_id, seq, workload_key, workload_json, target_key, target, framework, "
-            "framework_version, framework_major, settings, state, attempts, max_attempts, lease_owner, "
-            "lease_expires_us, last_error, trials, best_s, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-            "$10, 'pending', 0, $11, '', 0, '', 0, 0, $12) ON CONFLICT (job_id, workload_key) DO NOTHING",
-            {id, I(static_cast<int64_t>(i)), key, json, spec.target_key, spec.target_string, spec.framework,
-             spec.framework_version, store::MajorVersion(spec.framework_version), CanonicalJson(spec.settings),
-             I(spec.max_attempts), now}));
+        OPAL_RETURN_IF_ERROR(
+            Q("INSERT INTO tasks (job_id, seq, workload_key, workload_json, target_key, target, "
+              "framework, "
+              "framework_version, framework_major, settings, state, attempts, max_attempts, "
+              "lease_owner, "
+              "lease_expires_us, last_error, trials, best_s, updated_us, lost, max_lost) VALUES "
+              "($1, $2, $3, $4, $5, "
+              "$6, $7, $8, $9, $10, 'pending', 0, $11, '', 0, '', 0, 0, $12, 0, $13)" +
+                  store::OnConflict("job_id, workload_key"),
+              {id, static_cast<int64_t>(i), key, json, spec.target_key, spec.target_string,
+               spec.framework, spec.framework_version, store::MajorVersion(spec.framework_version),
+               CanonicalJson(spec.settings), int64_t{spec.max_attempts}, now,
+               int64_t{spec.max_lost}}));
       }
       return Status::Ok();
     }));
@@ -88,49 +110,65 @@ class SqlTaskQueue final : public TaskQueue {
   }
 
   Result<std::optional<Lease>> Acquire(const WorkerCaps& caps, double lease_s) override {
+    const std::string major = store::MajorVersion(caps.framework_version);
+    // First a task whose holder vanished (its lease expired): it has trials already. Rare, so a
+    // plain read tells whether to look for one in a transaction.
+    std::vector<store::SqlRow> expired;
+    OPAL_RETURN_IF_ERROR(
+        Read(expired,
+             "SELECT id FROM tasks WHERE state = 'running' AND lease_expires_us < $1 AND "
+             "target_key = $2 AND framework = $3 AND framework_major = $4 LIMIT 1",
+             {NowMicros(), caps.target_key, caps.framework, major}));
+    if (!expired.empty()) {
+      OPAL_ASSIGN_OR_RETURN(std::optional<Lease> lease, Reclaim(caps, lease_s));
+      if (lease) return lease;
+    }
+    // Else the first pending task, taken by one statement that is its own transaction.
     std::optional<Lease> out;
-    OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
+    OPAL_RETURN_IF_ERROR(db_->Autocommit([&]() -> Status {
       out.reset();
       const int64_t now = NowMicros();
-      // Tasks whose holder vanished on their last allowed attempt are failed, with the reason.
-      OPAL_RETURN_IF_ERROR(Q("UPDATE tasks SET state = 'failed', updated_us = $1, lease_owner = '', "
-                             "last_error = 'worker ' || lease_owner || ' lost its lease (died or hung) on attempt ' "
-                             "|| attempts || ' of ' || max_attempts || CASE WHEN last_error = '' THEN '' "
-                             "ELSE '; earlier: ' || last_error END "
-                             "WHERE state = 'running' AND lease_expires_us < $1 AND attempts >= max_attempts",
-                             {I(now)}));
       OPAL_ASSIGN_OR_RETURN(
-          auto pick, db_->Query(std::string("SELECT id, state, lease_owner FROM tasks WHERE target_key = $1 AND "
-                                            "framework = $2 AND framework_major = $3 AND (state = 'pending' OR "
-                                            "(state = 'running' AND lease_expires_us < $4)) ORDER BY seq, id LIMIT 1") +
-                                    (db_->postgres() ? " FOR UPDATE SKIP LOCKED" : ""),
-                                {caps.target_key, caps.framework, store::MajorVersion(caps.framework_version), I(now)}));
-      if (pick.empty()) return Status::Ok();
-      const std::string id = pick[0][0];
-      const bool reclaimed = pick[0][1] == "running";
-      OPAL_RETURN_IF_ERROR(Q("UPDATE tasks SET state = 'running', attempts = attempts + 1, lease_owner = $2, "
-                             "lease_expires_us = $3, updated_us = $4, last_error = $5 WHERE id = $1",
-                             {id, caps.worker_id, I(now + static_cast<int64_t>(lease_s * 1e6)), I(now),
-                              reclaimed ? "worker " + pick[0][2] + " lost its lease (died or hung)" : ""}));
-      OPAL_ASSIGN_OR_RETURN(auto rows, db_->Query(std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE id = $1",
-                                                  {id}));
-      if (rows.size() != 1) return Error(ErrorCode::kInternal, "task {} vanished", id);
-      out = Lease{RowToTask(rows[0]), caps.worker_id};
+          auto rows,
+          db_->Rows("UPDATE tasks SET state = 'running', lease_owner = $4, lease_expires_us = $5, "
+                    "updated_us = $6 "
+                    "WHERE state = 'pending' AND id = (SELECT id FROM tasks WHERE target_key = $1 "
+                    "AND state = 'pending' "
+                    "AND framework = $2 "
+                    "AND framework_major = $3 ORDER BY seq, id LIMIT 1" +
+                        std::string(db_->dialect().skip_locked) + ") RETURNING " + kTaskColumns,
+                    {caps.target_key, caps.framework, major, caps.worker_id, now + Micros(lease_s),
+                     now}));
+      if (!rows.empty()) out = Lease{RowToTask(rows[0]), caps.worker_id};
       return Status::Ok();
     }));
     return out;
   }
 
+  Result<int64_t> Unfinished(const WorkerCaps& caps) override {
+    std::vector<store::SqlRow> rows;
+    OPAL_RETURN_IF_ERROR(
+        Read(rows,
+             "SELECT count(*) FROM tasks WHERE target_key = $1 AND state IN ('pending', 'running') "
+             "AND framework = $2 AND framework_major = $3",
+             {caps.target_key, caps.framework, store::MajorVersion(caps.framework_version)}));
+    return L(rows.at(0).at(0));
+  }
+
   Result<std::vector<std::string>> IncompatibleReasons(const WorkerCaps& caps) override {
-    OPAL_ASSIGN_OR_RETURN(auto rows, db_->Query(
-        "SELECT DISTINCT j.name, t.framework, t.framework_version FROM tasks t JOIN jobs j ON j.id = t.job_id "
-        "WHERE t.target_key = $1 AND t.state IN ('pending', 'running') AND NOT (t.framework = $2 AND "
-        "t.framework_major = $3) ORDER BY j.name",
-        {caps.target_key, caps.framework, store::MajorVersion(caps.framework_version)}));
+    std::vector<store::SqlRow> rows;
+    OPAL_RETURN_IF_ERROR(
+        Read(rows,
+             "SELECT DISTINCT j.name, t.framework, t.framework_version FROM tasks t JOIN jobs j ON "
+             "j.id = t.job_id "
+             "WHERE t.target_key = $1 AND t.state IN ('pending', 'running') AND NOT (t.framework = "
+             "$2 AND "
+             "t.framework_major = $3) ORDER BY j.name",
+             {caps.target_key, caps.framework, store::MajorVersion(caps.framework_version)}));
     std::vector<std::string> out;
     for (const auto& r : rows)
-      out.push_back("job '" + r[0] + "' needs " + r[1] + " " + r[2] + ", this worker runs " + caps.framework + " " +
-                    caps.framework_version);
+      out.push_back("job '" + r[0] + "' needs " + r[1] + " " + r[2] + ", this worker runs " +
+                    caps.framework + " " + caps.framework_version);
     return out;
   }
 
@@ -139,7 +177,7 @@ class SqlTaskQueue final : public TaskQueue {
       OPAL_RETURN_IF_ERROR(CheckLease(lease));
       const int64_t now = NowMicros();
       return Q("UPDATE tasks SET lease_expires_us = $2, updated_us = $3 WHERE id = $1",
-               {I(lease.task.id), I(now + static_cast<int64_t>(lease_s * 1e6)), I(now)});
+               {lease.task.id, now + Micros(lease_s), now});
     });
   }
 
@@ -148,38 +186,70 @@ class SqlTaskQueue final : public TaskQueue {
   }
 
   Status Complete(const Lease& lease, const std::vector<Record>& records) override {
-    return db_->Transaction([&] { return WriteTrials(lease, records, "done"); });
+    if (!records.empty())
+      return db_->Transaction([&] { return WriteTrials(lease, records, "done"); });
+    // Nothing to write with it (the worker's trials went in as they finished): one statement.
+    return db_->Autocommit([&]() -> Status {
+      int64_t changes = 0;
+      OPAL_RETURN_IF_ERROR(
+          db_->Query("UPDATE tasks SET state = 'done', lease_expires_us = 0, updated_us = $3 "
+                     "WHERE id = $1 AND state = 'running' AND lease_owner = $2",
+                     {lease.task.id, lease.worker_id, NowMicros()}, nullptr, &changes));
+      if (changes == 1) return Status::Ok();
+      bool done = false;  // already done by this worker (a retried call), or lost
+      OPAL_RETURN_IF_ERROR(CheckLease(lease, &done));
+      return done ? Status::Ok()
+                  : Error(ErrorCode::kInternal, "task {} was not completed", lease.task.id);
+    });
   }
 
   Status Fail(const Lease& lease, const std::string& error) override {
     return db_->Transaction([&]() -> Status {
       OPAL_RETURN_IF_ERROR(CheckLease(lease));
-      return Q("UPDATE tasks SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
-               "last_error = $2, lease_owner = '', lease_expires_us = 0, updated_us = $3 WHERE id = $1",
-               {I(lease.task.id), error, I(NowMicros())});
+      return Q(
+          "UPDATE tasks SET attempts = attempts + 1, state = CASE WHEN attempts + 1 >= "
+          "max_attempts THEN "
+          "'failed' ELSE 'pending' END, last_error = $2, lease_owner = '', lease_expires_us = 0, "
+          "updated_us = $3 "
+          "WHERE id = $1",
+          {lease.task.id, error, NowMicros()});
     });
   }
 
   Status Release(const Lease& lease) override {
     return db_->Transaction([&]() -> Status {
       OPAL_RETURN_IF_ERROR(CheckLease(lease));
-      return Q("UPDATE tasks SET state = 'pending', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
-               "lease_owner = '', lease_expires_us = 0, updated_us = $2 WHERE id = $1",
-               {I(lease.task.id), I(NowMicros())});
+      return Q(
+          "UPDATE tasks SET state = 'pending', lease_owner = '', lease_expires_us = 0, updated_us "
+          "= $2 "
+          "WHERE id = $1",
+          {lease.task.id, NowMicros()});
     });
   }
 
   Result<std::vector<JobSummary>> Jobs() override {
-    OPAL_ASSIGN_OR_RETURN(auto rows, db_->Query(
-        "SELECT j.id, j.name, j.spec, j.created_us, count(t.id), "
-        "sum(CASE WHEN t.state = 'pending' THEN 1 ELSE 0 END), sum(CASE WHEN t.state = 'running' THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN t.state = 'done' THEN 1 ELSE 0 END), sum(CASE WHEN t.state = 'failed' THEN 1 ELSE 0 END), "
-        "sum(t.trials) FROM jobs j LEFT JOIN tasks t ON t.job_id = j.id "
-        "GROUP BY j.id, j.name, j.spec, j.created_us ORDER BY j.created_us, j.id"));
+    std::vector<store::SqlRow> rows;
+    OPAL_RETURN_IF_ERROR(
+        Read(rows,
+             "SELECT j.id, j.name, j.spec, j.created_us, count(t.id), "
+             "sum(CASE WHEN t.state = 'pending' THEN 1 ELSE 0 END), sum(CASE WHEN t.state = "
+             "'running' THEN 1 ELSE 0 END), "
+             "sum(CASE WHEN t.state = 'done' THEN 1 ELSE 0 END), sum(CASE WHEN t.state = 'failed' "
+             "THEN 1 ELSE 0 END), "
+             "sum(t.trials) FROM jobs j LEFT JOIN tasks t ON t.job_id = j.id "
+             "GROUP BY j.id, j.name, j.spec, j.created_us ORDER BY j.created_us, j.id",
+             {}));
     std::vector<JobSummary> out;
     for (const auto& r : rows) {
-      JobSummary s{.id = r[0], .name = r[1], .created_us = L(r[3]), .tasks = L(r[4]), .pending = L(r[5]),
-                   .running = L(r[6]), .done = L(r[7]), .failed = L(r[8]), .trials = L(r[9])};
+      JobSummary s{.id = r[0],
+                   .name = r[1],
+                   .created_us = L(r[3]),
+                   .tasks = L(r[4]),
+                   .pending = L(r[5]),
+                   .running = L(r[6]),
+                   .done = L(r[7]),
+                   .failed = L(r[8]),
+                   .trials = L(r[9])};
       Json spec = Json::parse(r[2], nullptr, false);
       if (spec.is_object()) {
         s.spec.name = spec.value("name", "");
@@ -189,6 +259,7 @@ class SqlTaskQueue final : public TaskQueue {
         s.spec.framework_version = spec.value("framework_version", "");
         s.spec.settings = spec.value("settings", Json::object());
         s.spec.max_attempts = spec.value("max_attempts", 0);
+        s.spec.max_lost = spec.value("max_lost", s.spec.max_lost);
       }
       out.push_back(std::move(s));
     }
@@ -196,9 +267,11 @@ class SqlTaskQueue final : public TaskQueue {
   }
 
   Result<std::vector<TaskInfo>> Tasks(const std::string& job_id) override {
-    OPAL_ASSIGN_OR_RETURN(auto rows, db_->Query(std::string("SELECT ") + kTaskColumns +
-                                                    " FROM tasks WHERE job_id = $1 ORDER BY seq, id",
-                                                {job_id}));
+    std::vector<store::SqlRow> rows;
+    OPAL_RETURN_IF_ERROR(Read(
+        rows,
+        std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE job_id = $1 ORDER BY seq, id",
+        {job_id}));
     std::vector<TaskInfo> out;
     for (const auto& r : rows) out.push_back(RowToTask(r));
     return out;
@@ -206,55 +279,122 @@ class SqlTaskQueue final : public TaskQueue {
 
   Status Heartbeat(const WorkerInfo& w) override {
     return db_->Transaction([&] {
-      return Q("INSERT INTO workers (id, host, target_key, state, last_seen_us, tasks_done) VALUES "
-               "($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET host = excluded.host, target_key = "
-               "excluded.target_key, state = excluded.state, last_seen_us = excluded.last_seen_us, "
-               "tasks_done = excluded.tasks_done",
-               {w.id, w.host, w.target_key, w.state, I(w.last_seen_us ? w.last_seen_us : NowMicros()),
-                I(w.tasks_done)});
+      return Q(
+          "INSERT INTO workers (id, host, target_key, state, last_seen_us, tasks_done) VALUES "
+          "($1, $2, $3, $4, $5, $6)" +
+              store::OnConflict("id",
+                                {"host", "target_key", "state", "last_seen_us", "tasks_done"}),
+          {w.id, w.host, w.target_key, w.state, w.last_seen_us ? w.last_seen_us : NowMicros(),
+           w.tasks_done});
     });
   }
 
   Result<std::vector<WorkerInfo>> Workers() override {
-    OPAL_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT id, host, target_key, state, last_seen_us, tasks_done "
-                                                "FROM workers ORDER BY last_seen_us DESC, id"));
+    std::vector<store::SqlRow> rows;
+    OPAL_RETURN_IF_ERROR(Read(rows,
+                              "SELECT id, host, target_key, state, last_seen_us, tasks_done "
+                              "FROM workers ORDER BY last_seen_us DESC, id",
+                              {}));
     std::vector<WorkerInfo> out;
     for (const auto& r : rows) out.push_back({r[0], r[1], r[2], r[3], L(r[4]), L(r[5])});
     return out;
   }
 
  private:
-  Status Q(const std::string& sql, const std::vector<std::string>& params) {
-    return db_->Query(sql, params).status();
+  Status Q(const std::string& sql, const store::SqlParams& params) {
+    return db_->Query(sql, params);
   }
 
-  // Inside a transaction: the task is still running under this worker's lease.
-  Status CheckLease(const Lease& lease) {
-    OPAL_ASSIGN_OR_RETURN(auto rows, db_->Query(std::string("SELECT state, lease_owner FROM tasks WHERE id = $1") +
-                                                    (db_->postgres() ? " FOR UPDATE" : ""),
-                                                {I(lease.task.id)}));
+  // Takes over a task whose lease expired (counting the lost holder), failing those that lost
+  // max_lost holders; nullopt when another worker got there first.
+  Result<std::optional<Lease>> Reclaim(const WorkerCaps& caps, double lease_s) {
+    std::optional<Lease> out;
+    OPAL_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
+      out.reset();
+      const int64_t now = NowMicros();
+      while (true) {
+        OPAL_ASSIGN_OR_RETURN(
+            auto lost,
+            db_->Rows("SELECT id, lease_owner, lost, max_lost, last_error FROM tasks WHERE state = "
+                      "'running' AND lease_expires_us < $1 AND target_key = $2 AND framework = $3 "
+                      "AND framework_major = $4 ORDER BY lease_expires_us, id LIMIT 1" +
+                          std::string(db_->dialect().skip_locked),
+                      {now, caps.target_key, caps.framework,
+                       store::MajorVersion(caps.framework_version)}));
+        if (lost.empty()) return Status::Ok();
+        const int64_t id = L(lost[0][0]), times = L(lost[0][2]) + 1;
+        std::string why = "worker " + lost[0][1] + " lost its lease (died or stalled; " +
+                          std::to_string(times) + " of " + lost[0][3] + " holders lost)";
+        if (!lost[0][4].empty()) why += "; earlier: " + lost[0][4];
+        if (times >= L(lost[0][3])) {
+          OPAL_RETURN_IF_ERROR(
+              Q("UPDATE tasks SET state = 'failed', lost = $2, last_error = $3, updated_us = $4 "
+                "WHERE id = $1",
+                {id, times, why, now}));
+          continue;
+        }
+        OPAL_ASSIGN_OR_RETURN(
+            auto rows,
+            db_->Rows(
+                "UPDATE tasks SET state = 'running', lost = $2, lease_owner = $3, "
+                "lease_expires_us = $4, updated_us = $5, last_error = $6 WHERE id = $1 RETURNING " +
+                    std::string(kTaskColumns),
+                {id, times, caps.worker_id, now + Micros(lease_s), now, why}));
+        if (rows.size() != 1) return Error(ErrorCode::kInternal, "task {} vanished", id);
+        out = Lease{RowToTask(rows[0]), caps.worker_id};
+        return Status::Ok();
+      }
+    }));
+    return out;
+  }
+
+  // A read retried like every store operation (rows as text).
+  Status Read(std::vector<store::SqlRow>& rows, const std::string& sql,
+              const store::SqlParams& params) {
+    return db_->Read([&]() -> Status {
+      OPAL_ASSIGN_OR_RETURN(rows, db_->Rows(sql, params));
+      return Status::Ok();
+    });
+  }
+
+  // Inside a transaction: the task is still running under this worker's lease. With
+  // `done_is_held`, a task this worker already completed passes too and *done is set (the
+  // acknowledgement of that commit was lost and the call is being retried).
+  Status CheckLease(const Lease& lease, bool* done = nullptr) {
+    OPAL_ASSIGN_OR_RETURN(auto rows,
+                          db_->Rows("SELECT state, lease_owner FROM tasks WHERE id = $1" +
+                                        std::string(db_->dialect().for_update),
+                                    {lease.task.id}));
     if (rows.empty()) return Error(ErrorCode::kFailed, "task {} no longer exists", lease.task.id);
+    if (done && rows[0][0] == "done" && rows[0][1] == lease.worker_id) {
+      *done = true;
+      return Status::Ok();
+    }
     if (rows[0][0] != "running" || rows[0][1] != lease.worker_id) {
-      return Error(ErrorCode::kFailed, "lease on task {} lost: it is {} under '{}' (this worker was too slow to renew)",
+      return Error(ErrorCode::kFailed,
+                   "lease on task {} lost: it is {} under '{}' (this worker was too slow to renew)",
                    lease.task.id, rows[0][0], rows[0][1]);
     }
     return Status::Ok();
   }
 
-  Status WriteTrials(const Lease& lease, const std::vector<Record>& records, const std::string& final_state) {
-    OPAL_RETURN_IF_ERROR(CheckLease(lease));
+  Status WriteTrials(const Lease& lease, const std::vector<Record>& records,
+                     const std::string& final_state) {
+    bool done = false;
+    OPAL_RETURN_IF_ERROR(CheckLease(lease, final_state.empty() ? nullptr : &done));
+    if (done) return Status::Ok();
     OPAL_ASSIGN_OR_RETURN(int64_t added, db_->writer().Insert(records));
     double best = 0;
     for (const Record& r : records)
-      if (r.status == TrialStatus::kOk && r.median_s > 0 && (best == 0 || r.median_s < best)) best = r.median_s;
+      if (r.status == TrialStatus::kOk && r.median_s > 0 && (best == 0 || r.median_s < best))
+        best = r.median_s;
     // Text parameters: cast where SQLite would otherwise compare text with numbers.
-    std::string sql = "UPDATE tasks SET trials = trials + CAST($2 AS BIGINT), updated_us = $3, best_s = CASE WHEN "
-                      "CAST($4 AS DOUBLE PRECISION) > 0 AND (best_s = 0 OR CAST($4 AS DOUBLE PRECISION) < best_s) "
-                      "THEN CAST($4 AS DOUBLE PRECISION) ELSE best_s END";
-    if (!final_state.empty()) sql += ", state = 'done', lease_owner = '', lease_expires_us = 0";
-    char b[64];
-    std::snprintf(b, sizeof b, "%.17g", best);
-    return Q(sql + " WHERE id = $1", {I(lease.task.id), I(added), I(NowMicros()), b});
+    std::string sql =
+        "UPDATE tasks SET trials = trials + $2, updated_us = $3, best_s = CASE WHEN "
+        "$4 > 0 AND (best_s = 0 OR $4 < best_s) THEN $4 ELSE best_s END";
+    // A done task keeps the name of the worker that completed it in lease_owner.
+    if (!final_state.empty()) sql += ", state = 'done', lease_expires_us = 0";
+    return Q(sql + " WHERE id = $1", {lease.task.id, added, NowMicros(), best});
   }
 
   std::unique_ptr<store::SqlSession> db_;
@@ -268,7 +408,9 @@ std::string_view TaskStateName(TaskState s) {
   return "unknown";
 }
 
-std::string JobSpec::Id() const { return "job-" + Sha256Hex(CanonicalJson(SpecJson(*this))).substr(0, 16); }
+std::string JobSpec::Id() const {
+  return "job-" + Sha256Hex(CanonicalJson(SpecJson(*this))).substr(0, 16);
+}
 
 Result<std::unique_ptr<TaskQueue>> TaskQueue::Open(std::string_view dsn) {
   OPAL_ASSIGN_OR_RETURN(auto session, store::OpenSqlSession(dsn));

@@ -18,7 +18,8 @@ namespace {
 JobSpec Spec(int workloads, int max_attempts = 3, const std::string& version = "1.0") {
   JobSpec s;
   s.name = "unit";
-  for (int i = 0; i < workloads; ++i) s.workloads.push_back({"conv2d-w" + std::to_string(i), "{\"n\":" + std::to_string(i) + "}"});
+  for (int i = 0; i < workloads; ++i)
+    s.workloads.push_back({"conv2d-w" + std::to_string(i), "{\"n\":" + std::to_string(i) + "}"});
   s.target_string = "cpu arch=x86_64";
   s.target_key = "cpu-x86_64-avx2-aaaa";
   s.framework = "halide";
@@ -33,7 +34,8 @@ WorkerCaps Caps(const std::string& id, const std::string& version = "1.2") {
 }
 
 Record Trial(const Lease& l, int i, double median = 1e-3) {
-  return MakeRecord({.workload = static_cast<int>(l.task.id), .config = "{\"t\":" + std::to_string(i) + "}",
+  return MakeRecord({.workload = static_cast<int>(l.task.id),
+                     .config = "{\"t\":" + std::to_string(i) + "}",
                      .median = median});
 }
 
@@ -96,7 +98,12 @@ TEST_P(Queue, CompleteStoresTheRecordsAndMarksDoneTogether) {
   auto t = (*q_->Tasks(l.task.job_id))[0];
   EXPECT_EQ(t.trials, 3);
   EXPECT_DOUBLE_EQ(t.best_s, 2e-3);
-  EXPECT_FALSE(q_->Complete(l, {}).ok()) << "a done task cannot be completed again";
+  EXPECT_TRUE(q_->Complete(l, {Trial(l, 2, 5e-3)}).ok())
+      << "a retried completion by its holder is a no-op";
+  EXPECT_EQ((*q_->Tasks(l.task.job_id))[0].trials, 3);
+  Lease other = l;
+  other.worker_id = "w2";
+  EXPECT_FALSE(q_->Complete(other, {}).ok()) << "nobody else can complete a done task";
 }
 
 TEST_P(Queue, AnExpiredLeaseGoesBackWithItsAttemptsAndTheOldHolderIsLockedOut) {
@@ -106,7 +113,8 @@ TEST_P(Queue, AnExpiredLeaseGoesBackWithItsAttemptsAndTheOldHolderIsLockedOut) {
   std::this_thread::sleep_for(std::chrono::milliseconds(120));
   Lease next = Take(Caps("w2"));
   EXPECT_EQ(next.task.id, dead.task.id);
-  EXPECT_EQ(next.task.attempts, 2);
+  EXPECT_EQ(next.task.attempts, 0) << "a lost holder is not a failure of the task";
+  EXPECT_EQ(next.task.lost, 1);
   EXPECT_NE(next.task.last_error.find("dead-worker"), std::string::npos) << next.task.last_error;
   EXPECT_EQ(next.task.trials, 1) << "trials written before the crash are kept";
   Status late = q_->Complete(dead, {Trial(dead, 9)});
@@ -121,24 +129,59 @@ TEST_P(Queue, AfterMaxAttemptsTheTaskFailsWithTheLastError) {
   ASSERT_TRUE(q_->Submit(Spec(1, /*max_attempts=*/2)).ok());
   Lease a = Take(Caps("w1"));
   ASSERT_TRUE(q_->Fail(a, "kernel build crashed").ok());
+  Lease b = Take(Caps("w2"));
+  EXPECT_EQ(b.task.attempts, 1);
+  EXPECT_EQ(b.task.last_error, "kernel build crashed");
+  ASSERT_TRUE(q_->Fail(b, "kernel build crashed again").ok());
+  auto none = q_->Acquire(Caps("w3"), 30);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto t = (*q_->Tasks(a.task.job_id))[0];
+  EXPECT_EQ(t.state, TaskState::kFailed);
+  EXPECT_EQ(t.attempts, 2);
+  EXPECT_EQ(t.last_error, "kernel build crashed again");
+}
+
+// Holders that vanish are counted apart from attempts; after max_lost of them the task fails
+// with every lost holder named.
+TEST_P(Queue, AfterMaxLostHoldersTheTaskFails) {
+  JobSpec spec = Spec(1, /*max_attempts=*/1);
+  spec.max_lost = 2;
+  ASSERT_TRUE(q_->Submit(spec).ok());
+  Lease a = Take(Caps("w1"), 0.05);
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
   Lease b = Take(Caps("w2"), 0.05);
-  EXPECT_EQ(b.task.attempts, 2);
+  EXPECT_EQ(b.task.lost, 1);
+  EXPECT_EQ(b.task.attempts, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(120));
   auto none = q_->Acquire(Caps("w3"), 30);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
   auto t = (*q_->Tasks(a.task.job_id))[0];
   EXPECT_EQ(t.state, TaskState::kFailed);
+  EXPECT_EQ(t.lost, 2);
   EXPECT_NE(t.last_error.find("w2 lost its lease"), std::string::npos) << t.last_error;
-  EXPECT_NE(t.last_error.find("attempt 2 of 2"), std::string::npos) << t.last_error;
+  EXPECT_NE(t.last_error.find("2 of 2"), std::string::npos) << t.last_error;
+  EXPECT_NE(t.last_error.find("w1 lost its lease"), std::string::npos) << t.last_error;
 }
 
-TEST_P(Queue, ReleaseGivesTheTaskBackWithoutSpendingTheAttempt) {
+TEST_P(Queue, ReleaseGivesTheTaskBackWithoutSpendingAnything) {
   ASSERT_TRUE(q_->Submit(Spec(1, 1)).ok());
   Lease a = Take(Caps("w1"));
   ASSERT_TRUE(q_->Release(a).ok());
   Lease b = Take(Caps("w2"));
-  EXPECT_EQ(b.task.attempts, 1);
+  EXPECT_EQ(b.task.attempts, 0);
+  EXPECT_EQ(b.task.lost, 0);
+}
+
+TEST_P(Queue, UnfinishedCountsPendingAndRunningTasksOfTheWorkersKind) {
+  ASSERT_TRUE(q_->Submit(Spec(3)).ok());
+  EXPECT_EQ(*q_->Unfinished(Caps("w1")), 3);
+  EXPECT_EQ(*q_->Unfinished(Caps("w1", "2.0")), 0) << "another major version";
+  Lease a = Take(Caps("w1"));
+  EXPECT_EQ(*q_->Unfinished(Caps("w1")), 3) << "a running task may still come back";
+  ASSERT_TRUE(q_->Complete(a, {}).ok());
+  EXPECT_EQ(*q_->Unfinished(Caps("w1")), 2);
 }
 
 TEST_P(Queue, WorkersOfAnotherMajorVersionRefuseWithAReason) {
@@ -171,7 +214,8 @@ TEST_P(Queue, ConcurrentWorkersTakeEachTaskExactlyOnce) {
         auto l = (*q)->Acquire(Caps(me), 30);
         if (!l.ok()) _exit(11);
         if (!l->has_value()) break;
-        Record r = MakeRecord({.workload = static_cast<int>((*l)->task.id), .config = "{\"by\":\"" + me + "\"}"});
+        Record r = MakeRecord(
+            {.workload = static_cast<int>((*l)->task.id), .config = "{\"by\":\"" + me + "\"}"});
         if (!(*q)->Complete(**l, {r}).ok()) _exit(12);
       }
       _exit(0);
@@ -187,7 +231,8 @@ TEST_P(Queue, ConcurrentWorkersTakeEachTaskExactlyOnce) {
   ASSERT_TRUE(tasks.ok());
   for (const auto& t : *tasks) {
     EXPECT_EQ(t.state, TaskState::kDone);
-    EXPECT_EQ(t.attempts, 1) << "task " << t.id;
+    EXPECT_EQ(t.attempts, 0) << "task " << t.id;
+    EXPECT_EQ(t.lost, 0) << "task " << t.id;
     EXPECT_EQ(t.trials, 1) << "task " << t.id;
   }
   EXPECT_EQ(*(*RecordStore::Open(dsn_))->Count({}), 24);

@@ -47,10 +47,11 @@ job=$(echo "$st" | json_get 'd["jobs"][0]["id"]')
 "$opal" status "$job" --store "$s2" --json | "$py" -c '
 import json, sys
 tasks = json.load(sys.stdin)["jobs"][0]["task_list"]
-reclaimed = [t for t in tasks if t["attempts"] == 2]
+reclaimed = [t for t in tasks if t["lost"] == 1]
 assert reclaimed, "no task was reclaimed: %s" % tasks
 assert "victim" in reclaimed[0]["last_error"], reclaimed[0]["last_error"]
-' || fail "reclaimed task lacks its attempt count or reason"
+assert all(t["attempts"] == 0 for t in tasks), "a lost worker spent an attempt: %s" % tasks
+' || fail "reclaimed task lacks its lost-holder count or reason"
 "$opal" db export --store "$s2" 2>/dev/null >"$tmp/after.jsonl"
 "$py" -c '
 import sys

@@ -1,13 +1,14 @@
-// opal db init|stats|best|export|import|prune: the tuning-record store from the command line.
+// opal db init|stats|best|export|import|compact|prune: the tuning-record store from the command line.
 // Every subcommand takes --store DSN (default: $OPAL_STORE, else the SQLite file in the user's
 // data directory).
 #include <fmt/format.h>
 
-#include <fstream>
-#include <iostream>
+#include <cstdio>
 
 #include "commands.h"
+#include "opal/record_file.h"
 #include "opal/record_store.h"
+#include "opal/store_compaction.h"
 #include "opal/workload.h"
 
 namespace opal::cli {
@@ -28,9 +29,14 @@ struct DbOptions {
   bool ok_only = false;
   // export / import
   std::string output = "-";
+  bool gzip = false;
   std::vector<std::string> inputs;
   // prune
   int keep = 10;
+  // compact
+  std::vector<std::string> archive_versions;
+  std::string archive;
+  bool merge_duplicates = false;
 };
 
 Result<std::unique_ptr<RecordStore>> OpenStore(const DbOptions& o) {
@@ -115,60 +121,67 @@ Status Best(const DbOptions& o) {
 
 Status Export(const DbOptions& o) {
   OPAL_ASSIGN_OR_RETURN(auto store, OpenStore(o));
-  std::ofstream file;
-  if (o.output != "-") {
-    file.open(o.output, std::ios::binary | std::ios::trunc);
-    if (!file) return Error(ErrorCode::kIo, "cannot write {}", o.output);
-  }
-  std::ostream& out = o.output == "-" ? std::cout : file;
+  OPAL_ASSIGN_OR_RETURN(auto out, RecordFileWriter::Create(o.output, o.gzip));
   int64_t n = 0;
+  Status written = Status::Ok();
   OPAL_RETURN_IF_ERROR(store->Scan({.target_key = o.target, .op = o.op, .framework = o.framework,
                                     .framework_version = o.framework_version, .ok_only = o.ok_only},
                                    [&](const Record& r) {
-                                     out << CanonicalJson(r.ToJson()) << '\n';
-                                     ++n;
-                                     return static_cast<bool>(out);
+                                     written = out->Write(r);
+                                     n += written.ok();
+                                     return written.ok();
                                    }));
-  out.flush();
-  if (!out) return Error(ErrorCode::kIo, "writing {} failed (disk full?)", o.output);
-  std::fprintf(stderr, "opal: exported %lld records from %s\n", static_cast<long long>(n), store->Describe().c_str());
+  OPAL_RETURN_IF_ERROR(written);
+  OPAL_RETURN_IF_ERROR(out->Close());
+  std::fprintf(stderr, "opal: exported %lld records from %s%s\n", static_cast<long long>(n), store->Describe().c_str(),
+               o.gzip ? " (gzip)" : "");
   return Status::Ok();
 }
 
 // Validates every line of every file first, so a bad file imports nothing; then inserts in
-// batches (each batch one transaction; records already present are skipped by uid).
+// batches (each batch one transaction; records already present are skipped by uid). Files may
+// be gzip-compressed (archives written by `opal db compact`).
 Status Import(const DbOptions& o) {
   OPAL_ASSIGN_OR_RETURN(auto store, OpenStore(o));
   int64_t added = 0, seen = 0;
+  std::vector<Record> batch;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    OPAL_ASSIGN_OR_RETURN(int64_t n, store->Put(batch));
+    added += n;
+    batch.clear();
+    return Status::Ok();
+  };
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& path : o.inputs) {
-      std::ifstream in(path, std::ios::binary);
-      if (!in) return Error(ErrorCode::kNotFound, "cannot read {}", path);
-      std::string line;
-      std::vector<Record> batch;
-      for (int64_t lineno = 1; std::getline(in, line); ++lineno) {
-        if (line.empty()) continue;
-        Json j = Json::parse(line, nullptr, false);
-        if (j.is_discarded()) return Error(ErrorCode::kInvalidArgument, "{}:{}: not valid JSON", path, lineno);
-        auto r = Record::FromJson(j);
+      OPAL_RETURN_IF_ERROR(ForEachRecordLine(path, [&](int64_t lineno, std::string_view line) -> Status {
+        auto r = ParseRecordLine(line);
         if (!r.ok()) return r.status().WithContext(fmt::format("{}:{}", path, lineno));
-        if (pass == 0) continue;
+        if (pass == 0) return Status::Ok();
         ++seen;
         batch.push_back(std::move(*r));
-        if (batch.size() == 1000) {
-          OPAL_ASSIGN_OR_RETURN(int64_t n, store->Put(batch));
-          added += n;
-          batch.clear();
-        }
-      }
-      if (!batch.empty()) {
-        OPAL_ASSIGN_OR_RETURN(int64_t n, store->Put(batch));
-        added += n;
-      }
+        return batch.size() == 1000 ? flush() : Status::Ok();
+      }));
+      OPAL_RETURN_IF_ERROR(flush());
     }
   }
   fmt::print("imported {} records into {}: {} new, {} already present\n", seen, store->Describe(), added,
              seen - added);
+  return Status::Ok();
+}
+
+Status Compact(const DbOptions& o) {
+  OPAL_ASSIGN_OR_RETURN(auto store, OpenStore(o));
+  CompactOptions c{.framework = o.framework, .archive_versions = o.archive_versions, .archive_path = o.archive,
+                   .merge_duplicates = o.merge_duplicates};
+  if (c.archive_versions.empty() && !c.merge_duplicates) {
+    return Error(ErrorCode::kInvalidArgument, "compact: give --archive-version V (with --framework and --archive) "
+                                              "and/or --merge-duplicates");
+  }
+  OPAL_ASSIGN_OR_RETURN(CompactReport r, CompactStore(*store, c));
+  fmt::print("compacted {}: {} records before, {} archived{}, {} removed by merging duplicates, {} after\n",
+             store->Describe(), r.records_before, r.archived, r.archived ? " to " + c.archive_path : "",
+             r.merged_away, r.records_after);
   return Status::Ok();
 }
 
@@ -215,10 +228,18 @@ void AddDbCommand(CLI::App& app, CommandFn* run) {
   exp->add_option("--framework", o->framework, "Only this framework");
   exp->add_option("--framework-version", o->framework_version, "Only this exact framework version");
   exp->add_flag("--ok-only", o->ok_only, "Only valid trials");
+  exp->add_flag("--gzip", o->gzip, "Compress the output with gzip (`opal db import` reads it as it is)");
   add("import", "Add records from JSON-lines files; records already present are skipped", Import)
-      ->add_option("files", o->inputs, "Files written by `opal db export`")
+      ->add_option("files", o->inputs, "Files written by `opal db export` or `opal db compact`, plain or gzip")
       ->required()
       ->check(CLI::ExistingFile);
+  CLI::App* compact = add("compact", "Archive the trials of old framework versions to a gzip file and/or merge "
+                                     "duplicate measurements of one config", Compact);
+  compact->add_option("--framework", o->framework, "Framework whose versions are archived");
+  compact->add_option("--archive-version", o->archive_versions, "Exact framework version to archive (repeatable)");
+  compact->add_option("--archive", o->archive, "Archive file (gzip JSON lines; `opal db import` reads it back)");
+  compact->add_flag("--merge-duplicates", o->merge_duplicates,
+                    "Merge valid records of one config into one record with all their times");
   CLI::App* prune = add("prune", "Keep the N best valid records per workload and target of one framework "
                                  "version; other versions are never touched", Prune);
   prune->add_option("--framework", o->framework, "Framework whose records to prune")->required();

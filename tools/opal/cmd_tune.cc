@@ -97,7 +97,14 @@ Status RunDistributed(const Options& o, const std::string& dsn, TuningFramework&
   } else if (lo.launcher != "none") {
     fmt::print("{}\n(details: opal status {} --store ...)\n", dist::ProgressLine(s, 0), s.id);
   }
-  if (s.failed > 0 && lo.launcher != "none") {
+  if (lo.launcher == "none" || (lo.launcher == "slurm" && !lo.follow)) return Status::Ok();
+  if (const int64_t left = s.pending + s.running; left > 0) {
+    return Error(ErrorCode::kFailed,
+                 "{} of {} tasks are left ({} pending, {} running under a lease not yet expired): the workers "
+                 "gave up (see their messages above); run the same command again to resume job {}",
+                 left, s.tasks, s.pending, s.running, s.id);
+  }
+  if (s.failed > 0) {
     return Error(ErrorCode::kFailed, "{} of {} tasks failed; see `opal status {}`", s.failed, s.tasks, s.id);
   }
   return Status::Ok();
@@ -300,7 +307,11 @@ void AddTuneCommand(CLI::App& app, CommandFn* run) {
   sub->add_option("--workers", o->workers, "Enqueue the tasks as a job and run N workers (default launcher: local)");
   sub->add_option("--launcher", o->launcher, "local | slurm | none (none: only enqueue and print the worker command)")
       ->check(CLI::IsMember({"local", "slurm", "none"}));
-  sub->add_option("--max-attempts", o->max_attempts, "Attempts per task before it is failed (default 3)");
+  sub->add_option("--max-attempts", o->max_attempts,
+                  "Failures of a task itself before it is failed (default 3; lost workers do not count)");
+  sub->add_option("--max-restarts", o->launch.max_restarts,
+                  "Local: restarts of a worker slot whose workers keep dying (in a row, default 5); Slurm: "
+                  "array elements resubmitted, per worker (default 5)");
   sub->add_option("--lease", o->launch.lease_s, "Worker lease in seconds (default 60)");
   sub->add_option("--partition", o->launch.partition, "Slurm partition");
   sub->add_option("--nodes", o->launch.nodes, "Slurm nodes");

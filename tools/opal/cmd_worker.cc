@@ -77,6 +77,7 @@ Status RunStatusCommand(const StatusFlags& f) {
       for (const auto& t : tasks)
         jj["task_list"].push_back({{"id", t.id}, {"workload_key", t.workload_key},
                                    {"state", std::string(TaskStateName(t.state))}, {"attempts", t.attempts},
+                                   {"lost", t.lost},
                                    {"trials", t.trials}, {"best_s", t.best_s}, {"lease_owner", t.lease_owner},
                                    {"last_error", t.last_error}});
     }
@@ -97,15 +98,16 @@ Status RunStatusCommand(const StatusFlags& f) {
                j["done"].get<int64_t>(), j["tasks"].get<int64_t>(), j["running"].get<int64_t>(),
                j["pending"].get<int64_t>(), j["failed"].get<int64_t>(), j["trials"].get<int64_t>());
     if (!j.contains("task_list")) continue;
-    fmt::print("\n{:>5}  {:<29} {:<8} {:>8} {:>6} {:>10}  {}\n", "task", "workload", "state", "attempts", "trials",
-               "best ms", "worker / last error");
+    fmt::print("\n{:>5}  {:<29} {:<8} {:>8} {:>4} {:>6} {:>10}  {}\n", "task", "workload", "state", "attempts",
+               "lost", "trials", "best ms", "worker / last error");
     for (const auto& t : j["task_list"]) {
       const double best = t["best_s"].get<double>();
       std::string who = t["lease_owner"].get<std::string>();
       if (!t["last_error"].get<std::string>().empty()) who += (who.empty() ? "" : " / ") + t["last_error"].get<std::string>();
-      fmt::print("{:>5}  {:<29} {:<8} {:>8} {:>6} {:>10}  {}\n", t["id"].get<int64_t>(),
+      fmt::print("{:>5}  {:<29} {:<8} {:>8} {:>4} {:>6} {:>10}  {}\n", t["id"].get<int64_t>(),
                  t["workload_key"].get<std::string>(), t["state"].get<std::string>(), t["attempts"].get<int>(),
-                 t["trials"].get<int64_t>(), best > 0 ? fmt::format("{:.4f}", best * 1e3) : "-", who);
+                 t["lost"].get<int>(), t["trials"].get<int64_t>(), best > 0 ? fmt::format("{:.4f}", best * 1e3) : "-",
+                 who);
     }
     fmt::print("\n");
   }
@@ -124,7 +126,8 @@ void AddWorkerCommand(CLI::App& app, CommandFn* run) {
   CLI::App* w = app.add_subcommand("worker", "Pull tuning tasks from the queue in a store and tune them here");
   w->add_option("--store", f->store, "Store DSN holding the queue (default $OPAL_STORE or the user's SQLite store)");
   w->add_option("--target", f->target, "Target this worker measures for (default: this host)");
-  w->add_flag("--exit-when-idle", f->exit_when_idle, "Exit when no task is available instead of waiting");
+  w->add_flag("--exit-when-idle", f->exit_when_idle,
+              "Exit when nothing is left for this worker (no pending task, none running that could come back)");
   w->add_option("--max-tasks", f->max_tasks, "Exit after this many tasks (0 = no limit)");
   w->add_option("--lease", f->lease_s, "Lease length in seconds, renewed every third of it (default 60)")
       ->check(CLI::PositiveNumber);

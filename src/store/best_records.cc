@@ -1,0 +1,98 @@
+#include "store/best_records.h"
+
+#include "store/sql_session.h"
+
+namespace opal::store {
+namespace {
+
+// The columns a best record copies from its record (record_id is the record's id).
+constexpr const char* kCopied =
+    "workload_id, target_id, uid, framework, framework_version, framework_major, config, error, "
+    "times, "
+    "median_s, gflops, opal_version, compiler, halide_version, llvm_version, host, worker_id, "
+    "timestamp_us";
+
+// kCopied with every column qualified by `alias`.
+std::string Qualified(const std::string& alias) {
+  std::string out, cols = kCopied;
+  for (size_t pos = 0; pos < cols.size();) {
+    const size_t comma = cols.find(", ", pos);
+    out += (out.empty() ? "" : ", ") + alias + "." +
+           cols.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    if (comma == std::string::npos) break;
+    pos = comma + 2;
+  }
+  return out;
+}
+
+constexpr const char* kSameGroup =
+    "b.workload_id = r.workload_id AND b.target_id = r.target_id AND b.framework = r.framework AND "
+    "b.framework_major = r.framework_major";
+
+}  // namespace
+
+const char* const kBestColumns =
+    "b.uid, w.key, w.json, w.op, t.key, t.coarse_key, t.canonical, b.framework, "
+    "b.framework_version, "
+    "b.config, 'ok', b.error, b.times, b.median_s, b.gflops, b.opal_version, b.compiler, "
+    "b.halide_version, b.llvm_version, b.host, b.worker_id, b.timestamp_us";
+
+const char* const kBestFrom =
+    " FROM best_records b JOIN workloads w ON w.id = b.workload_id JOIN targets t ON t.id = "
+    "b.target_id ";
+
+Status UpdateBestRecords(SqlSession& db, int64_t after_id) {
+  // A new valid record enters when fewer than kBestPerGroup rows of its group beat it (the
+  // statement sees the summary as it was before, so records of one batch do not count each other).
+  int64_t added = 0;
+  OPAL_RETURN_IF_ERROR(db.Query(
+      std::string("INSERT INTO best_records (record_id, ") + kCopied + ") SELECT r.id, " +
+          Qualified("r") +
+          " FROM records r WHERE r.id > $1 AND r.status = 'ok' AND (SELECT count(*) FROM "
+          "best_records b WHERE " +
+          kSameGroup +
+          " AND (b.median_s < r.median_s OR (b.median_s = r.median_s AND b.uid < r.uid))) < $2" +
+          OnConflict("record_id"),
+      {after_id, int64_t{kBestPerGroup}}, nullptr, &added));
+  if (added == 0) return Status::Ok();
+  // Then each group that received rows keeps its kBestPerGroup fastest.
+  return db.Query(
+      "DELETE FROM best_records WHERE record_id IN (SELECT record_id FROM (SELECT record_id, "
+      "row_number() OVER "
+      "(PARTITION BY workload_id, target_id, framework, framework_major ORDER BY median_s, uid) AS "
+      "rank "
+      "FROM best_records WHERE (workload_id, target_id, framework, framework_major) IN (SELECT "
+      "workload_id, "
+      "target_id, framework, framework_major FROM best_records WHERE record_id > $1)) ranked WHERE "
+      "rank > $2)",
+      {after_id, int64_t{kBestPerGroup}});
+}
+
+Status RebuildBestRecords(SqlSession& db, const std::string& framework, const std::string& major) {
+  return RebuildBestGroups(db, BestGroups{.framework = framework, .major = major});
+}
+
+Status RebuildBestGroups(SqlSession& db, const BestGroups& g) {
+  // The same conditions on both tables, with the parameters that apply.
+  std::string where;
+  SqlParams params;
+  auto add = [&](bool apply, const char* column, SqlValue v) {
+    if (!apply) return;
+    params.push_back(std::move(v));
+    where += std::string(" AND ") + column + " = $" + std::to_string(params.size());
+  };
+  add(g.workload_id > 0, "workload_id", g.workload_id);
+  add(g.target_id > 0, "target_id", g.target_id);
+  add(!g.framework.empty(), "framework", g.framework);
+  add(!g.major.empty(), "framework_major", g.major);
+  OPAL_RETURN_IF_ERROR(db.Query("DELETE FROM best_records WHERE 1 = 1" + where, params));
+  params.push_back(int64_t{kBestPerGroup});
+  return db.Query(std::string("INSERT INTO best_records (record_id, ") + kCopied + ") SELECT id, " + kCopied +
+                      " FROM (SELECT id, " + kCopied +
+                      ", row_number() OVER (PARTITION BY workload_id, target_id, framework, framework_major "
+                      "ORDER BY median_s, uid) AS rank FROM records WHERE status = 'ok'" +
+                      where + ") ranked WHERE rank <= $" + std::to_string(params.size()),
+                  params);
+}
+
+}  // namespace opal::store
