@@ -18,7 +18,8 @@ struct Options {
 void PrintReport(const BuildReport& r, const std::string& dir) {
   std::map<std::string, int> by_source;
   for (const BuiltNode& n : r.nodes)
-    if (!n.workload_key.empty()) ++by_source[ScheduleSourceName(n.source)];
+    if (!n.workload_key.empty())
+      ++by_source[n.source == ScheduleSource::kNotTunable ? "direct" : ScheduleSourceName(n.source)];
   fmt::print("{:<24} {:<12} {:<12} {:<8} {:>10}  {}\n", "node", "op", "kind", "source", "expected", "epilogue");
   for (const BuiltNode& n : r.nodes) {
     if (n.kind == "view") continue;
@@ -50,6 +51,7 @@ Status Run(const Options& o) {
   if (!o.no_store) {
     OPAL_ASSIGN_OR_RETURN(store, RecordStore::Open(StoreDsn(o.store)));
     bo.store = store.get();
+    OPAL_RETURN_IF_ERROR(UseStarterKb(o.store, *store, &bo.cost_model));
   }
   OPAL_ASSIGN_OR_RETURN(BuildReport r, BuildModel(bo));
   if (o.json) {

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "opal/record_file.h"
 #include "opal/record_store.h"
+#include "opal/starter_kb.h"
 #include "opal/store_compaction.h"
 #include "opal/workload.h"
 
@@ -31,6 +32,7 @@ struct DbOptions {
   std::string output = "-";
   bool gzip = false;
   std::vector<std::string> inputs;
+  bool starter = false;
   // prune
   int keep = 10;
   // compact
@@ -143,6 +145,21 @@ Status Export(const DbOptions& o) {
 // be gzip-compressed (archives written by `opal db compact`).
 Status Import(const DbOptions& o) {
   OPAL_ASSIGN_OR_RETURN(auto store, OpenStore(o));
+  if (o.starter) {
+    if (!o.inputs.empty()) return Error(ErrorCode::kInvalidArgument, "import: give files or --starter, not both");
+    OPAL_ASSIGN_OR_RETURN(auto kb, FindStarterKb());
+    if (!kb) return Error(ErrorCode::kNotFound, "import --starter: no starter knowledge base (data/kb, or OPAL_KB_DIR)");
+    OPAL_ASSIGN_OR_RETURN(StarterImport r, EnsureStarterKb(*store, StoreDsn(o.store), *kb));
+    if (!r.imported) {
+      fmt::print("{} already holds the starter knowledge base {} (cost model @{})\n", store->Describe(), kb->version,
+                 StarterModelName(*kb));
+    } else {
+      fmt::print("imported the starter knowledge base {} into {}: {} records ({} new), cost model @{}\n", kb->version,
+                 store->Describe(), r.records, r.added, StarterModelName(*kb));
+    }
+    return Status::Ok();
+  }
+  if (o.inputs.empty()) return Error(ErrorCode::kInvalidArgument, "import: give the files to import, or --starter");
   int64_t added = 0, seen = 0;
   std::vector<Record> batch;
   auto flush = [&]() -> Status {
@@ -229,10 +246,11 @@ void AddDbCommand(CLI::App& app, CommandFn* run) {
   exp->add_option("--framework-version", o->framework_version, "Only this exact framework version");
   exp->add_flag("--ok-only", o->ok_only, "Only valid trials");
   exp->add_flag("--gzip", o->gzip, "Compress the output with gzip (`opal db import` reads it as it is)");
-  add("import", "Add records from JSON-lines files; records already present are skipped", Import)
-      ->add_option("files", o->inputs, "Files written by `opal db export` or `opal db compact`, plain or gzip")
-      ->required()
+  CLI::App* imp = add("import", "Add records from JSON-lines files; records already present are skipped", Import);
+  imp->add_option("files", o->inputs, "Files written by `opal db export` or `opal db compact`, plain or gzip")
       ->check(CLI::ExistingFile);
+  imp->add_flag("--starter", o->starter,
+                "Import the starter knowledge base shipped with opal (records and cost model; docs/knowledge_base.md)");
   CLI::App* compact = add("compact", "Archive the trials of old framework versions to a gzip file and/or merge "
                                      "duplicate measurements of one config", Compact);
   compact->add_option("--framework", o->framework, "Framework whose versions are archived");

@@ -67,6 +67,9 @@ Status Run(const Options& o) {
   OPAL_ASSIGN_OR_RETURN(d.build.input_shapes, ParseInputShapes(o.input_shapes));
   OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(StoreDsn(o.store)));
   d.build.store = store.get();
+  // With a tuning budget the misses are tuned here; without one the shipped cost model ranks
+  // the candidates measured for them (docs/knowledge_base.md).
+  OPAL_RETURN_IF_ERROR(UseStarterKb(o.store, *store, o.budget_s > 0 ? nullptr : &d.build.cost_model));
   d.budget_s = o.budget_s;
   d.bench_runs = o.runs;
   d.threads = o.threads;

@@ -170,6 +170,7 @@ Status Run(const Options& o) {
     return Error(ErrorCode::kInvalidArgument, "--trials and --time-budget must be >= 0");
   const std::string dsn = StoreDsn(o.store);
   OPAL_ASSIGN_OR_RETURN(auto store, RecordStore::Open(dsn));
+  OPAL_RETURN_IF_ERROR(UseStarterKb(o.store, *store, nullptr));
   OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(o.framework));
   const Target host = Target::DetectHost();
 

@@ -45,6 +45,11 @@ std::string StoreDsn(const std::string& flag);
 // absent is kNotFound instead of being created.
 Result<std::unique_ptr<RecordStore>> OpenExistingStore(const std::string& dsn);
 
+// The starter knowledge base (opal/starter_kb.h) for a command that reads or writes `store`:
+// imported into the user's default store (no --store flag) on first use, and, when `cost_model`
+// is given and empty, its cost model named there as the default (when the store holds it).
+Status UseStarterKb(const std::string& store_flag, RecordStore& store, std::string* cost_model);
+
 // --workload: a workload's JSON object, or a workload key already known to `store`.
 Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store);
 
