@@ -3,10 +3,14 @@
 // data directory).
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "commands.h"
+#include "opal/deepbench.h"
+#include "opal/plan_catalog.h"
+#include "opal/plan_gpu_ops.h"
 #include "opal/record_store.h"
 #include "opal/workload.h"
 
@@ -29,6 +33,8 @@ struct DbOptions {
   // export / import
   std::string output = "-";
   std::vector<std::string> inputs;
+  bool deepbench = false;     // import: the inputs are DeepBench CSV files or directories
+  std::string targets;        // import --deepbench: GPU target map (targets.json)
   // prune
   int keep = 10;
 };
@@ -135,15 +141,46 @@ Status Export(const DbOptions& o) {
   return Status::Ok();
 }
 
+Result<int64_t> PutInBatches(RecordStore& store, const std::vector<Record>& records) {
+  int64_t added = 0;
+  for (size_t i = 0; i < records.size(); i += 1000) {
+    std::vector<Record> batch(records.begin() + static_cast<std::ptrdiff_t>(i),
+                              records.begin() + static_cast<std::ptrdiff_t>(std::min(records.size(), i + 1000)));
+    OPAL_ASSIGN_OR_RETURN(int64_t n, store.Put(batch));
+    added += n;
+  }
+  return added;
+}
+
+// DeepBench CSVs: every file is read and every row turned into a record before anything is
+// written, so a bad file imports nothing.
+Status ImportDeepBench(const DbOptions& o) {
+  const std::string targets_path = o.targets.empty() ? plan::DefaultCatalogDir() + "/targets.json" : o.targets;
+  OPAL_ASSIGN_OR_RETURN(auto targets, plan::LoadGpuTargets(targets_path));
+  OPAL_ASSIGN_OR_RETURN(auto aliases, plan::LoadGpuAliases(targets_path));
+  OPAL_ASSIGN_OR_RETURN(DeepBenchData data, ReadDeepBench(o.inputs));
+  OPAL_ASSIGN_OR_RETURN(DeepBenchRecords made, MakeDeepBenchRecords(data, plan::WithAliases(targets, aliases)));
+  OPAL_ASSIGN_OR_RETURN(auto store, OpenStore(o));
+  OPAL_ASSIGN_OR_RETURN(int64_t added, PutInBatches(*store, made.records));
+  const int64_t n = static_cast<int64_t>(made.records.size());
+  fmt::print("imported {} DeepBench records ({} GEMMs as dense, {} convolutions as conv2d forward) into {}: "
+             "{} new, {} already present; {} convolution backward-pass times left out (no workload kind)\n",
+             n, made.gemms, made.convs, store->Describe(), added, n - added, made.conv_backward_left_out);
+  return Status::Ok();
+}
+
 // Validates every line of every file first, so a bad file imports nothing; then inserts in
 // batches (each batch one transaction; records already present are skipped by uid).
 Status Import(const DbOptions& o) {
+  if (o.deepbench) return ImportDeepBench(o);
   OPAL_ASSIGN_OR_RETURN(auto store, OpenStore(o));
   int64_t added = 0, seen = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& path : o.inputs) {
       std::ifstream in(path, std::ios::binary);
-      if (!in) return Error(ErrorCode::kNotFound, "cannot read {}", path);
+      if (!in || std::filesystem::is_directory(path))
+        return Error(ErrorCode::kNotFound, "cannot read {}{}", path,
+                     std::filesystem::is_directory(path) ? ": a directory (DeepBench results? add --deepbench)" : "");
       std::string line;
       std::vector<Record> batch;
       for (int64_t lineno = 1; std::getline(in, line); ++lineno) {
@@ -215,10 +252,16 @@ void AddDbCommand(CLI::App& app, CommandFn* run) {
   exp->add_option("--framework", o->framework, "Only this framework");
   exp->add_option("--framework-version", o->framework_version, "Only this exact framework version");
   exp->add_flag("--ok-only", o->ok_only, "Only valid trials");
-  add("import", "Add records from JSON-lines files; records already present are skipped", Import)
-      ->add_option("files", o->inputs, "Files written by `opal db export`")
+  CLI::App* imp = add("import", "Add records from JSON-lines files (or DeepBench results); records already "
+                                 "present are skipped", Import);
+  imp->add_option("files", o->inputs, "Files written by `opal db export`; with --deepbench, DeepBench CSV files "
+                                      "or directories holding gemm.csv / conv.csv")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
+  imp->add_flag("--deepbench", o->deepbench, "The files are DeepBench training results (GEMMs timed with cuBLAS, "
+                                             "convolutions with cuDNN): records of their GPUs' targets");
+  imp->add_option("--targets", o->targets, "With --deepbench: GPU target map and aliases (default: "
+                                           "data/catalog/targets.json)");
   CLI::App* prune = add("prune", "Keep the N best valid records per workload and target of one framework "
                                  "version; other versions are never touched", Prune);
   prune->add_option("--framework", o->framework, "Framework whose records to prune")->required();
