@@ -44,9 +44,9 @@ int main(int argc, char** argv) {
   auto data = ReadDeepBench({dir});
   if (!catalog.ok() || !aliases.ok() || !data.ok()) {
     fmt::print(stderr, "gpu_ops_bench: {}\n",
-               !catalog.ok() ? catalog.status().message()
-                             : !aliases.ok() ? aliases.status().message()
-                                             : data.status().message());
+               !catalog.ok()   ? catalog.status().message()
+               : !aliases.ok() ? aliases.status().message()
+                               : data.status().message());
     return 1;
   }
   auto samples = DeepBenchGpuOpSamples(*data, *catalog, *aliases);
@@ -93,23 +93,30 @@ int main(int argc, char** argv) {
       ++a.n_baseline;
     }
   }
-  Json out{{"deepbench", dir}, {"rows", Json::array()}, {"per_pass", Json::object()},
+  Json out{{"deepbench", dir},
+           {"rows", Json::array()},
+           {"per_pass", Json::object()},
            {"fit_seconds", fit_seconds}};
   std::map<std::string, Acc> per_pass;
   if (!json)
-    fmt::print("GPU operator model on DeepBench, leave one GPU type out (MAPE)\n"
-               "{:<12} {:<8} {:<16} {:>5} {:>8} {:>9} {:>10}\n",
-               "gpu", "dtype", "pass", "ops", "model", "analytic", "peak ratio");
+    fmt::print(
+        "GPU operator model on DeepBench, leave one GPU type out (MAPE)\n"
+        "{:<12} {:<8} {:<16} {:>5} {:>8} {:>9} {:>10}\n",
+        "gpu", "dtype", "pass", "ops", "model", "analytic", "peak ratio");
   for (const auto& [key, a] : acc) {
     const auto& [gpu, dtype, pass] = key;
     const double base = a.n_baseline ? 100 * a.baseline / a.n_baseline : NAN;
-    out["rows"].push_back({{"gpu", gpu}, {"dtype", dtype}, {"pass", pass}, {"ops", a.n},
+    out["rows"].push_back({{"gpu", gpu},
+                           {"dtype", dtype},
+                           {"pass", pass},
+                           {"ops", a.n},
                            {"model_mape", 100 * a.model / a.n},
                            {"analytic_mape", 100 * a.analytic / a.n},
-                           {"peak_ratio_mape", base}, {"peak_ratio_ops", a.n_baseline}});
+                           {"peak_ratio_mape", base},
+                           {"peak_ratio_ops", a.n_baseline}});
     if (!json)
-      fmt::print("{:<12} {:<8} {:<16} {:>5} {:>7.1f}% {:>8.1f}% {:>9.1f}%\n", gpu, dtype, pass,
-                 a.n, 100 * a.model / a.n, 100 * a.analytic / a.n, base);
+      fmt::print("{:<12} {:<8} {:<16} {:>5} {:>7.1f}% {:>8.1f}% {:>9.1f}%\n", gpu, dtype, pass, a.n,
+                 100 * a.model / a.n, 100 * a.analytic / a.n, base);
     Acc& p = per_pass[pass];
     p.model += a.model;
     p.analytic += a.analytic;
@@ -118,10 +125,11 @@ int main(int argc, char** argv) {
     p.n_baseline += a.n_baseline;
   }
   for (const auto& [pass, p] : per_pass) {
-    out["per_pass"][pass] = {{"ops", p.n},
-                             {"model_mape", 100 * p.model / p.n},
-                             {"analytic_mape", 100 * p.analytic / p.n},
-                             {"peak_ratio_mape", 100 * p.baseline / std::max<int64_t>(1, p.n_baseline)}};
+    out["per_pass"][pass] = {
+        {"ops", p.n},
+        {"model_mape", 100 * p.model / p.n},
+        {"analytic_mape", 100 * p.analytic / p.n},
+        {"peak_ratio_mape", 100 * p.baseline / std::max<int64_t>(1, p.n_baseline)}};
     if (!json)
       fmt::print("{:<12} {:<8} {:<16} {:>5} {:>7.1f}% {:>8.1f}% {:>9.1f}%\n", "all GPUs", "all",
                  pass, p.n, 100 * p.model / p.n, 100 * p.analytic / p.n,

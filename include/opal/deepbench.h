@@ -37,7 +37,7 @@
 namespace opal {
 
 struct DeepBenchGemm {
-  std::string gpu, precision;  // as written in the file ("V100", "fp16")
+  std::string gpu, precision;   // as written in the file ("V100", "fp16")
   int64_t m = 0, n = 0, k = 0;  // DeepBench's (column-major) sizes
   bool a_trans = false, b_trans = false;
   double time_ms = 0;
@@ -71,8 +71,8 @@ Json DeepBenchGemmWorkload(const DeepBenchGemm& g);
 Json DeepBenchConvWorkload(const DeepBenchConv& c);
 
 struct DeepBenchRecords {
-  std::vector<Record> records;  // finalized, ready for RecordStore::Put
-  int64_t gemms = 0, convs = 0;  // rows turned into records
+  std::vector<Record> records;         // finalized, ready for RecordStore::Put
+  int64_t gemms = 0, convs = 0;        // rows turned into records
   int64_t conv_backward_left_out = 0;  // backward-pass times without a workload kind
 };
 // One record per GEMM row and per convolution row (its forward time). `gpu_targets` maps the

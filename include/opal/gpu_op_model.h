@@ -20,7 +20,8 @@
 //   log t(g) = log analytic(g) + blend x sum_h w_h clamp(log t(h) / analytic(h), +-cap) / sum w_h
 // with w_h = exp(-distance(g, h) / scale): GPUs alike in peak, bandwidth, SMs, L2 and architecture
 // generation count more. blend, cap and scale are chosen per pass and element size by
-// leave-one-GPU-out among the training GPUs (the setting that predicts each training GPU best from the others).
+// leave-one-GPU-out among the training GPUs (the setting that predicts each training GPU best from
+// the others).
 //
 // Plain values; Fit is deterministic; a fitted model is immutable and safe to share.
 #pragma once
@@ -42,10 +43,11 @@ struct GpuSpec {
   std::string name;
   int compute_capability = 0;  // 70 for sm_70
   int sms = 0;
-  double fp32_flops = 0;    // FLOP/s
-  double tensor_flops = 0;  // dense fp16 tensor-core peak, FLOP/s (used from compute capability 7.0)
-  double tf32_flops = 0;    // dense TF32 tensor-core peak, FLOP/s; 0: none
-  double mem_bw = 0;        // bytes/s
+  double fp32_flops = 0;  // FLOP/s
+  double tensor_flops =
+      0;                  // dense fp16 tensor-core peak, FLOP/s (used from compute capability 7.0)
+  double tf32_flops = 0;  // dense TF32 tensor-core peak, FLOP/s; 0: none
+  double mem_bw = 0;      // bytes/s
   double l2_bytes = 0;
   // Peak of matrix products in `dtype` as training libraries run them: float16/bfloat16 on tensor
   // cores from compute capability 7.0, else at the fp32 rate (fp16 storage with fp32 arithmetic:
@@ -56,7 +58,8 @@ struct GpuSpec {
 
 enum class GpuOpPass { kGemm, kConvForward, kConvBackwardData, kConvBackwardFilter };
 inline constexpr int kGpuOpPasses = 4;
-const char* GpuOpPassName(GpuOpPass pass);  // "gemm", "conv_fwd", "conv_bwd_data", "conv_bwd_filter"
+const char* GpuOpPassName(
+    GpuOpPass pass);  // "gemm", "conv_fwd", "conv_bwd_data", "conv_bwd_filter"
 
 // One operator execution.
 struct GpuOp {

@@ -44,7 +44,7 @@ struct GpuType {
   int sms = 0;                 // streaming multiprocessors
   double l2_bytes = 0;         // L2 cache
   int compute_capability = 0;  // 70 for 7.0
-  LinkCurve intra;          // per-GPU link inside a node (NVLink / PCIe), from the catalog
+  LinkCurve intra;             // per-GPU link inside a node (NVLink / PCIe), from the catalog
   // Measured intra-node curves by the number k of GPUs taking part (Sailor's "intra" entries).
   std::map<int, LinkCurve> intra_by_k;
   // Measured node-to-node curves, by the number k of the node's GPUs sending at once: each

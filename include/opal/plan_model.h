@@ -30,7 +30,7 @@ struct LayerSpec {
   // by tensor parallelism: the head's fp32 logits, log-probabilities and their gradient (12 B per
   // token and vocabulary entry), which the loss materialises in full.
   double act_exact = 0;
-  int tp_allreduces = 0;      // forward all-reduces of out_bytes under tensor parallelism
+  int tp_allreduces = 0;  // forward all-reduces of out_bytes under tensor parallelism
 };
 
 struct TransformerConfig {

@@ -71,8 +71,8 @@ struct ReplayRow {
   // (memory_capped: the model asked for more than the GPU has).
   double measured_memory = 0, memory = 0;
   bool memory_capped = false;
-  double measured_reduce = 0;              // red_grads, seconds (0: absent)
-  double reduce = 0;  // predicted tail of the slowest stage: tied + gradient all-reduce
+  double measured_reduce = 0;  // red_grads, seconds (0: absent)
+  double reduce = 0;           // predicted tail of the slowest stage: tied + gradient all-reduce
   std::vector<MemoryParts> memory_parts;  // every GPU group's memory parts (for calibration)
   std::string gpu;
   std::string source;

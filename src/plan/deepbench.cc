@@ -1,5 +1,7 @@
 // DeepBench CSV files -> rows -> tuning records (include/opal/deepbench.h). In opal_plan: the
 // records need workloads (opal_workloads), which the store library does not link.
+#include "opal/deepbench.h"
+
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -7,7 +9,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "opal/deepbench.h"
 #include "opal/workload.h"
 
 namespace opal {
@@ -59,8 +60,8 @@ Result<bool> TransField(const std::string& text, const char* name, const std::st
 
 Result<DeepBenchGemm> ParseGemm(const std::vector<std::string>& f, const std::string& where) {
   if (f.size() != 8)
-    return Error(ErrorCode::kInvalidModel, "{}: expected 8 fields ({}), got {}", where,
-                 kGemmHeader, f.size());
+    return Error(ErrorCode::kInvalidModel, "{}: expected 8 fields ({}), got {}", where, kGemmHeader,
+                 f.size());
   DeepBenchGemm g;
   g.gpu = f[0];
   g.precision = f[1];
@@ -148,8 +149,8 @@ Record BaseRecord(const Workload& w, const Target& t, const std::string& framewo
   return r;
 }
 
-Result<const Target*> TargetOf(const std::map<std::string, Target>& targets,
-                               const std::string& gpu, const std::string& where) {
+Result<const Target*> TargetOf(const std::map<std::string, Target>& targets, const std::string& gpu,
+                               const std::string& where) {
   auto it = targets.find(gpu);
   if (it != targets.end()) return &it->second;
   std::string known;
@@ -189,22 +190,34 @@ std::string DeepBenchDtype(const std::string& precision) {
 }
 
 Json DeepBenchGemmWorkload(const DeepBenchGemm& g) {
-  return Json{{"op", "dense"},        {"dtype", DeepBenchDtype(g.precision)},
-              {"m", g.n},             {"n", g.m},
-              {"k", g.k},             {"trans_a", g.b_trans},
+  return Json{{"op", "dense"},
+              {"dtype", DeepBenchDtype(g.precision)},
+              {"m", g.n},
+              {"n", g.m},
+              {"k", g.k},
+              {"trans_a", g.b_trans},
               {"trans_b", g.a_trans}};
 }
 
 Json DeepBenchConvWorkload(const DeepBenchConv& c) {
-  return Json{{"op", "conv2d"},         {"dtype", DeepBenchDtype(c.precision)},
-              {"layout", "NCHW"},       {"n", c.n},
-              {"c", c.c},               {"h", c.h},
-              {"w", c.w},               {"k", c.k},
-              {"kh", c.kh},             {"kw", c.kw},
-              {"stride_h", c.stride_h}, {"stride_w", c.stride_w},
-              {"pad_top", c.pad_h},     {"pad_bottom", c.pad_h},
-              {"pad_left", c.pad_w},    {"pad_right", c.pad_w},
-              {"dilation_h", 1},        {"dilation_w", 1},
+  return Json{{"op", "conv2d"},
+              {"dtype", DeepBenchDtype(c.precision)},
+              {"layout", "NCHW"},
+              {"n", c.n},
+              {"c", c.c},
+              {"h", c.h},
+              {"w", c.w},
+              {"k", c.k},
+              {"kh", c.kh},
+              {"kw", c.kw},
+              {"stride_h", c.stride_h},
+              {"stride_w", c.stride_w},
+              {"pad_top", c.pad_h},
+              {"pad_bottom", c.pad_h},
+              {"pad_left", c.pad_w},
+              {"pad_right", c.pad_w},
+              {"dilation_h", 1},
+              {"dilation_w", 1},
               {"groups", 1}};
 }
 

@@ -106,9 +106,10 @@ Result<std::vector<GpuOpSample>> DeepBenchGpuOpSamples(
     OPAL_ASSIGN_OR_RETURN(std::string name, name_of(c.gpu, c.where));
     OPAL_ASSIGN_OR_RETURN(Workload w, Workload::FromJson(DeepBenchConvWorkload(c)));
     OPAL_ASSIGN_OR_RETURN(GpuOp op, GpuOp::FromWorkload(w));
-    const std::pair<GpuOpPass, double> passes[] = {{GpuOpPass::kConvForward, c.fwd_ms},
-                                                   {GpuOpPass::kConvBackwardData, c.bwd_data_ms},
-                                                   {GpuOpPass::kConvBackwardFilter, c.bwd_filter_ms}};
+    const std::pair<GpuOpPass, double> passes[] = {
+        {GpuOpPass::kConvForward, c.fwd_ms},
+        {GpuOpPass::kConvBackwardData, c.bwd_data_ms},
+        {GpuOpPass::kConvBackwardFilter, c.bwd_filter_ms}};
     for (const auto& [pass, ms] : passes) {
       op.pass = pass;
       out.push_back({op, name, ms / 1e3});

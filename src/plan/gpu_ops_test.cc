@@ -25,8 +25,8 @@ const std::string kDeepBench = std::string(OPAL_SHARED_DATA) + "/deepbench";
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() / ("opal_gpu_ops_" + std::to_string(::getpid()) + "_" +
-                                         std::to_string(counter_++));
+    path_ = fs::temp_directory_path() /
+            ("opal_gpu_ops_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
     fs::create_directories(path_);
   }
   ~TempDir() { fs::remove_all(path_); }
@@ -88,8 +88,8 @@ TEST(DeepBench, GemmsAreRowMajorDenseWorkloadsOfTheSameComputation) {
 
 TEST(DeepBench, ConvolutionForwardIsAConv2dAndTheBackwardPassesAreCounted) {
   TempDir dir;
-  dir.Write("conv.csv", std::string(kConvHeader) +
-                            "P100,fp32,341,79,32,4,32,10,5,0,0,2,2,0.402,1.483,0.446\n");
+  dir.Write("conv.csv",
+            std::string(kConvHeader) + "P100,fp32,341,79,32,4,32,10,5,0,0,2,2,0.402,1.483,0.446\n");
   auto data = ReadDeepBench({dir.Path("")});  // a directory: its conv.csv
   ASSERT_TRUE(data.ok()) << data.status().message();
   ASSERT_EQ(data->convs.size(), 1u);
@@ -181,7 +181,8 @@ class DeepBenchStore : public ::testing::Test {
 };
 
 TEST_F(DeepBenchStore, EveryRowIsASampleOfItsGpu) {
-  auto samples = StoreGpuOpSamples(*store_, catalog_, LoadGpuTargets(kCatalog + "/targets.json").value());
+  auto samples =
+      StoreGpuOpSamples(*store_, catalog_, LoadGpuTargets(kCatalog + "/targets.json").value());
   ASSERT_TRUE(samples.ok()) << samples.status().message();
   // One sample per distinct (workload, GPU): count them from the rows.
   std::set<std::pair<std::string, std::string>> distinct;
@@ -198,7 +199,8 @@ TEST_F(DeepBenchStore, EveryRowIsASampleOfItsGpu) {
 // Leave one GPU type out: the model must do better than scaling each op's time on the other GPUs
 // by the ratio of matrix-product peaks (computed here).
 TEST_F(DeepBenchStore, LeaveOneGpuOutBeatsThePeakRatio) {
-  auto samples = DeepBenchGpuOpSamples(data_, catalog_, LoadGpuAliases(kCatalog + "/targets.json").value());
+  auto samples =
+      DeepBenchGpuOpSamples(data_, catalog_, LoadGpuAliases(kCatalog + "/targets.json").value());
   ASSERT_TRUE(samples.ok()) << samples.status().message();
   const auto specs = GpuSpecs(catalog_);
   auto rows = LeaveOneGpuOut(*samples, specs);
@@ -227,7 +229,8 @@ TEST_F(DeepBenchStore, LeaveOneGpuOutBeatsThePeakRatio) {
 }
 
 TEST_F(DeepBenchStore, LayersOfAGpuWithoutRecordsComeFromTheOperatorModel) {
-  auto samples = StoreGpuOpSamples(*store_, catalog_, LoadGpuTargets(kCatalog + "/targets.json").value());
+  auto samples =
+      StoreGpuOpSamples(*store_, catalog_, LoadGpuTargets(kCatalog + "/targets.json").value());
   ASSERT_TRUE(samples.ok());
   auto model = GpuOpModel::Fit(*samples, GpuSpecs(catalog_));
   ASSERT_TRUE(model.ok());
@@ -280,7 +283,8 @@ TEST_F(DeepBenchStore, LayersAreComparedWithTheProfilesOfEveryProfiledGpu) {
   ASSERT_TRUE(spec.ok());
   auto profiles = ProfileSource::Load(data + "/profiles/OPT-350", 26);
   ASSERT_TRUE(profiles.ok());
-  auto samples = StoreGpuOpSamples(*store_, catalog_, LoadGpuTargets(kCatalog + "/targets.json").value());
+  auto samples =
+      StoreGpuOpSamples(*store_, catalog_, LoadGpuTargets(kCatalog + "/targets.json").value());
   ASSERT_TRUE(samples.ok());
   auto model = GpuOpModel::Fit(*samples, GpuSpecs(catalog_));
   ASSERT_TRUE(model.ok());

@@ -25,7 +25,8 @@ struct ReplicaEntry {
 std::string Folded(const std::string& name) {
   std::string f;
   for (char c : name)
-    if (c != '-' && c != '_' && c != ' ') f += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c != '-' && c != '_' && c != ' ')
+      f += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return f;
 }
 
@@ -50,9 +51,10 @@ Result<ReplicaEntry> ReadReplica(const Json& rep, const std::string& path, size_
     e.gpus_per_node += vm[1].get<int>();
   }
   if (rep[0].size() > 1)  // tensor parallelism across nodes: read as one node of all their GPUs
-    log::Warn("{}: stage {}: a replica spans {} nodes; read as one node of {} {} (the profiles "
-              "measured tensor parallelism inside a node)",
-              path, s, rep[0].size(), e.gpus_per_node, e.gpu);
+    log::Warn(
+        "{}: stage {}: a replica spans {} nodes; read as one node of {} {} (the profiles "
+        "measured tensor parallelism inside a node)",
+        path, s, rep[0].size(), e.gpus_per_node, e.gpu);
   return e;
 }
 
@@ -128,9 +130,10 @@ Result<SailorPlan> LoadSailorPlan(const std::string& path, Cluster* cluster) {
       return bad(fmt::format("stage {}: tmp_per_stage lists no replica", s));
     const int listed = static_cast<int>(tmp[s].size());
     if (!dp.is_null() && (!dp[s].is_number_integer() || dp[s].get<int>() != listed))
-      log::Warn("{}: stage {}: dp says {} but tmp_per_stage lists {} replicas; the listed ones "
-                "are replayed",
-                path, s, dp[s].dump(), listed);
+      log::Warn(
+          "{}: stage {}: dp says {} but tmp_per_stage lists {} replicas; the listed ones "
+          "are replayed",
+          path, s, dp[s].dump(), listed);
     // Replicas grouped by (pool, tp), in the order they first appear.
     for (const auto& rep : tmp[s]) {
       OPAL_ASSIGN_OR_RETURN(ReplicaEntry e, ReadReplica(rep, path, s));

@@ -113,8 +113,7 @@ StoreSource::Breakdown StoreSource::Explain(const ModelSpec& model, int layer, c
     if (!f) {
       if (b.missing.empty())
         b.missing = fmt::format(
-            "no record for {} ({} {}) on {}", g.name, term.workload_key,
-            w.ok() ? w->Summary() : "",
+            "no record for {} ({} {}) on {}", g.name, term.workload_key, w.ok() ? w->Summary() : "",
             target != targets_.end() ? target->second.ExactKey() : "GPU type " + gpu.name);
       b.gemms.push_back(term);
       continue;

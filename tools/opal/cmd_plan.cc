@@ -117,8 +117,9 @@ Result<std::shared_ptr<StoreSource>> MakeStoreSource(const Options& o, const Cat
                                                      std::shared_ptr<const RooflineSource> roof) {
   OPAL_ASSIGN_OR_RETURN(auto store, OpenExistingStore(o.store));
   if (!shape) {
-    log::Warn("--store: the model is not a transformer JSON, so its operators are unknown; the "
-              "store is not used");
+    log::Warn(
+        "--store: the model is not a transformer JSON, so its operators are unknown; the "
+        "store is not used");
     return std::shared_ptr<StoreSource>();
   }
   StoreSourceOptions so;
@@ -143,8 +144,11 @@ Status OpModelCheck(const Options& o, const Catalog& catalog,
       "fitted on the others'\n{:<16} {:<9} {:<16} {:>6} {:>8}\n",
       "gpu", "dtype", "pass", "ops", "MAPE");
   for (const auto& r : rows) {
-    j["rows"].push_back({{"gpu", r.gpu}, {"dtype", r.dtype}, {"pass", GpuOpPassName(r.pass)},
-                         {"ops", r.samples}, {"mape", r.mape}});
+    j["rows"].push_back({{"gpu", r.gpu},
+                         {"dtype", r.dtype},
+                         {"pass", GpuOpPassName(r.pass)},
+                         {"ops", r.samples},
+                         {"mape", r.mape}});
     text += fmt::format("{:<16} {:<9} {:<16} {:>6} {:>7.1f}%\n", r.gpu, r.dtype,
                         GpuOpPassName(r.pass), r.samples, r.mape);
     auto& a = per_pass[GpuOpPassName(r.pass)];
@@ -222,26 +226,26 @@ Status LayersVsProfiles(const Options& o, const std::string& dir, const Catalog&
                  "--model and its --profiles DIR");
   OPAL_ASSIGN_OR_RETURN(auto profiles,
                         ProfileSource::Load(o.profiles, static_cast<int>(model.layers.size())));
-  OPAL_ASSIGN_OR_RETURN(std::shared_ptr<const RooflineSource> roof,
-                        RooflineSource::Load(o.efficiency.empty() ? dir + "/efficiency.json"
-                                                                  : o.efficiency));
-  OPAL_ASSIGN_OR_RETURN(auto targets, LoadGpuTargets(o.store_targets.empty()
-                                                         ? dir + "/targets.json"
-                                                         : o.store_targets));
+  OPAL_ASSIGN_OR_RETURN(
+      std::shared_ptr<const RooflineSource> roof,
+      RooflineSource::Load(o.efficiency.empty() ? dir + "/efficiency.json" : o.efficiency));
+  OPAL_ASSIGN_OR_RETURN(auto targets, LoadGpuTargets(o.store_targets.empty() ? dir + "/targets.json"
+                                                                             : o.store_targets));
   OPAL_ASSIGN_OR_RETURN(auto ops, MakeStoreSource(o, catalog, shape, targets, roof));
   Json j = CompareLayersWithProfiles(model, *profiles, *ops, catalog);
   if (o.json) {
     fmt::print("{}\n", j.dump(2));
     return Status::Ok();
   }
-  fmt::print("transformer blocks of {} built from operators (store records, the operator model "
-             "where none) vs the measured profiles\n{:<12} {:>7} {:>9} {:>9} {:>9} {:>10} {:>10}\n",
-             model.name, "gpu", "blocks", "fwd MAPE", "bwd MAPE", "MAPE", "measured", "predicted");
+  fmt::print(
+      "transformer blocks of {} built from operators (store records, the operator model "
+      "where none) vs the measured profiles\n{:<12} {:>7} {:>9} {:>9} {:>9} {:>10} {:>10}\n",
+      model.name, "gpu", "blocks", "fwd MAPE", "bwd MAPE", "MAPE", "measured", "predicted");
   for (const auto& [gpu, g] : j["gpus"].items())
     fmt::print("{:<12} {:>7} {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>10} {:>10}\n", gpu,
-               g["blocks"].get<int64_t>(), g["fwd_mape"].get<double>(),
-               g["bwd_mape"].get<double>(), g["mape"].get<double>(),
-               g["products_measured"].get<int64_t>(), g["products_predicted"].get<int64_t>());
+               g["blocks"].get<int64_t>(), g["fwd_mape"].get<double>(), g["bwd_mape"].get<double>(),
+               g["mape"].get<double>(), g["products_measured"].get<int64_t>(),
+               g["products_predicted"].get<int64_t>());
   fmt::print("all: {:.1f}% (fwd {:.1f}%, bwd {:.1f}%) over {} blocks\n", j["mape"].get<double>(),
              j["fwd_mape"].get<double>(), j["bwd_mape"].get<double>(), j["blocks"].get<int64_t>());
   return Status::Ok();
@@ -317,9 +321,9 @@ Status Run(const Options& o) {
                  "--op-model, --op-model-check and --layers-vs-profiles read the store's "
                  "records: give --store DSN");
   if (o.op_model_check) {
-    OPAL_ASSIGN_OR_RETURN(auto targets, LoadGpuTargets(o.store_targets.empty()
-                                                           ? dir + "/targets.json"
-                                                           : o.store_targets));
+    OPAL_ASSIGN_OR_RETURN(
+        auto targets,
+        LoadGpuTargets(o.store_targets.empty() ? dir + "/targets.json" : o.store_targets));
     return OpModelCheck(o, catalog, targets);
   }
   std::optional<TransformerConfig> shape;

@@ -12,18 +12,17 @@ namespace {
 
 // Parameter slots.
 enum : int {
-  kT0,        // log of the fixed time per call, microseconds
-  kAlpha,     // tile efficiency exponent
-  kK0,        // log of the reduction length at which half the tile's time is its prologue
-  kMemEff,    // logit of the reached share of memory bandwidth
+  kT0,          // log of the fixed time per call, microseconds
+  kAlpha,       // tile efficiency exponent
+  kK0,          // log of the reduction length at which half the tile's time is its prologue
+  kMemEff,      // logit of the reached share of memory bandwidth
   kComputeEff,  // logit of the reached share of the per-slot peak by a 128x128 tile
-  kWinograd,  // log of the FLOP reduction of 3x3 stride-1 convolutions
-  kSharpness,  // log of q in (compute^q + memory^q)^(1/q)
-  kOccupancy,  // log of the tiles an SM holds at once
-  kStride,    // log of the extra cost of strided backward-data passes
-  kL2Miss,    // logit of the share of operand re-reads beyond L2 that reach memory
+  kWinograd,    // log of the FLOP reduction of 3x3 stride-1 convolutions
+  kSharpness,   // log of q in (compute^q + memory^q)^(1/q)
+  kOccupancy,   // log of the tiles an SM holds at once
+  kStride,      // log of the extra cost of strided backward-data passes
+  kL2Miss,      // logit of the share of operand re-reads beyond L2 that reach memory
 };
-
 
 // Starting points of the fit: the default, a near-max combination of compute and memory, larger
 // tiles' advantage with two tiles per SM, and a memory-bound start.
@@ -55,8 +54,8 @@ std::array<bool, GpuOpModel::kParams> FreeParams(GpuOpPass pass) {
 
 const GpuOpModel::Params kStartParams = {1.6, 0.3, 3.47, 1.1, 2.0, 0.59, 1.0, 0.0, 0.4, 0.0};
 const char* const kParamNames[GpuOpModel::kParams] = {
-    "log_t0_us",    "tile_alpha",    "log_k0",        "logit_mem_eff", "logit_compute_eff",
-    "log_winograd", "log_q",         "log_occupancy", "log_stride",    "logit_l2_miss"};
+    "log_t0_us",    "tile_alpha", "log_k0",        "logit_mem_eff", "logit_compute_eff",
+    "log_winograd", "log_q",      "log_occupancy", "log_stride",    "logit_l2_miss"};
 
 double AnalyticTime(const GpuOpModel::Params& th, const GpuOp& op, const GpuSpec& g) {
   const auto [batch, m, n, k] = op.AsGemm();
@@ -132,6 +131,5 @@ std::map<GpuOpPass, GpuOpModel::Params> FitParams(const std::vector<const GpuOpS
   }
   return out;
 }
-
 
 }  // namespace opal::costmodel

@@ -109,8 +109,7 @@ double GpuOp::Flops() const {
 double GpuOp::Bytes() const {
   const double es = DtypeBytes();
   if (pass == GpuOpPass::kGemm)
-    return es * static_cast<double>(batch) *
-           static_cast<double>(m * k + k * n + m * n);
+    return es * static_cast<double>(batch) * static_cast<double>(m * k + k * n + m * n);
   const double in = static_cast<double>(conv_n * c * h * w);
   const double wt = static_cast<double>(conv_k * c * kh * kw);
   const double out = static_cast<double>(conv_n * conv_k * OutH() * OutW());

@@ -1,5 +1,7 @@
 // GpuOpModel: the analytic time (analytic.h) corrected by what the same operator did on other
 // GPUs, and the choice of how far to trust that (include/opal/gpu_op_model.h).
+#include "opal/gpu_op_model.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 #include <set>
 
 #include "costmodel/gpu/analytic.h"
-#include "opal/gpu_op_model.h"
 
 namespace opal {
 namespace {
@@ -18,8 +19,8 @@ using costmodel::AnalyticTime;
 // and L2, plus 1 across architecture generations (compute capability major).
 double GpuDistance(const GpuSpec& a, const GpuSpec& b, const std::string& dtype) {
   auto lr = [](double x, double y) { return x > 0 && y > 0 ? std::fabs(std::log(x / y)) : 1.0; };
-  return lr(a.MatmulPeak(dtype), b.MatmulPeak(dtype)) + lr(a.mem_bw, b.mem_bw) +
-         lr(a.sms, b.sms) + lr(a.l2_bytes, b.l2_bytes) +
+  return lr(a.MatmulPeak(dtype), b.MatmulPeak(dtype)) + lr(a.mem_bw, b.mem_bw) + lr(a.sms, b.sms) +
+         lr(a.l2_bytes, b.l2_bytes) +
          (a.compute_capability / 10 != b.compute_capability / 10 ? 1.0 : 0.0);
 }
 
@@ -169,7 +170,8 @@ Result<GpuOpModel> GpuOpModel::FromJson(const Json& j) {
     for (int i = 0; i < kParams; ++i) {
       const char* key = costmodel::kParamNames[i];
       if (!p.contains("params") || !p["params"].contains(key) || !p["params"][key].is_number())
-        return Error(ErrorCode::kInvalidArgument, "GPU operator model JSON: {} lacks {}", name, key);
+        return Error(ErrorCode::kInvalidArgument, "GPU operator model JSON: {} lacks {}", name,
+                     key);
       th[i] = p["params"][key].get<double>();
     }
     const auto ps = static_cast<GpuOpPass>(pass);
@@ -177,8 +179,8 @@ Result<GpuOpModel> GpuOpModel::FromJson(const Json& j) {
     if (p.contains("transfer") && p["transfer"].is_object()) {
       for (const auto& [dtype, t] : p["transfer"].items()) {
         if (!t.is_object()) continue;
-        m.transfer_[{ps, dtype == "float32" ? 4 : 2}] = {
-            t.value("blend", 0.5), t.value("cap", 0.7), t.value("distance_scale", 1.0)};
+        m.transfer_[{ps, dtype == "float32" ? 4 : 2}] = {t.value("blend", 0.5), t.value("cap", 0.7),
+                                                         t.value("distance_scale", 1.0)};
       }
     }
   }

@@ -28,7 +28,7 @@ std::map<std::string, GpuSpec> ThreeGpus() {
 
 TEST(GpuSpec, MatmulPeakByDtypeAndArchitecture) {
   auto g = ThreeGpus();
-  EXPECT_DOUBLE_EQ(g["a"].MatmulPeak("float16"), 125e12);  // tensor cores
+  EXPECT_DOUBLE_EQ(g["a"].MatmulPeak("float16"), 125e12);   // tensor cores
   EXPECT_DOUBLE_EQ(g["b"].MatmulPeak("float16"), 10.6e12);  // Pascal: fp32 arithmetic
   EXPECT_DOUBLE_EQ(g["a"].MatmulPeak("float32"), 15.7e12);
   GpuSpec ampere = Spec("amp", 80, 108, 19.5, 312, 2039, 40);
