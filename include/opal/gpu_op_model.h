@@ -19,9 +19,10 @@
 // own character: a library's algorithm choice, a shape its kernels handle badly):
 //   log t(g) = log analytic(g) + blend x sum_h w_h clamp(log t(h) / analytic(h), +-cap) / sum w_h
 // with w_h = exp(-distance(g, h) / scale): GPUs alike in peak, bandwidth, SMs, L2 and architecture
-// generation count more. blend, cap and scale are chosen per pass and element size by
-// leave-one-GPU-out among the training GPUs (the setting that predicts each training GPU best from
-// the others).
+// generation count more. The other candidate scales the op's times elsewhere by the ratio of
+// matrix-product peaks: log t(g) = log peak time(g) + sum_h w_h log(t(h) / peak time(h)) / sum w_h.
+// The candidate, blend, cap and scale are chosen per pass and element size by leave-one-GPU-out
+// among the training GPUs (the setting that predicts each training GPU best from the others).
 //
 // Plain values; Fit is deterministic; a fitted model is immutable and safe to share.
 #pragma once
@@ -104,6 +105,9 @@ class GpuOpModel {
     double blend = 0.5;           // 0: analytic alone, 1: the full correction
     double cap = 0.7;             // |log| bound of one GPU's correction
     double distance_scale = 1.0;  // weight exp(-distance / scale); 0: equal weights
+    // Instead of correcting the analytic time: the op's times on the other GPUs scaled by the
+    // ratio of matrix-product peaks (weighted geometric mean; blend and cap unused).
+    bool peak_ratio = false;
   };
 
   // Fits every pass that has samples. `gpus` must describe every GPU named by a sample

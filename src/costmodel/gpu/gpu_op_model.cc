@@ -28,7 +28,13 @@ double GpuDistance(const GpuSpec& a, const GpuSpec& b, const std::string& dtype)
 // that GPU is to the one predicted.
 struct Residual {
   double log_ratio = 0, distance = 0;
+  double log_peak_ratio = 0;  // log time over the op's FLOP at the GPU's matrix-product peak
 };
+
+// log seconds of `op` at `g`'s matrix-product peak for its dtype.
+double LogPeakTime(const GpuOp& op, const GpuSpec& g) {
+  return std::log(op.Flops() / g.MatmulPeak(op.dtype));
+}
 
 std::vector<Residual> Residuals(const GpuOpModel::Params& th, const GpuOp& op, const GpuSpec& g,
                                 const std::vector<std::pair<std::string, double>>& measured,
@@ -37,23 +43,26 @@ std::vector<Residual> Residuals(const GpuOpModel::Params& th, const GpuOp& op, c
   for (const auto& [gpu, seconds] : measured) {
     if (gpu == g.name) continue;
     const GpuSpec& other = gpus.at(gpu);
-    v.push_back({std::log(seconds / AnalyticTime(th, op, other)), GpuDistance(other, g, op.dtype)});
+    v.push_back({std::log(seconds / AnalyticTime(th, op, other)), GpuDistance(other, g, op.dtype),
+                 std::log(seconds) - LogPeakTime(op, other)});
   }
   return v;
 }
 
 // log of the predicted time: the analytic log time plus `blend` x the residuals' weighted mean,
 // each residual clamped to +-cap, weighted exp(-distance / scale) (equal weights for scale 0).
-double Combine(double log_analytic, const std::vector<Residual>& res,
+// With t.peak_ratio: the log time at the GPU's peak plus the weighted mean of the others' log
+// times over theirs (the op's measured times scaled by the ratio of matrix-product peaks).
+double Combine(double log_analytic, double log_peak, const std::vector<Residual>& res,
                const GpuOpModel::Transfer& t) {
   if (res.empty()) return log_analytic;
   double sum = 0, wsum = 0;
   for (const Residual& r : res) {
     const double w = t.distance_scale > 0 ? std::exp(-r.distance / t.distance_scale) : 1.0;
-    sum += w * std::clamp(r.log_ratio, -t.cap, t.cap);
+    sum += w * (t.peak_ratio ? r.log_peak_ratio : std::clamp(r.log_ratio, -t.cap, t.cap));
     wsum += w;
   }
-  return log_analytic + t.blend * sum / wsum;
+  return t.peak_ratio ? log_peak + sum / wsum : log_analytic + t.blend * sum / wsum;
 }
 
 // The transfer settings tried: blend x cap x distance scale.
@@ -62,6 +71,7 @@ std::vector<GpuOpModel::Transfer> Candidates() {
   for (double blend : {0.0, 0.25, 0.5, 0.75, 1.0})
     for (double cap : {0.35, 0.7, 1.4, 20.0})
       for (double scale : {0.0, 0.5, 1.0, 2.0}) v.push_back({blend, cap, scale});
+  for (double scale : {0.0, 0.5, 1.0, 2.0}) v.push_back({1.0, 20.0, scale, true});
   return v;
 }
 
@@ -88,7 +98,7 @@ double GpuOpModel::Predict(const GpuOp& op, const GpuSpec& gpu) const {
   const double analytic = std::log(AnalyticTime(th, op, gpu));
   auto it = measured_.find(op.Key());
   if (it == measured_.end()) return std::exp(analytic);
-  return std::exp(Combine(analytic, Residuals(th, op, gpu, it->second, gpus_),
+  return std::exp(Combine(analytic, LogPeakTime(op, gpu), Residuals(th, op, gpu, it->second, gpus_),
                           TransferFor(op.pass, op.DtypeBytes())));
 }
 
@@ -141,7 +151,9 @@ Result<GpuOpModel> GpuOpModel::Fit(const std::vector<GpuOpSample>& samples,
         auto& e = err[key];
         e.resize(cands.size());
         for (size_t i = 0; i < cands.size(); ++i)
-          e[i] += std::fabs(std::exp(Combine(analytic, res, cands[i])) - s->seconds) / s->seconds;
+          e[i] += std::fabs(std::exp(Combine(analytic, LogPeakTime(s->op, g), res, cands[i])) -
+                            s->seconds) /
+                  s->seconds;
       }
     }
   }
@@ -180,7 +192,8 @@ Result<GpuOpModel> GpuOpModel::FromJson(const Json& j) {
       for (const auto& [dtype, t] : p["transfer"].items()) {
         if (!t.is_object()) continue;
         m.transfer_[{ps, dtype == "float32" ? 4 : 2}] = {t.value("blend", 0.5), t.value("cap", 0.7),
-                                                         t.value("distance_scale", 1.0)};
+                                                         t.value("distance_scale", 1.0),
+                                                         t.value("peak_ratio", false)};
       }
     }
   }
@@ -195,7 +208,10 @@ Json GpuOpModel::ToJson() const {
     Json tr = Json::object();
     for (const auto& [dtype, bytes] : {std::pair<const char*, int>{"float32", 4}, {"float16", 2}}) {
       const Transfer t = TransferFor(pass, bytes);
-      tr[dtype] = {{"blend", t.blend}, {"cap", t.cap}, {"distance_scale", t.distance_scale}};
+      tr[dtype] = {{"blend", t.blend},
+                   {"cap", t.cap},
+                   {"distance_scale", t.distance_scale},
+                   {"peak_ratio", t.peak_ratio}};
     }
     j["passes"][GpuOpPassName(pass)] = {{"params", p}, {"transfer", tr}};
   }
