@@ -265,8 +265,10 @@ TEST_F(DeepBenchStore, LayersOfAGpuWithoutRecordsComeFromTheOperatorModel) {
     fwd += t.fwd;
   }
   EXPECT_NEAR(b.time->fwd, fwd + b.non_gemm.fwd, 1e-12);
-  // qkv at micro-batch 2: dense 1024 x 3072 x 1024, as the model predicts it on the A100.
-  const GpuOp qkv = GpuOp::Gemm("float32", 1024, 3072, 1024);
+  // qkv at micro-batch 2: dense 1024 x 3072 x 1024 in float16 (the config's 2-byte elements),
+  // as the model predicts it on the A100.
+  ASSERT_EQ(c.dtype_bytes, 2);
+  const GpuOp qkv = GpuOp::Gemm("float16", 1024, 3072, 1024);
   EXPECT_NEAR(b.gemms[0].fwd, shared->Predict(qkv, GpuSpecOf(*a100)), 1e-15);
   // Without the model, the A100 (no records) falls back.
   auto store2 = RecordStore::Open("sqlite:" + dir_.Path("records.db"));
