@@ -302,14 +302,15 @@ TEST(Fidelity, PlanFilesOfOtherShapesAreRead) {
   EXPECT_EQ(sp->plan.micro_batch, 4);
   EXPECT_EQ(sp->plan.num_micro, 64);
   EXPECT_EQ(sp->gpu, "RTX-3090+Titan-RTX");
-  // Three replicas cannot split a micro-batch of 2 x 2 evenly: a one-line kUnsupported.
+  // Three replicas cannot split a micro-batch of mbs 2 x 4 replicas evenly: kUnsupported.
   const std::string odd =
       WritePlan("odd.json",
                 R"({"num_stages": 2, "layers_per_stage": [[0,1,2,3,4,5,6,7,8,9,10,11,12],
           [13,14,15,16,17,18,19,20,21,22,23,24,25]],
-          "tmp_per_stage": [[[[["RTX-3090", 1, "z"]], 1], [[["RTX-3090", 1, "z"]], 1]],
+          "tmp_per_stage": [[[[["RTX-3090", 1, "z"]], 1], [[["RTX-3090", 1, "z"]], 1],
+                             [[["RTX-3090", 1, "z"]], 1]],
                             [[[["Titan-RTX", 1, "z"]], 1], [[["Titan-RTX", 1, "z"]], 1],
-                             [[["Titan-RTX", 1, "z"]], 1]]]})");
+                             [[["Titan-RTX", 1, "z"]], 1], [[["Titan-RTX", 1, "z"]], 1]]]})");
   auto bad = LoadSailorPlan(odd, &cluster);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), ErrorCode::kUnsupported);
