@@ -13,7 +13,8 @@
 //   T    = sum_s (F_s + B_s) + 2 sum_links p2p + (M - 1) max_s c_s + max_s tail_s
 //   tail_s = tied-embedding all-reduce (first/last stage) + gradient all-reduce + optimizer step
 // Memory per GPU: reserve of the GPU type + model state of the stage's shard + activations of the
-// micro-batches in flight under 1F1B (min(M, S - s) on stage s) + send/receive buffers.
+// micro-batches in flight under 1F1B (min(M, S - s) on stage s; the head's fp32 logits exactly,
+// the rest scaled by the fitted activation scale) + send/receive buffers.
 #pragma once
 
 #include <map>
@@ -99,6 +100,7 @@ struct MemoryParts {
   double state = 0;           // params / tp x optimizer-state bytes per parameter
   double params_per_gpu = 0;  // params / tp (for MemoryCoefficients::state_extra_bytes)
   double activations = 0;     // activation bytes of the micro-batches in flight (unscaled)
+  double exact = 0;           // bytes of the micro-batches in flight kept exactly (logits)
   double buffers = 0;         // send/receive buffers of one micro-batch
 };
 

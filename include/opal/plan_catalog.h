@@ -39,7 +39,12 @@ struct GpuType {
   double fp32_flops = 0;    // FLOP/s
   double tf32_flops = 0;    // dense TF32 tensor peak, FLOP/s (fp32 matrix products); 0: none
   double mem_bw = 0;        // bytes/s
-  LinkCurve intra;          // per-GPU link inside a node (NVLink / PCIe), from the catalog
+  // What the GPU operator model (opal/gpu_op_model.h) reads besides the peaks; 0 when the
+  // catalog entry does not say (catalog fields sms, l2_mb, compute_capability).
+  int sms = 0;                 // streaming multiprocessors
+  double l2_bytes = 0;         // L2 cache
+  int compute_capability = 0;  // 70 for 7.0
+  LinkCurve intra;             // per-GPU link inside a node (NVLink / PCIe), from the catalog
   // Measured intra-node curves by the number k of GPUs taking part (Sailor's "intra" entries).
   std::map<int, LinkCurve> intra_by_k;
   // Measured node-to-node curves, by the number k of the node's GPUs sending at once: each

@@ -21,7 +21,7 @@ struct MemoryObservation {
 };
 
 // Peak bytes over the observation's GPUs under `k` (GPU types without a reserve in `k` take
-// `default_reserve`).
+// `default_reserve`), each GPU's no more than its capacity (the run happened).
 double PredictPeakMemory(const MemoryObservation& o, const MemoryCoefficients& k,
                          double default_reserve);
 

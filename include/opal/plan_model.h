@@ -27,6 +27,11 @@ struct LayerSpec {
   double act_bytes = 0;       // bytes per sample kept for backward, divided by tensor parallelism
   double act_replicated = 0;  // bytes per sample kept for backward on every tensor-parallel rank
   int tp_allreduces = 0;      // forward all-reduces of out_bytes under tensor parallelism
+  // Bytes per sample kept exactly, outside the memory coefficients' activation scale, divided
+  // by tensor parallelism: the head's fp32 logits, log-probabilities and their gradient (12 B per
+  // token and vocabulary entry), which the loss materialises in full. Last, so that positional
+  // initializers of the fields above keep their meaning.
+  double act_exact = 0;
 };
 
 struct TransformerConfig {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "opal/cost_model.h"
+#include "opal/gpu_op_model.h"
 #include "opal/plan_catalog.h"
 #include "opal/plan_model.h"
 #include "opal/record_store.h"
@@ -109,13 +110,19 @@ Result<std::map<std::string, Target>> LoadGpuTargets(const std::string& path);
 //   update = the roofline's optimizer step
 // The non-GEMM term is the roofline's time of the same layer with its matrix products removed:
 // the other operators' memory traffic, tensor-parallel all-reduces and per-pass overhead.
-// nullopt when a forward product of the layer has no record (the chain then falls back), for
-// layers without products (embedding), for GPU types without a target and for models other than
-// `shape`'s. The store is only read, under a lock, and each lookup is cached.
+// nullopt when a forward product of the layer has no record (the chain then falls back) unless an
+// operator model is given (below), for layers without products (embedding), for GPU types
+// without a target (without a model) and for models other than `shape`'s. With an operator
+// model, a product without a record is the model's prediction, its dgrad and wgrad too when they
+// lack records. The store is only read, under a lock, and each lookup is cached.
 struct StoreSourceOptions {
   // Fill missing records from other devices of the same coarse key (e.g. A100-40 from A100-80
   // records, both cuda-sm_80). Off: a record counts only for the exact target it was measured on.
   bool coarse_fallback = false;
+  // Products without a record are timed by this GPU operator model (opal/gpu_op_model.h; fitted
+  // on the store's records of other GPU types, it predicts GPU types with none), forward and
+  // backward alike; the layer's source is then "op-model". Null: such layers fall back.
+  std::shared_ptr<const GpuOpModel> op_model;
 };
 class StoreSource : public PerfSource {
  public:
@@ -132,7 +139,8 @@ class StoreSource : public PerfSource {
     std::string workload_key;   // of the forward product's record (first dtype if none)
     std::string target_key;     // target of the record used ("" when missing)
     double fwd = 0, bwd = 0;    // seconds
-    bool bwd_measured = false;  // dgrad + wgrad records (else 2 x fwd)
+    bool bwd_measured = false;  // dgrad + wgrad records (else 2 x fwd, or the operator model)
+    int predicted = 0;          // of fwd, dgrad, wgrad: how many the operator model timed
   };
   struct Breakdown {
     std::vector<Term> gemms;
@@ -150,6 +158,9 @@ class StoreSource : public PerfSource {
   // The fastest valid record of `workload` (dtype chosen in order) on `target`; cached.
   std::optional<Best> Lookup(const Json& workload, const std::vector<std::string>& dtypes,
                              const Target& target) const;
+  // The operator model's time of `workload` (first dtype) on `gpu`; nullopt without a model.
+  std::optional<double> Predict(const Json& workload, const std::string& dtype,
+                                const GpuType& gpu) const;
 
   mutable std::mutex mu_;
   std::unique_ptr<RecordStore> store_;

@@ -45,13 +45,20 @@ struct SailorPlan {
   double measured = 0;         // "real", seconds (0: absent, a plan to predict only)
   double measured_memory = 0;  // "max_mem", bytes (0: absent)
   double measured_reduce = 0;  // "red_grads", seconds (0: absent)
-  // GPUs per node of the nodes the file names, by GPU type (they override the catalog's).
+  // GPUs per node of the nodes the file names, by GPU type (the last entry of each type).
   std::map<std::string, int> gpus_per_node;
 };
-// Each GPU type the file names must be a pool of `cluster`. kInvalidModel for malformed files,
-// kInvalidArgument for a GPU not in the cluster, kUnsupported for shapes outside the model
-// (several pipelines, a replica spanning nodes, stages with different replica counts).
-Result<SailorPlan> LoadSailorPlan(const std::string& path, const Cluster& cluster);
+// Each GPU type the file names must be a pool of `cluster` (names compared without case, '-',
+// '_' and spaces: "RTX3090" is RTX-3090). A node entry [gpu, n, zone] is a node of n GPUs: when
+// the cluster has no pool of that GPU type with n GPUs per node, a copy of the type's pool with
+// that node size is added to *cluster (so one file may use nodes of several sizes). A replica
+// listing several nodes is read as one node of all their GPUs (with a warning); `dp` may be
+// absent (the listed replicas count) and stages may list different replica counts: the
+// micro-batch is then mbs x the largest count, split evenly among each stage's replicas.
+// kInvalidModel for malformed files, kInvalidArgument for a GPU not in the cluster,
+// kUnsupported for several pipelines, a replica on two GPU types or a micro-batch a stage's
+// replicas cannot split evenly.
+Result<SailorPlan> LoadSailorPlan(const std::string& path, Cluster* cluster);
 
 // Replays every *.json under `dir` (recursively): estimate + simulate each; per-plan rows with
 // the time and memory predictions against the measurements, and the mean absolute percentage
@@ -60,9 +67,12 @@ Result<SailorPlan> LoadSailorPlan(const std::string& path, const Cluster& cluste
 struct ReplayRow {
   std::string path;
   double measured = 0, estimated = 0, simulated = 0;
-  double measured_memory = 0, memory = 0;  // bytes on the fullest GPU (measured 0: absent)
-  double measured_reduce = 0;              // red_grads, seconds (0: absent)
-  double reduce = 0;  // predicted tail of the slowest stage: tied + gradient all-reduce
+  // Bytes on the fullest GPU (measured 0: absent); the prediction no more than a GPU's capacity
+  // (memory_capped: the model asked for more than the GPU has).
+  double measured_memory = 0, memory = 0;
+  bool memory_capped = false;
+  double measured_reduce = 0;  // red_grads, seconds (0: absent)
+  double reduce = 0;           // predicted tail of the slowest stage: tied + gradient all-reduce
   std::vector<MemoryParts> memory_parts;  // every GPU group's memory parts (for calibration)
   std::string gpu;
   std::string source;

@@ -71,11 +71,15 @@ Status Catalog::Merge(const Json& j, const std::string& origin) {
       g.tf32_flops = r.OptNum("tf32_tflops", 0) * 1e12;
       g.mem_bw = r.Positive("mem_bw_gbps") * 1e9;
       g.intra.peak = r.Positive("intra_gbps") * 1e9;
+      g.sms = static_cast<int>(r.OptNum("sms", 0));
+      g.l2_bytes = r.OptNum("l2_mb", 0) * 1048576;
+      g.compute_capability = static_cast<int>(std::lround(r.OptNum("compute_capability", 0) * 10));
       g.source = r.Str("source");
       OPAL_RETURN_IF_ERROR(r.status());
-      if (g.tf32_flops < 0)
-        return Error(ErrorCode::kInvalidModel, "{}: gpu '{}': tf32_tflops must be >= 0", origin,
-                     g.name);
+      if (g.tf32_flops < 0 || g.sms < 0 || g.l2_bytes < 0 || g.compute_capability < 0)
+        return Error(ErrorCode::kInvalidModel,
+                     "{}: gpu '{}': tf32_tflops, sms, l2_mb and compute_capability must be >= 0",
+                     origin, g.name);
       auto it = std::find_if(gpus.begin(), gpus.end(),
                              [&](const GpuType& x) { return x.name == g.name; });
       if (it != gpus.end())

@@ -89,6 +89,7 @@ StageMemoryInput MemoryInputOf(const ModelSpec& model, const StagePlan& st, cons
   for (int l = st.first; l < st.end; ++l) {
     mi.act_sharded += model.layers[l].act_bytes;
     mi.act_replicated += model.layers[l].act_replicated;
+    mi.act_exact += model.layers[l].act_exact;
   }
   mi.out_bytes = model.layers[st.end - 1].out_bytes;
   mi.tp = g.tp;

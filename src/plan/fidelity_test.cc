@@ -143,7 +143,7 @@ TEST(Fidelity, PlannerDoesNotChooseWorseThanTheMeasuredBest) {
   for (const auto& e :
        std::filesystem::recursive_directory_iterator(kData + "/validation/clariden/OPT-350")) {
     if (e.path().extension() != ".json") continue;
-    auto sp = LoadSailorPlan(e.path().string(), s->cluster);
+    auto sp = LoadSailorPlan(e.path().string(), &s->cluster);
     ASSERT_TRUE(sp.ok()) << sp.status().message();
     groups[{sp->plan.Gpus(), static_cast<int64_t>(sp->plan.micro_batch) * sp->plan.num_micro}]
         .push_back(*sp);
@@ -213,7 +213,7 @@ TEST(Fidelity, HeterogeneousPlansOfMixedConsumerNodes) {
       fmt::format(
           R"({{"num_stages": 1, "layers_per_stage": [{}], "tmp_per_stage": [[{}, {}, {}]], "dp": [3]}})",
           layers(0, 26), replica("RTX-3090", 8), replica("Titan-RTX", 8), replica("RTX-2080", 8)));
-  auto dp = LoadSailorPlan(dp_plan, cluster);
+  auto dp = LoadSailorPlan(dp_plan, &cluster);
   ASSERT_TRUE(dp.ok()) << dp.status().message();
   ASSERT_EQ(dp->plan.stages.size(), 1u);
   ASSERT_EQ(dp->plan.stages[0].mixed.size(), 3u);  // three groups of one replica
@@ -246,7 +246,7 @@ TEST(Fidelity, HeterogeneousPlansOfMixedConsumerNodes) {
           R"({{"num_stages": 3, "layers_per_stage": [{}, {}, {}], "tmp_per_stage": [[{}], [{}], [{}]], "dp": [1, 1, 1]}})",
           layers(0, 9), layers(9, 18), layers(18, 26), replica("Titan-RTX", 8),
           replica("RTX-3090", 8), replica("RTX-2080", 8)));
-  auto pp = LoadSailorPlan(pp_plan, cluster);
+  auto pp = LoadSailorPlan(pp_plan, &cluster);
   ASSERT_TRUE(pp.ok()) << pp.status().message();
   model.global_batch = 256;
   ASSERT_TRUE(EstimatePlan(ctx, &pp->plan).ok());
@@ -259,6 +259,72 @@ TEST(Fidelity, HeterogeneousPlansOfMixedConsumerNodes) {
   EXPECT_NEAR(SimulateIteration(pp->plan).iter_time, pp->plan.iter_time, 0.05 * pp->plan.iter_time);
   std::filesystem::remove(dp_plan);
   std::filesystem::remove(pp_plan);
+}
+
+// Plan files as other tools write them: GPU names in another spelling, nodes of another size
+// than the catalog's, a replica over two nodes, no "dp", and stages with different replica
+// counts (the micro-batch split among each stage's replicas). Expected values from the file.
+TEST(Fidelity, PlanFilesOfOtherShapesAreRead) {
+  ASSERT_TRUE(std::filesystem::exists(kData)) << "no shared data at " << kData;
+  auto s = Opt350();
+  Cluster cluster;
+  for (const char* g : {"RTX-3090", "Titan-RTX"}) {
+    const InstanceType* i = s->catalog.CheapestInstanceFor(g);
+    ASSERT_NE(i, nullptr);
+    cluster.pools.push_back(Pool{*s->catalog.FindGpu(g), *i, 1 << 20});
+  }
+  const int catalog_node = cluster.pools[0].instance.gpus_per_node;
+  const int other_node = catalog_node == 2 ? 4 : 2;
+  const std::string path = WritePlan(
+      "shapes.json",
+      fmt::format(R"({{"num_stages": 2, "layers_per_stage": [[0,1,2,3,4,5,6,7,8,9,10,11,12],
+          [13,14,15,16,17,18,19,20,21,22,23,24,25]],
+          "tmp_per_stage": [[[[["RTX3090", {0}, "z"]], 1], [[["rtx_3090", {0}, "z"]], 1]],
+                            [[[["TITAN RTX", 1, "z"], ["Titan-RTX", 1, "z"]], 2]]]}})",
+                  other_node));
+  const size_t pools_before = cluster.pools.size();
+  auto sp = LoadSailorPlan(path, &cluster);
+  ASSERT_TRUE(sp.ok()) << sp.status().message();
+  // Stage 0: two RTX-3090 replicas on nodes of `other_node` GPUs, a pool added for that size;
+  // stage 1's Titan RTX node of 2 GPUs adds another.
+  ASSERT_EQ(cluster.pools.size(), pools_before + 2);
+  EXPECT_EQ(cluster.pools[pools_before].gpu.name, "RTX-3090");
+  EXPECT_EQ(cluster.pools[pools_before].instance.gpus_per_node, other_node);
+  ASSERT_EQ(sp->plan.stages.size(), 2u);
+  EXPECT_EQ(sp->plan.stages[0].dp, 2);
+  EXPECT_EQ(sp->plan.stages[0].pool, static_cast<int>(pools_before));
+  // Stage 1: one Titan RTX replica over two nodes of one GPU, read as one node of 2 with tp 2.
+  EXPECT_EQ(sp->plan.stages[1].dp, 1);
+  EXPECT_EQ(sp->plan.stages[1].tp, 2);
+  EXPECT_EQ(cluster.pools[sp->plan.stages[1].pool].gpu.name, "Titan-RTX");
+  EXPECT_EQ(cluster.pools[sp->plan.stages[1].pool].instance.gpus_per_node, 2);
+  // One micro-batch is mbs 2 x the widest stage's 2 replicas; 256 / 4 of them.
+  EXPECT_EQ(sp->plan.micro_batch, 4);
+  EXPECT_EQ(sp->plan.num_micro, 64);
+  EXPECT_EQ(sp->gpu, "RTX-3090+Titan-RTX");
+  // Three replicas cannot split a micro-batch of mbs 2 x 4 replicas evenly: kUnsupported.
+  const std::string odd =
+      WritePlan("odd.json",
+                R"({"num_stages": 2, "layers_per_stage": [[0,1,2,3,4,5,6,7,8,9,10,11,12],
+          [13,14,15,16,17,18,19,20,21,22,23,24,25]],
+          "tmp_per_stage": [[[[["RTX-3090", 1, "z"]], 1], [[["RTX-3090", 1, "z"]], 1],
+                             [[["RTX-3090", 1, "z"]], 1]],
+                            [[[["Titan-RTX", 1, "z"]], 1], [[["Titan-RTX", 1, "z"]], 1],
+                             [[["Titan-RTX", 1, "z"]], 1], [[["Titan-RTX", 1, "z"]], 1]]]})");
+  auto bad = LoadSailorPlan(odd, &cluster);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(bad.status().message().find("evenly"), std::string::npos);
+  // A replica on two GPU types is refused, naming both.
+  const std::string two = WritePlan(
+      "two.json",
+      R"({"num_stages": 1, "layers_per_stage": [[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,
+          19,20,21,22,23,24,25]],
+          "tmp_per_stage": [[[[["RTX-3090", 1, "z"], ["Titan-RTX", 1, "z"]], 2]]]})");
+  auto mixed = LoadSailorPlan(two, &cluster);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_NE(mixed.status().message().find("Titan-RTX"), std::string::npos);
+  for (const auto& f : {path, odd, two}) std::filesystem::remove(f);
 }
 
 }  // namespace

@@ -122,6 +122,7 @@ MemoryParts StageMemoryParts(const StageMemoryInput& in, const GpuType& gpu) {
   p.state = in.state_bytes_per_param * p.params_per_gpu;
   p.activations =
       in.inflight * static_cast<double>(in.samples) * (in.act_sharded / in.tp + in.act_replicated);
+  p.exact = in.inflight * static_cast<double>(in.samples) * in.act_exact / in.tp;
   p.buffers = 2.0 * in.samples * in.out_bytes;
   return p;
 }
@@ -137,8 +138,8 @@ double Bytes(double reserve, double state, double params_per_gpu, double activat
 }  // namespace
 
 double MemoryBytes(const MemoryParts& p, const CostOptions& options) {
-  return Bytes(options.Reserve(p.gpu), p.state, p.params_per_gpu, p.activations, p.buffers,
-               options.memory);
+  return Bytes(options.Reserve(p.gpu), p.state, p.params_per_gpu, p.activations,
+               p.exact + p.buffers, options.memory);
 }
 
 double StageMemoryBytes(const StageMemoryInput& in, const GpuType& gpu,
@@ -147,7 +148,9 @@ double StageMemoryBytes(const StageMemoryInput& in, const GpuType& gpu,
   return Bytes(
       options.Reserve(gpu.name), in.state_bytes_per_param * params_per_gpu, params_per_gpu,
       in.inflight * static_cast<double>(in.samples) * (in.act_sharded / in.tp + in.act_replicated),
-      2.0 * in.samples * in.out_bytes, options.memory);
+      in.inflight * static_cast<double>(in.samples) * in.act_exact / in.tp +
+          2.0 * in.samples * in.out_bytes,
+      options.memory);
 }
 
 }  // namespace opal::plan

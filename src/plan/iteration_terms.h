@@ -96,6 +96,7 @@ double PipelineSeconds(const std::vector<StageTimes>& stages, int num_micro);
 // replicated)) and the send/receive buffers of one micro-batch's activation.
 struct StageMemoryInput {
   double params = 0, act_sharded = 0, act_replicated = 0, out_bytes = 0;  // per sample / stage
+  double act_exact = 0;  // per sample, divided by tp, outside the activation scale
   int tp = 1, samples = 1, inflight = 1;
   double state_bytes_per_param = 16;
 };

@@ -131,6 +131,12 @@ TEST(IterationTerms, MemoryOfOneGpu) {
   o.memory.reserve["X"] = 1e9;
   EXPECT_DOUBLE_EQ(MemoryBytes(p, o), 1e9 + 4e9 + 1e9 + 1.05e8 + 4e6);
   EXPECT_DOUBLE_EQ(StageMemoryBytes(in, g, o), MemoryBytes(p, o));  // the search's shortcut
+  // The head's logits are kept exactly: 3 x 2 x 8e7 / 4, outside the activation scale.
+  in.act_exact = 8e7;
+  p = StageMemoryParts(in, g);
+  EXPECT_DOUBLE_EQ(p.exact, 1.2e8);
+  EXPECT_DOUBLE_EQ(MemoryBytes(p, o), 1e9 + 4e9 + 1e9 + 1.05e8 + 1.2e8 + 4e6);
+  EXPECT_DOUBLE_EQ(StageMemoryBytes(in, g, o), MemoryBytes(p, o));
 }
 
 }  // namespace

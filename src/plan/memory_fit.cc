@@ -14,7 +14,7 @@ double Bytes(const MemoryParts& p, const MemoryCoefficients& k, double default_r
   auto it = k.reserve.find(p.gpu);
   const double reserve = it == k.reserve.end() ? default_reserve : it->second;
   return reserve + p.state + k.state_extra_bytes * p.params_per_gpu +
-         k.activation_scale * p.activations + p.buffers;
+         k.activation_scale * p.activations + p.exact + p.buffers;
 }
 
 // Solves the n x n system a x = b in place (Gaussian elimination, partial pivoting); false when
@@ -47,8 +47,10 @@ bool Solve(std::vector<std::vector<double>> a, std::vector<double> b, std::vecto
 
 double PredictPeakMemory(const MemoryObservation& o, const MemoryCoefficients& k,
                          double default_reserve) {
-  double peak = 0;
-  for (const auto& p : o.gpus) peak = std::max(peak, Bytes(p, k, default_reserve));
+  double peak = 0;  // no more than a GPU has: the run happened
+  for (const auto& p : o.gpus)
+    peak = std::max(peak, p.capacity > 0 ? std::min(Bytes(p, k, default_reserve), p.capacity)
+                                         : Bytes(p, k, default_reserve));
   return peak;
 }
 
@@ -85,7 +87,7 @@ Result<MemoryCoefficients> FitMemoryCoefficients(const std::vector<MemoryObserva
       row[cols[p.gpu]] = 1 / y;
       for (size_t c = 0; c < n; ++c) scale[c] = std::max(scale[c], std::fabs(row[c]));
       rows.push_back(row);
-      targets.push_back(1 - (p.state + p.buffers) / y);
+      targets.push_back(1 - (p.state + p.exact + p.buffers) / y);
     }
     std::vector<std::vector<double>> ata(n, std::vector<double>(n, 0));
     std::vector<double> atb(n, 0);

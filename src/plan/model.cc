@@ -71,20 +71,19 @@ Result<ModelSpec> ModelFromTransformer(const TransformerConfig& c) {
     m.layers.push_back(l);
   }
   // Head: final layer norm, LM projection (its own copy of the embedding under pipelining),
-  // softmax cross-entropy in fp32.
-  LayerSpec head{"head",
-                 2 * s * h * v,
-                 s * v * (p + 12) + p * s * h * 2,
-                 v * h + 2 * h,
-                 0,
-                 s * v * (p + 4),
-                 2 * p * s * h,
-                 1};
+  // softmax cross-entropy in fp32: the fp32 logits, their log-probabilities and the gradient of
+  // the logits are kept exactly (act_exact: the measured peaks put them at 1.7x the activation
+  // scale's reading of s*v*(p+4), i.e. at their full 12 B per entry).
+  LayerSpec head{
+      "head", 2 * s * h * v, s * v * (p + 12) + p * s * h * 2, v * h + 2 * h, 0, 0, 2 * p * s * h,
+      1};
+  head.act_exact = 12 * s * v;
   m.layers.push_back(head);
   m.tied_params = v * h;  // the LM projection is the embedding's matrix (GPT-2, OPT, GPT-Neo)
   if (c.recompute) {      // only each layer's input is kept; the rest is rebuilt in the backward
     for (auto& l : m.layers) {
       l.act_bytes = 0;
+      l.act_exact = 0;
       l.act_replicated = p * s * h;
     }
   }

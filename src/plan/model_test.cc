@@ -58,6 +58,16 @@ TEST(TransformerModel, ActivationsFollowKorthikanti) {
   EXPECT_EQ(r.layers[5].act_replicated, 2 * s * h);
 }
 
+TEST(TransformerModel, HeadKeepsItsFp32LogitsExactly) {
+  // fp32 logits, log-probabilities and the logits' gradient: 3 x 4 B per token and vocabulary
+  // entry, outside the activation scale; no block keeps any.
+  TransformerConfig c = Gpt3();
+  ModelSpec m = *ModelFromTransformer(c);
+  EXPECT_DOUBLE_EQ(m.layers.back().act_exact, 12.0 * c.seq_len * c.vocab);
+  EXPECT_EQ(m.layers.back().act_bytes, 0);
+  for (size_t i = 0; i + 1 < m.layers.size(); ++i) EXPECT_EQ(m.layers[i].act_exact, 0);
+}
+
 TEST(TransformerModel, BadConfigsAreModelErrors) {
   TransformerConfig c = Gpt3();
   c.hidden = 0;

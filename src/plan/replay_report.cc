@@ -81,8 +81,9 @@ std::string ReplayText(const ReplaySummary& s) {
                              ? fmt::format("{:>8.3f} {:>8.3f} {:>+6.1f}%", r.measured, r.simulated,
                                            100 * RelErr(r.simulated, r.measured))
                              : fmt::format("{:>8} {:>8.3f} {:>7}", "-", r.simulated, "");
-      out += fmt::format("{:<52} {} {} {:>6.3f} {:>6.3f}  {} {}\n", name, time, mem,
-                         r.measured_reduce, r.reduce, r.gpu, r.source);
+      out += fmt::format("{:<52} {} {} {:>6.3f} {:>6.3f}  {} {}{}\n", name, time, mem,
+                         r.measured_reduce, r.reduce, r.gpu, r.source,
+                         r.memory_capped ? " (memory capped at the GPU's)" : "");
       set.Add(r);
       all.Add(r);
     }
@@ -109,6 +110,7 @@ Json ReplayJson(const ReplaySummary& s) {
                {"simulated_s", r.simulated},
                {"measured_memory_bytes", r.measured_memory},
                {"memory_bytes", r.memory},
+               {"memory_capped", r.memory_capped},
                {"measured_reduce_s", r.measured_reduce},
                {"reduce_s", r.reduce},
                {"gpu", r.gpu},

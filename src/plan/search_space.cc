@@ -43,11 +43,12 @@ StagePlan StageConfig::MakeStage(int first, int end) const {
 
 ModelPrefix::ModelPrefix(const ModelSpec& m) {
   params.assign(m.layers.size() + 1, 0);
-  act = act_rep = params;
+  act = act_rep = act_exact = params;
   for (size_t l = 0; l < m.layers.size(); ++l) {
     params[l + 1] = params[l] + m.layers[l].params;
     act[l + 1] = act[l] + m.layers[l].act_bytes;
     act_rep[l + 1] = act_rep[l] + m.layers[l].act_replicated;
+    act_exact[l + 1] = act_exact[l] + m.layers[l].act_exact;
   }
 }
 
@@ -73,6 +74,7 @@ double ConfigMemory(const PlanContext& ctx, const ModelPrefix& pre, const StageC
     in.params = pre.Params(m, f, a);
     in.act_sharded = pre.act[a] - pre.act[f];
     in.act_replicated = pre.act_rep[a] - pre.act_rep[f];
+    in.act_exact = pre.act_exact[a] - pre.act_exact[f];
     in.out_bytes = m.layers[a - 1].out_bytes;
     in.tp = g.tp;
     in.samples = g.samples;
@@ -149,15 +151,17 @@ namespace {
 // every group.
 int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector<int>& set) {
   const ModelSpec& m = *ctx.model;
-  std::vector<double> params, act, rep;
+  std::vector<double> params, act, rep, exact;
   for (int l : set) {
     params.push_back(m.layers[l].params);
     act.push_back(m.layers[l].act_bytes);
     rep.push_back(m.layers[l].act_replicated);
+    exact.push_back(m.layers[l].act_exact);
   }
   std::sort(params.begin(), params.end());
   std::sort(act.begin(), act.end());
   std::sort(rep.begin(), rep.end());
+  std::sort(exact.begin(), exact.end());
   StageMemoryInput in;
   in.inflight = 1;
   in.state_bytes_per_param = m.state_bytes_per_param;
@@ -166,6 +170,7 @@ int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector
     in.params += params[k];
     in.act_sharded += act[k];
     in.act_replicated += rep[k];
+    in.act_exact += exact[k];
     for (const auto& g : c.groups) {
       in.tp = g.tp;
       in.samples = g.samples;

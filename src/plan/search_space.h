@@ -74,7 +74,7 @@ struct SpaceForBatch {
 
 // Model-only prefix sums (index a = layers [0, a)).
 struct ModelPrefix {
-  std::vector<double> params, act, act_rep;
+  std::vector<double> params, act, act_rep, act_exact;
   explicit ModelPrefix(const ModelSpec& m);
   // Parameters of a stage of layers [f, a) (one copy of the tied ones when it holds both ends).
   double Params(const ModelSpec& m, int f, int a) const;

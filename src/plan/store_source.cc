@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "opal/log.h"
+#include "opal/plan_gpu_ops.h"
 #include "opal/plan_perf.h"
 #include "opal/workload.h"
 #include "plan/json_read.h"
@@ -68,11 +69,21 @@ std::optional<StoreSource::Best> StoreSource::Lookup(const Json& workload,
   return std::nullopt;
 }
 
+std::optional<double> StoreSource::Predict(const Json& workload, const std::string& dtype,
+                                           const GpuType& gpu) const {
+  if (!options_.op_model) return std::nullopt;
+  auto w = Workload::FromJson(WithDtype(workload, dtype));
+  if (!w.ok()) return std::nullopt;
+  auto op = GpuOp::FromWorkload(*w);
+  if (!op.ok()) return std::nullopt;
+  return options_.op_model->Predict(*op, GpuSpecOf(gpu));
+}
+
 StoreSource::Breakdown StoreSource::Explain(const ModelSpec& model, int layer, const GpuType& gpu,
                                             int mbs, int tp) const {
   Breakdown b;
   auto target = targets_.find(gpu.name);
-  if (target == targets_.end()) {
+  if (target == targets_.end() && !options_.op_model) {
     b.missing = fmt::format("GPU type {} has no target in the GPU target map", gpu.name);
     return b;
   }
@@ -82,27 +93,38 @@ StoreSource::Breakdown StoreSource::Explain(const ModelSpec& model, int layer, c
     return b;
   }
   const std::vector<std::string> dtypes = GemmDtypes(model.dtype_bytes);
+  // A product's time: the fastest record on the GPU's target, else the operator model's.
+  auto time_of = [&](const Json& w, Term* term) -> std::optional<Best> {
+    if (target != targets_.end()) {
+      if (auto r = Lookup(w, dtypes, target->second)) return r;
+    }
+    auto p = Predict(w, dtypes.front(), gpu);
+    if (!p) return std::nullopt;
+    ++term->predicted;
+    return Best{*p, "", ""};
+  };
   double fwd = 0, bwd = 0;
   for (const LayerGemm& g : *gemms) {
     Term term;
     term.name = g.name;
     auto w = Workload::FromJson(WithDtype(g.fwd, dtypes.front()));
     term.workload_key = w.ok() ? w->Key() : "";
-    auto f = Lookup(g.fwd, dtypes, target->second);
+    auto f = time_of(g.fwd, &term);
     if (!f) {
       if (b.missing.empty())
-        b.missing = fmt::format("no record for {} ({} {}) on {}", g.name, term.workload_key,
-                                w.ok() ? w->Summary() : "", target->second.ExactKey());
+        b.missing = fmt::format(
+            "no record for {} ({} {}) on {}", g.name, term.workload_key, w.ok() ? w->Summary() : "",
+            target != targets_.end() ? target->second.ExactKey() : "GPU type " + gpu.name);
       b.gemms.push_back(term);
       continue;
     }
-    term.workload_key = f->workload_key;
+    if (!f->workload_key.empty()) term.workload_key = f->workload_key;
     term.fwd = f->median;
     term.target_key = f->target_key;
-    auto dg = Lookup(g.dgrad, dtypes, target->second);
-    auto wg = Lookup(g.wgrad, dtypes, target->second);
-    term.bwd_measured = dg && wg;
-    term.bwd = term.bwd_measured ? dg->median + wg->median : 2 * f->median;
+    auto dg = time_of(g.dgrad, &term);
+    auto wg = time_of(g.wgrad, &term);
+    term.bwd_measured = dg && wg && term.predicted == 0;
+    term.bwd = dg && wg ? dg->median + wg->median : 2 * f->median;
     fwd += term.fwd;
     bwd += term.bwd;
     b.gemms.push_back(term);
@@ -122,14 +144,16 @@ StoreSource::Breakdown StoreSource::Explain(const ModelSpec& model, int layer, c
   t.fwd = fwd + nong->fwd;
   t.bwd = bwd + nong->bwd;
   t.update = nong->update;
-  t.source = "store";
+  bool any_predicted = false;
+  for (const Term& term : b.gemms) any_predicted |= term.predicted > 0;
+  t.source = any_predicted ? "op-model" : "store";
   b.time = t;
   return b;
 }
 
 std::optional<LayerTime> StoreSource::Time(const ModelSpec& model, int layer, const GpuType& gpu,
                                            int mbs, int tp) const {
-  if (!targets_.count(gpu.name)) return std::nullopt;
+  if (!targets_.count(gpu.name) && !options_.op_model) return std::nullopt;
   // Layer index identifies the layer: LayerGemms checks that `model` is `shape_`'s.
   const std::string key = fmt::format("{}/{}/{}/{}", layer, gpu.name, mbs, tp);
   {

@@ -4,8 +4,12 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.h"
+#include "opal/deepbench.h"
+#include "opal/plan_catalog.h"
+#include "opal/plan_gpu_ops.h"
 #include "opal/record_file.h"
 #include "opal/record_store.h"
 #include "opal/starter_kb.h"
@@ -33,6 +37,8 @@ struct DbOptions {
   bool gzip = false;
   std::vector<std::string> inputs;
   bool starter = false;
+  bool deepbench = false;     // import: the inputs are DeepBench CSV files or directories
+  std::string targets;        // import --deepbench: GPU target map (targets.json)
   // prune
   int keep = 10;
   // compact
@@ -140,10 +146,40 @@ Status Export(const DbOptions& o) {
   return Status::Ok();
 }
 
+Result<int64_t> PutInBatches(RecordStore& store, const std::vector<Record>& records) {
+  int64_t added = 0;
+  for (size_t i = 0; i < records.size(); i += 1000) {
+    std::vector<Record> batch(records.begin() + static_cast<std::ptrdiff_t>(i),
+                              records.begin() + static_cast<std::ptrdiff_t>(std::min(records.size(), i + 1000)));
+    OPAL_ASSIGN_OR_RETURN(int64_t n, store.Put(batch));
+    added += n;
+  }
+  return added;
+}
+
+// DeepBench CSVs: every file is read and every row turned into a record before anything is
+// written, so a bad file imports nothing.
+Status ImportDeepBench(const DbOptions& o) {
+  if (o.inputs.empty()) return Error(ErrorCode::kInvalidArgument, "import --deepbench: give the CSV files or folders");
+  const std::string targets_path = o.targets.empty() ? plan::DefaultCatalogDir() + "/targets.json" : o.targets;
+  OPAL_ASSIGN_OR_RETURN(auto targets, plan::LoadGpuTargets(targets_path));
+  OPAL_ASSIGN_OR_RETURN(auto aliases, plan::LoadGpuAliases(targets_path));
+  OPAL_ASSIGN_OR_RETURN(DeepBenchData data, ReadDeepBench(o.inputs));
+  OPAL_ASSIGN_OR_RETURN(DeepBenchRecords made, MakeDeepBenchRecords(data, plan::WithAliases(targets, aliases)));
+  OPAL_ASSIGN_OR_RETURN(auto store, OpenStore(o));
+  OPAL_ASSIGN_OR_RETURN(int64_t added, PutInBatches(*store, made.records));
+  const int64_t n = static_cast<int64_t>(made.records.size());
+  fmt::print("imported {} DeepBench records ({} GEMMs as dense, {} convolutions as conv2d forward) into {}: "
+             "{} new, {} already present; {} convolution backward-pass times left out (no workload kind)\n",
+             n, made.gemms, made.convs, store->Describe(), added, n - added, made.conv_backward_left_out);
+  return Status::Ok();
+}
+
 // Validates every line of every file first, so a bad file imports nothing; then inserts in
 // batches (each batch one transaction; records already present are skipped by uid). Files may
 // be gzip-compressed (archives written by `opal db compact`).
 Status Import(const DbOptions& o) {
+  if (o.deepbench) return ImportDeepBench(o);
   OPAL_ASSIGN_OR_RETURN(auto store, OpenStore(o));
   if (o.starter) {
     if (!o.inputs.empty()) return Error(ErrorCode::kInvalidArgument, "import: give files or --starter, not both");
@@ -171,6 +207,8 @@ Status Import(const DbOptions& o) {
   };
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& path : o.inputs) {
+      if (std::filesystem::is_directory(path))
+        return Error(ErrorCode::kInvalidArgument, "{} is a directory (DeepBench results? add --deepbench)", path);
       OPAL_RETURN_IF_ERROR(ForEachRecordLine(path, [&](int64_t lineno, std::string_view line) -> Status {
         auto r = ParseRecordLine(line);
         if (!r.ok()) return r.status().WithContext(fmt::format("{}:{}", path, lineno));
@@ -247,8 +285,13 @@ void AddDbCommand(CLI::App& app, CommandFn* run) {
   exp->add_flag("--ok-only", o->ok_only, "Only valid trials");
   exp->add_flag("--gzip", o->gzip, "Compress the output with gzip (`opal db import` reads it as it is)");
   CLI::App* imp = add("import", "Add records from JSON-lines files; records already present are skipped", Import);
-  imp->add_option("files", o->inputs, "Files written by `opal db export` or `opal db compact`, plain or gzip")
-      ->check(CLI::ExistingFile);
+  imp->add_option("files", o->inputs, "Files written by `opal db export` or `opal db compact`, plain or gzip; "
+                                      "with --deepbench, DeepBench CSV files or directories holding gemm.csv / conv.csv")
+      ->check(CLI::ExistingPath);
+  imp->add_flag("--deepbench", o->deepbench, "The files are DeepBench training results (GEMMs timed with cuBLAS, "
+                                             "convolutions with cuDNN): records of their GPUs' targets");
+  imp->add_option("--targets", o->targets, "With --deepbench: GPU target map and aliases (default: "
+                                           "data/catalog/targets.json)");
   imp->add_flag("--starter", o->starter,
                 "Import the starter knowledge base shipped with opal (records and cost model; docs/knowledge_base.md)");
   CLI::App* compact = add("compact", "Archive the trials of old framework versions to a gzip file and/or merge "

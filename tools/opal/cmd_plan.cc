@@ -3,6 +3,8 @@
 // opal plan --model MODEL --profiles DIR --replay DIR... [--leave-one-out | --calibrate-memory]
 //           (predict measured Sailor plans; fit or check the memory coefficients on them)
 // opal plan --calibrate --calibrate-with MODEL.json:PROFILE_DIR ... [--deepbench gemm.csv]
+// opal plan --store DSN --op-model-check          (GPU operator model, leave one GPU type out)
+// opal plan --model M --profiles DIR --store DSN --layers-vs-profiles
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include "opal/cost_model.h"
 #include "opal/log.h"
 #include "opal/onnx_import.h"
+#include "opal/plan_gpu_ops.h"
 #include "opal/plan_replay.h"
 #include "opal/plan_report.h"
 
@@ -28,7 +31,8 @@ struct Options {
                               deepbench, store, store_targets, cost_model, memory, transfer;
   std::vector<std::string> calibrate_with, input_shapes, replay;
   bool json = false, calibrate = false, homogeneous_only = false, p2p_split = false,
-       store_coarse = false, hierarchical = false, leave_one_out = false, calibrate_memory = false;
+       store_coarse = false, hierarchical = false, leave_one_out = false, calibrate_memory = false,
+       op_model = false, op_model_check = false, layers_vs_profiles = false;
   int max_mixed = 4;
   int64_t iterations = 0, global_batch = 0;
   int max_stages = 0, max_tp = 8, max_micro_batch = 512, pareto_points = 4;
@@ -92,6 +96,75 @@ Status Calibrate(const Options& o, const Catalog& catalog) {
   return Status::Ok();
 }
 
+// The GPU operator model fitted on every record of a catalog GPU type's target in `store`.
+Result<std::shared_ptr<const GpuOpModel>> FitOpModel(RecordStore& store, const Catalog& catalog,
+                                                     const std::map<std::string, Target>& targets) {
+  OPAL_ASSIGN_OR_RETURN(auto samples, StoreGpuOpSamples(store, catalog, targets));
+  if (samples.empty())
+    return Error(ErrorCode::kNotFound,
+                 "--op-model: {} holds no dense, batch_matmul or conv2d record on a catalog GPU "
+                 "type's target; import some (opal db import --deepbench ../shared/data/deepbench)",
+                 store.Describe());
+  OPAL_ASSIGN_OR_RETURN(GpuOpModel m, GpuOpModel::Fit(samples, GpuSpecs(catalog)));
+  return std::make_shared<const GpuOpModel>(std::move(m));
+}
+
+// Layer times from the store's records (and, with --op-model, the operator model fitted on
+// them); nullptr (with a warning) when the model is not a transformer JSON.
+Result<std::shared_ptr<StoreSource>> MakeStoreSource(const Options& o, const Catalog& catalog,
+                                                     const std::optional<TransformerConfig>& shape,
+                                                     std::map<std::string, Target> targets,
+                                                     std::shared_ptr<const RooflineSource> roof) {
+  OPAL_ASSIGN_OR_RETURN(auto store, OpenExistingStore(o.store));
+  if (!shape) {
+    log::Warn(
+        "--store: the model is not a transformer JSON, so its operators are unknown; the "
+        "store is not used");
+    return std::shared_ptr<StoreSource>();
+  }
+  StoreSourceOptions so;
+  so.coarse_fallback = o.store_coarse;
+  if (o.op_model || o.layers_vs_profiles) {
+    OPAL_ASSIGN_OR_RETURN(so.op_model, FitOpModel(*store, catalog, targets));
+  }
+  return std::make_shared<StoreSource>(std::move(store), *shape, std::move(targets),
+                                       std::move(roof), so);
+}
+
+// Leave-one-GPU-out of the operator model over the store's records.
+Status OpModelCheck(const Options& o, const Catalog& catalog,
+                    const std::map<std::string, Target>& targets) {
+  OPAL_ASSIGN_OR_RETURN(auto store, OpenExistingStore(o.store));
+  OPAL_ASSIGN_OR_RETURN(auto samples, StoreGpuOpSamples(*store, catalog, targets));
+  OPAL_ASSIGN_OR_RETURN(auto rows, LeaveOneGpuOut(samples, GpuSpecs(catalog)));
+  std::map<std::string, std::pair<double, int64_t>> per_pass;
+  Json j{{"store", store->Describe()}, {"rows", Json::array()}, {"per_pass", Json::object()}};
+  std::string text = fmt::format(
+      "GPU operator model, leave one GPU type out: each GPU type's records predicted by a model "
+      "fitted on the others'\n{:<16} {:<9} {:<16} {:>6} {:>8}\n",
+      "gpu", "dtype", "pass", "ops", "MAPE");
+  for (const auto& r : rows) {
+    j["rows"].push_back({{"gpu", r.gpu},
+                         {"dtype", r.dtype},
+                         {"pass", GpuOpPassName(r.pass)},
+                         {"ops", r.samples},
+                         {"mape", r.mape}});
+    text += fmt::format("{:<16} {:<9} {:<16} {:>6} {:>7.1f}%\n", r.gpu, r.dtype,
+                        GpuOpPassName(r.pass), r.samples, r.mape);
+    auto& a = per_pass[GpuOpPassName(r.pass)];
+    a.first += r.mape * static_cast<double>(r.samples);
+    a.second += r.samples;
+  }
+  text += "over all GPU types:";
+  for (const auto& [pass, a] : per_pass) {
+    j["per_pass"][pass] = {{"ops", a.second}, {"mape", a.first / static_cast<double>(a.second)}};
+    text += fmt::format(" {} {:.1f}% ({} ops)", pass, a.first / static_cast<double>(a.second),
+                        a.second);
+  }
+  fmt::print("{}", o.json ? j.dump(2) + "\n" : text + "\n");
+  return Status::Ok();
+}
+
 // Layer-time sources in order: profile > store > cost model > roofline.
 Result<std::shared_ptr<ChainSource>> MakeChain(const Options& o, const std::string& dir,
                                                const Catalog& catalog, const ModelSpec& model,
@@ -127,17 +200,8 @@ Result<std::shared_ptr<ChainSource>> MakeChain(const Options& o, const std::stri
         targets, LoadGpuTargets(o.store_targets.empty() ? dir + "/targets.json" : o.store_targets));
   }
   if (!o.store.empty()) {
-    OPAL_ASSIGN_OR_RETURN(auto store, OpenExistingStore(o.store));
-    if (!shape) {
-      log::Warn(
-          "--store: {} is not a transformer JSON, so its operators are unknown; the store "
-          "is not used",
-          model.name);
-    } else {
-      StoreSourceOptions so;
-      so.coarse_fallback = o.store_coarse;
-      chain->Add(std::make_shared<StoreSource>(std::move(store), *shape, targets, roof, so));
-    }
+    OPAL_ASSIGN_OR_RETURN(auto src, MakeStoreSource(o, catalog, shape, targets, roof));
+    if (src) chain->Add(src);
   }
   if (!o.cost_model.empty()) {
     OPAL_ASSIGN_OR_RETURN(CostModel cm, LoadCostModel(o.cost_model, StoreDsn(o.store)));
@@ -150,6 +214,41 @@ Result<std::shared_ptr<ChainSource>> MakeChain(const Options& o, const std::stri
   }
   chain->Add(roof);
   return chain;
+}
+
+// Layer times built from operators (store records, the operator model for the rest) against the
+// measured profiles.
+Status LayersVsProfiles(const Options& o, const std::string& dir, const Catalog& catalog,
+                        const ModelSpec& model, const std::optional<TransformerConfig>& shape) {
+  if (o.profiles.empty() || !shape)
+    return Error(ErrorCode::kInvalidArgument,
+                 "--layers-vs-profiles compares with measured profiles: give a transformer JSON "
+                 "--model and its --profiles DIR");
+  OPAL_ASSIGN_OR_RETURN(auto profiles,
+                        ProfileSource::Load(o.profiles, static_cast<int>(model.layers.size())));
+  OPAL_ASSIGN_OR_RETURN(
+      std::shared_ptr<const RooflineSource> roof,
+      RooflineSource::Load(o.efficiency.empty() ? dir + "/efficiency.json" : o.efficiency));
+  OPAL_ASSIGN_OR_RETURN(auto targets, LoadGpuTargets(o.store_targets.empty() ? dir + "/targets.json"
+                                                                             : o.store_targets));
+  OPAL_ASSIGN_OR_RETURN(auto ops, MakeStoreSource(o, catalog, shape, targets, roof));
+  Json j = CompareLayersWithProfiles(model, *profiles, *ops, catalog);
+  if (o.json) {
+    fmt::print("{}\n", j.dump(2));
+    return Status::Ok();
+  }
+  fmt::print(
+      "transformer blocks of {} built from operators (store records, the operator model "
+      "where none) vs the measured profiles\n{:<12} {:>7} {:>9} {:>9} {:>9} {:>10} {:>10}\n",
+      model.name, "gpu", "blocks", "fwd MAPE", "bwd MAPE", "MAPE", "measured", "predicted");
+  for (const auto& [gpu, g] : j["gpus"].items())
+    fmt::print("{:<12} {:>7} {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>10} {:>10}\n", gpu,
+               g["blocks"].get<int64_t>(), g["fwd_mape"].get<double>(), g["bwd_mape"].get<double>(),
+               g["mape"].get<double>(), g["products_measured"].get<int64_t>(),
+               g["products_predicted"].get<int64_t>());
+  fmt::print("all: {:.1f}% (fwd {:.1f}%, bwd {:.1f}%) over {} blocks\n", j["mape"].get<double>(),
+             j["fwd_mape"].get<double>(), j["bwd_mape"].get<double>(), j["blocks"].get<int64_t>());
+  return Status::Ok();
 }
 
 // How many layers of the plan took their times from each source.
@@ -217,8 +316,19 @@ Status Run(const Options& o) {
                         LoadCatalog(o.catalog.empty() ? dir + "/gpus.json" : o.catalog));
   if (!o.network.empty()) OPAL_RETURN_IF_ERROR(ApplySailorNetwork(o.network, &catalog));
   if (o.calibrate) return Calibrate(o, catalog);
+  if ((o.op_model || o.op_model_check || o.layers_vs_profiles) && o.store.empty())
+    return Error(ErrorCode::kInvalidArgument,
+                 "--op-model, --op-model-check and --layers-vs-profiles read the store's "
+                 "records: give --store DSN");
+  if (o.op_model_check) {
+    OPAL_ASSIGN_OR_RETURN(
+        auto targets,
+        LoadGpuTargets(o.store_targets.empty() ? dir + "/targets.json" : o.store_targets));
+    return OpModelCheck(o, catalog, targets);
+  }
   std::optional<TransformerConfig> shape;
   OPAL_ASSIGN_OR_RETURN(ModelSpec model, LoadModel(o, &shape));
+  if (o.layers_vs_profiles) return LayersVsProfiles(o, dir, catalog, model, shape);
   OPAL_ASSIGN_OR_RETURN(auto chain, MakeChain(o, dir, catalog, model, shape));
 
   Cluster cluster;
@@ -322,6 +432,15 @@ void AddPlanCommand(CLI::App& app, CommandFn* run) {
       "layer times; not consulted without this flag ($OPAL_STORE is not read)");
   sub->add_option("--store-targets", o->store_targets,
                   "GPU type -> tuning target map (default: data/catalog/targets.json)");
+  sub->add_flag("--op-model", o->op_model,
+                "With --store: time the matrix products without records by the GPU operator "
+                "model fitted on the store's records of other GPU types (layer source op-model)");
+  sub->add_flag("--op-model-check", o->op_model_check,
+                "With --store: leave-one-GPU-out error of the GPU operator model on the store's "
+                "records, per GPU type, dtype and pass");
+  sub->add_flag("--layers-vs-profiles", o->layers_vs_profiles,
+                "With --store and --profiles: transformer blocks built from operators (records, "
+                "else the operator model) against the measured profiles");
   sub->add_flag("--store-coarse", o->store_coarse,
                 "Also use records of devices with the same coarse target key (e.g. cuda-sm_80)");
   sub->add_option("--cost-model", o->cost_model,
