@@ -93,11 +93,11 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
         why += fmt::format("; none of the {} configs measured ran", r->measured);
       } else if (auto c = space.Parse(r->best->config_json); c.ok()) {
         found = true;
-        // The template's other seeds and the model's picks are both "zero-shot": chosen without a
-        // record of this workload, measured here.
-        const ScheduleSource src = r->best_from == "transferred" ? ScheduleSource::kTransferred
-                                   : r->best_from == "default"   ? ScheduleSource::kDefault
-                                                                 : ScheduleSource::kZeroShot;
+        // The template's seeds (its default among them) and the model's picks are all "zero-shot":
+        // chosen without a record of this workload, measured here against each other. `default`
+        // is kept for the schedule nothing was measured for; the note says which candidate won.
+        const ScheduleSource src =
+            r->best_from == "transferred" ? ScheduleSource::kTransferred : ScheduleSource::kZeroShot;
         choice = {src, *c, r->best->median_s,
                   fmt::format("fastest of {} measured here ({}{})", r->measured, r->best_from,
                               model_ ? "" : "; no cost model"),

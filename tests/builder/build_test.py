@@ -211,7 +211,7 @@ class Deliver(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             j = json.loads(r.stdout)
             self.assertEqual(j["format"], "opal.deliver/1")
-            self.assertIn(j["tasks"][0]["source"], ("default", "zero-shot"))
+            self.assertEqual(j["tasks"][0]["source"], "zero-shot")  # measured, whichever candidate won
             self.assertEqual(j["measure_per_workload"], 4)
             trials = sqlite3.connect(db).execute("select count(*) from records").fetchone()[0]
             self.assertGreaterEqual(trials, 1)
@@ -246,6 +246,9 @@ class ChannelVectorisedConv(unittest.TestCase):
             con = sqlite3.connect(db)
             n = con.execute("UPDATE records SET median_s = median_s / 1000, gflops = gflops * 1000 "
                             "WHERE status = 'ok' AND config LIKE '%\"chan\":1%'").rowcount
+            # The store's best-record summary holds copies of the fastest records (docs/store.md).
+            con.execute("UPDATE best_records SET median_s = median_s / 1000, gflops = gflops * 1000 "
+                        "WHERE config LIKE '%\"chan\":1%'")
             con.commit()
             con.close()
             self.assertGreaterEqual(n, 1)
