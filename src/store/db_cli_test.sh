@@ -67,6 +67,13 @@ v09_after=$("$opal" db export --store "$lite" --framework-version 0.9 2>/dev/nul
 [[ "$v10_after" == 26 ]] || fail "prune kept $v10_after records of 1.0, expected 2 x 13 workloads"
 [[ "$v09_before" == "$v09_after" ]] || fail "prune touched version 0.9 ($v09_before -> $v09_after)"
 
+# The starter knowledge base: imported once per version, its cost model registered by name.
+out=$("$opal" db import --starter --store "sqlite:$tmp/kb.db")
+[[ "$out" == *"imported the starter knowledge base"*"@starter-"* ]] || fail "import --starter: $out"
+out=$("$opal" db import --starter --store "sqlite:$tmp/kb.db")
+[[ "$out" == *"already holds the starter knowledge base"* ]] || fail "second import --starter: $out"
+"$opal" costmodel list --store "sqlite:$tmp/kb.db" | grep -q "^starter-" || fail "no starter cost model registered"
+
 # Bad input: a corrupted line imports nothing and names the line; bad DSN; unreachable server.
 sed '3s/"median_s":[0-9.e-]*/"median_s":1e-9/' "$tmp/in.jsonl" >"$tmp/bad.jsonl"
 set +e
@@ -74,6 +81,9 @@ err=$("$opal" db import --store "sqlite:$tmp/fresh.db" "$tmp/bad.jsonl" 2>&1); r
 [[ $rc == 2 && "$err" == *"bad.jsonl:3"*"uid does not match"* ]] || fail "tampered import: rc=$rc $err"
 n=$("$opal" db export --store "sqlite:$tmp/fresh.db" 2>/dev/null | wc -l)
 [[ "$n" == 0 ]] || fail "a bad file imported $n records"
+mkdir -p "$tmp/badkb" && echo '{"version": 1}' >"$tmp/badkb/MANIFEST.json"
+err=$(OPAL_KB_DIR="$tmp/badkb" "$opal" db import --starter --store "sqlite:$tmp/kb2.db" 2>&1); rc=$?
+[[ $rc == 2 && "$err" == *"MANIFEST.json"*"OPAL_KB_DIR=off"* ]] || fail "bad knowledge base: rc=$rc $err"
 err=$("$opal" db stats --store "mysql://x" 2>&1); rc=$?
 [[ $rc == 2 && "$err" == *"unknown scheme"* ]] || fail "bad dsn: rc=$rc $err"
 err=$("$opal" db stats --store "postgresql://u:topsecret@127.0.0.1:1/x" 2>&1); rc=$?
