@@ -17,6 +17,7 @@
 #include "opal/hash.h"
 #include "opal/onnx_import.h"
 #include "opal/record_store.h"
+#include "opal/starter_kb.h"
 #include "opal/target.h"
 #include "opal/tasks.h"
 
@@ -100,6 +101,13 @@ BuildOptions MakeBuildOptions(const py::dict& kw, StoreChoice* store) {
   bo.store = store->store.get();
   bo.store_dsn = store->dsn;
   bo.cost_model = kw["cost_model"].cast<std::string>();
+  // As the CLI: the default store gets the starter knowledge base on first use, and its cost
+  // model ranks candidates when none is named (not when deliver tunes within a budget).
+  if (store->store) {
+    const bool tunes = kw.contains("budget") && kw["budget"].cast<double>() > 0;
+    Check(ApplyStarterKb(*store->store, store->dsn, kw["store"].cast<std::string>().empty(),
+                          tunes ? nullptr : &bo.cost_model));
+  }
   bo.input_shapes = kw["input_shapes"].cast<ShapeMap>();
   bo.runtime_inputs = kw["inputs"].cast<std::vector<std::string>>();
   bo.jobs = kw["jobs"].cast<int>();

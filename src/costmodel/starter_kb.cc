@@ -10,6 +10,7 @@
 #include "opal/cost_model.h"
 #include "opal/cost_model_registry.h"
 #include "opal/json.h"
+#include "opal/log.h"
 #include "opal/record_file.h"
 
 namespace opal {
@@ -106,6 +107,22 @@ Result<StarterImport> EnsureStarterKb(RecordStore& store, const std::string& dsn
   OPAL_RETURN_IF_ERROR(registry->Put(m, /*replace=*/true));
   r.imported = true;
   return r;
+}
+
+Status ApplyStarterKb(RecordStore& store, const std::string& dsn, bool is_default_store, std::string* cost_model) {
+  if (is_default_store) {
+    OPAL_ASSIGN_OR_RETURN(auto kb, FindStarterKb());
+    if (kb) {
+      auto imported = EnsureStarterKb(store, dsn, *kb);
+      if (!imported.ok()) return imported.status().WithContext("importing the starter knowledge base " + kb->dir);
+      if (imported->imported) {
+        log::Info("imported the starter knowledge base {} into {}: {} records ({} new) and cost model @{}",
+                  kb->version, store.Describe(), imported->records, imported->added, StarterModelName(*kb));
+      }
+    }
+  }
+  if (cost_model && cost_model->empty()) *cost_model = DefaultCostModel(dsn);
+  return Status::Ok();
 }
 
 }  // namespace opal

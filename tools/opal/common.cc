@@ -25,20 +25,7 @@ Result<std::unique_ptr<RecordStore>> OpenExistingStore(const std::string& dsn) {
 }
 
 Status UseStarterKb(const std::string& store_flag, RecordStore& store, std::string* cost_model) {
-  const std::string dsn = StoreDsn(store_flag);
-  if (store_flag.empty()) {
-    OPAL_ASSIGN_OR_RETURN(auto kb, FindStarterKb());
-    if (kb) {
-      auto imported = EnsureStarterKb(store, dsn, *kb);
-      if (!imported.ok()) return imported.status().WithContext("importing the starter knowledge base " + kb->dir);
-      if (imported->imported) {
-        log::Info("imported the starter knowledge base {} into {}: {} records ({} new) and cost model @{}",
-                  kb->version, store.Describe(), imported->records, imported->added, StarterModelName(*kb));
-      }
-    }
-  }
-  if (cost_model && cost_model->empty()) *cost_model = DefaultCostModel(dsn);
-  return Status::Ok();
+  return ApplyStarterKb(store, StoreDsn(store_flag), store_flag.empty(), cost_model);
 }
 
 Result<Target> ResolveTarget(const std::string& spec) {
