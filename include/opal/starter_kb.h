@@ -50,12 +50,14 @@ struct StarterImport {
 // parsed before the first insert). Records of another framework version are stored as data and
 // never applied by builds (they read only the current version). Errors: the file's (kNotFound,
 // kIo, kInvalidArgument with file:line), the store's.
-Result<StarterImport> EnsureStarterKb(RecordStore& store, const std::string& dsn, const StarterKb& kb);
+Result<StarterImport> EnsureStarterKb(RecordStore& store, const std::string& dsn,
+                                      const StarterKb& kb);
 
 // What build, deliver and tune do with the knowledge base (the CLI and the Python package alike):
 // when `is_default_store` (no store named: $OPAL_STORE or the user's SQLite file), EnsureStarterKb
 // on `store` (an info line when it imports); then, when `cost_model` is non-null and empty, set it
 // to DefaultCostModel(dsn). Errors: FindStarterKb's and EnsureStarterKb's, with context.
-Status ApplyStarterKb(RecordStore& store, const std::string& dsn, bool is_default_store, std::string* cost_model);
+Status ApplyStarterKb(RecordStore& store, const std::string& dsn, bool is_default_store,
+                      std::string* cost_model);
 
 }  // namespace opal

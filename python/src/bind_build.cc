@@ -106,7 +106,7 @@ BuildOptions MakeBuildOptions(const py::dict& kw, StoreChoice* store) {
   if (store->store) {
     const bool tunes = kw.contains("budget") && kw["budget"].cast<double>() > 0;
     Check(ApplyStarterKb(*store->store, store->dsn, kw["store"].cast<std::string>().empty(),
-                          tunes ? nullptr : &bo.cost_model));
+                         tunes ? nullptr : &bo.cost_model));
   }
   bo.input_shapes = kw["input_shapes"].cast<ShapeMap>();
   bo.runtime_inputs = kw["inputs"].cast<std::vector<std::string>>();
@@ -132,7 +132,8 @@ std::string DeliverJson(const py::dict& kw) {
   DeliverOptions d;
   StoreChoice store;
   d.build = MakeBuildOptions(kw, &store);
-  if (!d.build.store) Raise(Status(ErrorCode::kInvalidArgument, "deliver needs a store (store=False was given)"));
+  if (!d.build.store)
+    Raise(Status(ErrorCode::kInvalidArgument, "deliver needs a store (store=False was given)"));
   d.budget_s = kw["budget"].cast<double>();
   d.bench_runs = kw["runs"].cast<int>();
   d.threads = kw["threads"].cast<int>();

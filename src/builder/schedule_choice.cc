@@ -4,17 +4,21 @@
 
 #include <algorithm>
 
-#include "opal/zero_shot.h"
 #include "opal/log.h"
 #include "opal/tuning_search.h"
+#include "opal/zero_shot.h"
 #include "tune/contraction_space.h"
 
 namespace opal::build {
 
 ScheduleChooser::ScheduleChooser(RecordStore* store, const Target& target, const CostModel* model,
                                  int zero_shot_samples, int zero_shot_measure, int retime_top)
-    : store_(store), target_(target), model_(model), samples_(zero_shot_samples),
-      measure_(zero_shot_measure), retime_top_(retime_top) {
+    : store_(store),
+      target_(target),
+      model_(model),
+      samples_(zero_shot_samples),
+      measure_(zero_shot_measure),
+      retime_top_(retime_top) {
   host_ = target_.ExactKey() == Target::DetectHost().ExactKey();
   if (retime_top_ > 1 && !host_) {
     log::Warn("--retime: the build target is not this host; stored figures are used as they are");
@@ -24,7 +28,8 @@ ScheduleChooser::ScheduleChooser(RecordStore* store, const Target& target, const
   if (fw.ok()) fw_ = std::move(*fw);
 }
 
-std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w, const std::vector<StoredConfig>& candidates,
+std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
+                                                      const std::vector<StoredConfig>& candidates,
                                                       ScheduleSource source) {
   std::vector<Config> configs;
   for (const auto& c : candidates) configs.push_back(c.config);
@@ -35,14 +40,15 @@ std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w, const s
     if (times[i].empty()) continue;
     const double s = MedianOf(times[i]);
     if (!best || s < best->expected_s) {
-      best = ScheduleChoice{source, candidates[i].config, s, "", static_cast<int>(candidates.size())};
+      best =
+          ScheduleChoice{source, candidates[i].config, s, "", static_cast<int>(candidates.size())};
       best_i = i;
     }
   }
   if (best) {
     best->note = "re-timed the " + std::to_string(candidates.size()) + " best stored configs" +
-                 (source == ScheduleSource::kCoarse ? " of machines of this kind" : "") + "; kept #" +
-                 std::to_string(best_i + 1);
+                 (source == ScheduleSource::kCoarse ? " of machines of this kind" : "") +
+                 "; kept #" + std::to_string(best_i + 1);
     log::Debug("{}: {}", w.Summary(), best->note);
   }
   return best;
@@ -96,8 +102,8 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
         // The template's seeds (its default among them) and the model's picks are all "zero-shot":
         // chosen without a record of this workload, measured here against each other. `default`
         // is kept for the schedule nothing was measured for; the note says which candidate won.
-        const ScheduleSource src =
-            r->best_from == "transferred" ? ScheduleSource::kTransferred : ScheduleSource::kZeroShot;
+        const ScheduleSource src = r->best_from == "transferred" ? ScheduleSource::kTransferred
+                                                                 : ScheduleSource::kZeroShot;
         choice = {src, *c, r->best->median_s,
                   fmt::format("fastest of {} measured here ({}{})", r->measured, r->best_from,
                               model_ ? "" : "; no cost model"),

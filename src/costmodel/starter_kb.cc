@@ -39,7 +39,8 @@ Result<std::optional<StarterKb>> FindStarterKb() {
   if (m.is_discarded() || !m.is_object() || m.value("format", std::string()) != "opal.kb/1" ||
       !m.contains("version") || !m["version"].is_string()) {
     return Error(ErrorCode::kInvalidArgument,
-                 "{}: not a knowledge base manifest (format opal.kb/1 with a version); fix the folder or set "
+                 "{}: not a knowledge base manifest (format opal.kb/1 with a version); fix the "
+                 "folder or set "
                  "OPAL_KB_DIR=off",
                  manifest);
   }
@@ -51,7 +52,8 @@ Result<std::optional<StarterKb>> FindStarterKb() {
   kb.cost_model = cm.empty() ? "" : dir + "/" + cm;
   kb.record_count = m.value("record_count", int64_t{0});
   if (!fs::exists(kb.records)) {
-    return Error(ErrorCode::kInvalidArgument, "{} names {}, which is missing", manifest, kb.records);
+    return Error(ErrorCode::kInvalidArgument, "{} names {}, which is missing", manifest,
+                 kb.records);
   }
   return std::optional<StarterKb>(kb);
 }
@@ -68,37 +70,44 @@ std::string DefaultCostModel(const std::string& dsn) {
   return present.ok() && *present ? "@" + StarterModelName(**kb) : "";
 }
 
-Result<StarterImport> EnsureStarterKb(RecordStore& store, const std::string& dsn, const StarterKb& kb) {
+Result<StarterImport> EnsureStarterKb(RecordStore& store, const std::string& dsn,
+                                      const StarterKb& kb) {
   StarterImport r;
-  if (dsn.rfind("sqlite:", 0) != 0 && dsn.rfind("postgres", 0) != 0) return r;  // no registry to mark it
+  if (dsn.rfind("sqlite:", 0) != 0 && dsn.rfind("postgres", 0) != 0)
+    return r;  // no registry to mark it
   OPAL_ASSIGN_OR_RETURN(auto registry, CostModelRegistry::Open(dsn));
   const std::string name = StarterModelName(kb);
   OPAL_ASSIGN_OR_RETURN(auto present, registry->Get(name));
   if (present) return r;
 
   std::vector<Record> records;
-  OPAL_RETURN_IF_ERROR(ForEachRecordLine(kb.records, [&](int64_t line, std::string_view text) -> Status {
-    auto rec = ParseRecordLine(text);
-    if (!rec.ok()) return rec.status().WithContext(fmt::format("{}:{}", kb.records, line));
-    records.push_back(std::move(*rec));
-    return Status::Ok();
-  }));
+  OPAL_RETURN_IF_ERROR(
+      ForEachRecordLine(kb.records, [&](int64_t line, std::string_view text) -> Status {
+        auto rec = ParseRecordLine(text);
+        if (!rec.ok()) return rec.status().WithContext(fmt::format("{}:{}", kb.records, line));
+        records.push_back(std::move(*rec));
+        return Status::Ok();
+      }));
   RegisteredCostModel m;
   m.name = name;
   if (!kb.cost_model.empty()) {
     OPAL_ASSIGN_OR_RETURN(CostModel model, CostModel::Load(kb.cost_model));
     m.framework = model.info().framework;
     m.feature_version = model.info().feature_version;
-    m.meta = {{"framework_version", model.info().framework_version}, {"rows", model.info().rows},
-              {"groups", model.info().groups}, {"targets", model.info().targets},
+    m.meta = {{"framework_version", model.info().framework_version},
+              {"rows", model.info().rows},
+              {"groups", model.info().groups},
+              {"targets", model.info().targets},
               {"objective", model.info().objective},
-              {"validation", model.info().validation.value("chosen", Json::object())}, {"starter_kb", kb.version}};
+              {"validation", model.info().validation.value("chosen", Json::object())},
+              {"starter_kb", kb.version}};
     OPAL_ASSIGN_OR_RETURN(m.body, model.ToText());
   }
   r.records = static_cast<int64_t>(records.size());
   for (size_t i = 0; i < records.size(); i += 2000) {
-    std::vector<Record> batch(records.begin() + static_cast<std::ptrdiff_t>(i),
-                              records.begin() + static_cast<std::ptrdiff_t>(std::min(records.size(), i + 2000)));
+    std::vector<Record> batch(
+        records.begin() + static_cast<std::ptrdiff_t>(i),
+        records.begin() + static_cast<std::ptrdiff_t>(std::min(records.size(), i + 2000)));
     OPAL_ASSIGN_OR_RETURN(int64_t n, store.Put(batch));
     r.added += n;
   }
@@ -109,15 +118,20 @@ Result<StarterImport> EnsureStarterKb(RecordStore& store, const std::string& dsn
   return r;
 }
 
-Status ApplyStarterKb(RecordStore& store, const std::string& dsn, bool is_default_store, std::string* cost_model) {
+Status ApplyStarterKb(RecordStore& store, const std::string& dsn, bool is_default_store,
+                      std::string* cost_model) {
   if (is_default_store) {
     OPAL_ASSIGN_OR_RETURN(auto kb, FindStarterKb());
     if (kb) {
       auto imported = EnsureStarterKb(store, dsn, *kb);
-      if (!imported.ok()) return imported.status().WithContext("importing the starter knowledge base " + kb->dir);
+      if (!imported.ok())
+        return imported.status().WithContext("importing the starter knowledge base " + kb->dir);
       if (imported->imported) {
-        log::Info("imported the starter knowledge base {} into {}: {} records ({} new) and cost model @{}",
-                  kb->version, store.Describe(), imported->records, imported->added, StarterModelName(*kb));
+        log::Info(
+            "imported the starter knowledge base {} into {}: {} records ({} new) and cost model "
+            "@{}",
+            kb->version, store.Describe(), imported->records, imported->added,
+            StarterModelName(*kb));
       }
     }
   }

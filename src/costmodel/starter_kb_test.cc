@@ -47,7 +47,10 @@ struct KbDir {
     EXPECT_TRUE((*w)->Close().ok());
     std::vector<TrainingRow> rows;
     for (int g = 0; g < 4; ++g)
-      for (int i = 0; i < 20; ++i) rows.push_back({.group = "g" + std::to_string(g), .features = {double(i), double(g)}, .gflops = double(i % 7)});
+      for (int i = 0; i < 20; ++i)
+        rows.push_back({.group = "g" + std::to_string(g),
+                        .features = {double(i), double(g)},
+                        .gflops = double(i % 7)});
     costmodel::NormalizeLabels(rows);
     CostModelInfo info;
     info.framework = "synthetic";
@@ -114,7 +117,8 @@ TEST(StarterKb, ADamagedFileImportsNothing) {
   ASSERT_TRUE(store.ok());
   auto r = EnsureStarterKb(**store, dsn, **FindStarterKb());
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("records.jsonl.gz:2"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("records.jsonl.gz:2"), std::string::npos)
+      << r.status().message();
   EXPECT_EQ(*(*store)->Count({}), 0);
   EXPECT_EQ(DefaultCostModel(dsn), "");
 }
@@ -153,7 +157,8 @@ TEST(StarterKb, TheShippedOneIsWhole) {
   auto fw = MakeTuningFramework(model->info().framework);
   ASSERT_TRUE(fw.ok());
   EXPECT_EQ(model->info().feature_version, costmodel::FeatureVersionOf(**fw))
-      << "data/kb/costmodel.json was trained on other features: retrain it (docs/knowledge_base.md)";
+      << "data/kb/costmodel.json was trained on other features: retrain it "
+         "(docs/knowledge_base.md)";
 }
 
 }  // namespace

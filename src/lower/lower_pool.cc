@@ -55,7 +55,8 @@ Result<std::vector<Window>> Windows(KernelBuilder& b, const Shape& in, const Sha
 // MaxPool / AveragePool over a small window, every window position a term of one expression:
 // one vectorised expression per output instead of a reduction loop per output point (2.5x on
 // ResNet's 3x3 stride-2 MaxPool).
-Expr SmallWindow(KernelBuilder& b, const TensorRef& x, const std::vector<Window>& w, const std::vector<Halide::Var>& vars) {
+Expr SmallWindow(KernelBuilder& b, const TensorRef& x, const std::vector<Window>& w,
+                 const std::vector<Halide::Var>& vars) {
   const int k = static_cast<int>(w.size());
   const auto t = x.type;
   const bool is_max = b.node().op_type == "MaxPool";
@@ -67,11 +68,14 @@ Expr SmallWindow(KernelBuilder& b, const TensorRef& x, const std::vector<Window>
     Expr valid = Halide::Internal::const_true(), inside_pads = Halide::Internal::const_true();
     for (int j = 0; j < k; ++j) {
       const Window& d = w[j];
-      const Expr i = vars[j + 2] * static_cast<int>(d.stride) + static_cast<int>(at[j] * d.dilation - d.pad_begin);
+      const Expr i = vars[j + 2] * static_cast<int>(d.stride) +
+                     static_cast<int>(at[j] * d.dilation - d.pad_begin);
       valid = valid && i >= 0 && i < static_cast<int>(d.in);
-      inside_pads = inside_pads && i >= static_cast<int>(-d.pad_begin) && i < static_cast<int>(d.in + d.pad_end);
+      inside_pads = inside_pads && i >= static_cast<int>(-d.pad_begin) &&
+                    i < static_cast<int>(d.in + d.pad_end);
       // likely(): loops are split where every index is inside, and load there without clamps.
-      idx.push_back(Halide::clamp(Halide::likely(i), 0, static_cast<int>(std::max<int64_t>(d.in - 1, 0))));
+      idx.push_back(
+          Halide::clamp(Halide::likely(i), 0, static_cast<int>(std::max<int64_t>(d.in - 1, 0))));
     }
     const Expr term = select(Halide::likely(valid), x(idx), is_max ? LowestOf(t) : K(t, 0));
     const Expr one = select(include_pad ? inside_pads : valid, K(t, 1), K(t, 0));

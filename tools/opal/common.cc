@@ -14,12 +14,16 @@ ProgressStyle CliProgressStyle(bool json) {
   return log::GetLevel() >= log::Level::kWarn ? ProgressStyle::kQuiet : ProgressStyle::kAuto;
 }
 
-std::string StoreDsn(const std::string& flag) { return flag.empty() ? RecordStore::DefaultDsn() : flag; }
+std::string StoreDsn(const std::string& flag) {
+  return flag.empty() ? RecordStore::DefaultDsn() : flag;
+}
 
 Result<std::unique_ptr<RecordStore>> OpenExistingStore(const std::string& dsn) {
   if (dsn.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(dsn.substr(7))) {
-    return Error(ErrorCode::kNotFound, "--store: no record store at '{}'; give an existing one (opal db init creates one)",
-                 dsn.substr(7));
+    return Error(
+        ErrorCode::kNotFound,
+        "--store: no record store at '{}'; give an existing one (opal db init creates one)",
+        dsn.substr(7));
   }
   return RecordStore::Open(dsn);
 }
@@ -40,7 +44,8 @@ Result<std::map<std::string, Shape>> ParseInputShapes(const std::vector<std::str
   for (const auto& s : specs) {
     size_t eq = s.rfind('=');
     if (eq == std::string::npos || eq == 0) {
-      return Error(ErrorCode::kInvalidArgument, "--input-shape '{}': expected NAME=DIMS, e.g. input=1x3x224x224", s);
+      return Error(ErrorCode::kInvalidArgument,
+                   "--input-shape '{}': expected NAME=DIMS, e.g. input=1x3x224x224", s);
     }
     auto shape = ParseShape(s.substr(eq + 1));
     if (!shape.ok()) return shape.status().WithContext("--input-shape " + s.substr(0, eq));
