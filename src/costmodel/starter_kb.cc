@@ -1,6 +1,5 @@
 #include "opal/starter_kb.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -104,13 +103,7 @@ Result<StarterImport> EnsureStarterKb(RecordStore& store, const std::string& dsn
     OPAL_ASSIGN_OR_RETURN(m.body, model.ToText());
   }
   r.records = static_cast<int64_t>(records.size());
-  for (size_t i = 0; i < records.size(); i += 2000) {
-    std::vector<Record> batch(
-        records.begin() + static_cast<std::ptrdiff_t>(i),
-        records.begin() + static_cast<std::ptrdiff_t>(std::min(records.size(), i + 2000)));
-    OPAL_ASSIGN_OR_RETURN(int64_t n, store.Put(batch));
-    r.added += n;
-  }
+  OPAL_ASSIGN_OR_RETURN(r.added, store.Put(records));  // one transaction: all or nothing
   // Without a shipped model nothing marks the import: it reruns next time, adding nothing.
   if (m.body.empty()) return r;
   OPAL_RETURN_IF_ERROR(registry->Put(m, /*replace=*/true));

@@ -1,10 +1,13 @@
 // FoldBatchNorm: an inference BatchNormalization after a Conv becomes a per-output-channel scale
 // of the Conv's weights and a shift of its bias:
-//   s = scale / sqrt(var + epsilon);  W'[k] = W[k] * s[k];  b'[k] = (b[k] - mean[k]) * s[k] + B[k]
+//   s = scale / sqrt(var + epsilon), t = B - mean * s;  W'[k] = W[k] * s[k];  b'[k] = b[k] * s[k] +
+//   t[k]
 // BatchNormAsAffine: any other inference BatchNormalization becomes Mul(x, s) then Add(., t) with
-//   t = B - mean * s, both constants of shape [C, 1, ...] (broadcast along axis 1).
+//   s and t as above, both constants of shape [C, 1, ...] (broadcast along axis 1).
 #include <cmath>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "passes/graph_edit.h"
 #include "passes/passes.h"
@@ -32,14 +35,38 @@ ValueId AddConstant(Graph& g, const std::string& base, Tensor t) {
   return g.AddValue(std::move(v));
 }
 
+// The per-channel affine form y = x * s + t of inference BatchNormalization `bn` over `channels`
+// channels: s = scale / sqrt(var + epsilon), t = B - mean * s. nullopt unless `bn` is in inference
+// form (no training mode, spatial, only Y used) with float32 constant parameters of that length.
+struct Affine {
+  std::vector<double> s, t;
+};
+std::optional<Affine> InferenceAffine(const Graph& g, const Node& bn, int64_t channels) {
+  if (bn.inputs.size() < 5 || bn.outputs.empty() || bn.outputs[0] == kNoValue) return std::nullopt;
+  if (bn.attrs.GetInt("training_mode", 0) != 0 || bn.attrs.GetInt("spatial", 1) == 0)
+    return std::nullopt;
+  for (size_t i = 1; i < bn.outputs.size(); ++i)
+    if (bn.outputs[i] != kNoValue && !IsUnused(g, bn.outputs[i])) return std::nullopt;
+  const Tensor* scale = F32Constant(g, bn.inputs[1], channels);
+  const Tensor* shift = F32Constant(g, bn.inputs[2], channels);
+  const Tensor* mean = F32Constant(g, bn.inputs[3], channels);
+  const Tensor* var = F32Constant(g, bn.inputs[4], channels);
+  if (!scale || !shift || !mean || !var) return std::nullopt;
+  const double eps = bn.attrs.GetFloat("epsilon", 1e-5);
+  Affine a;
+  for (int64_t k = 0; k < channels; ++k) {
+    const double sk =
+        double(scale->data<float>()[k]) / std::sqrt(double(var->data<float>()[k]) + eps);
+    a.s.push_back(sk);
+    a.t.push_back(double(shift->data<float>()[k]) - double(mean->data<float>()[k]) * sk);
+  }
+  return a;
+}
+
 // Folds BN node `bn_id` into its producer if every condition holds; returns whether it did.
 bool TryFold(Graph& g, NodeId bn_id) {
   const Node& bn = g.node(bn_id);
-  if (bn.inputs.size() < 5 || bn.outputs.empty() || bn.outputs[0] == kNoValue) return false;
-  if (bn.attrs.GetInt("training_mode", 0) != 0) return false;
-  for (size_t i = 1; i < bn.outputs.size(); ++i) {
-    if (bn.outputs[i] != kNoValue && !IsUnused(g, bn.outputs[i])) return false;
-  }
+  if (bn.inputs.empty() || bn.outputs.empty()) return false;
   const ValueId x = bn.inputs[0];
   const Value& xv = g.value(x);
   if (xv.producer < 0 || xv.is_graph_output || xv.dtype != DType::kFloat32 || !xv.shape_known ||
@@ -48,37 +75,27 @@ bool TryFold(Graph& g, NodeId bn_id) {
   }
   const NodeId conv_id = xv.producer;
   const Node& conv = g.node(conv_id);
-  if (!IsOnnxOp(conv, "Conv") || conv.inputs.size() < 2 ||
-      conv.inputs.size() > 3) {
-    return false;
-  }
+  if (!IsOnnxOp(conv, "Conv") || conv.inputs.size() < 2 || conv.inputs.size() > 3) return false;
   const int64_t channels = xv.shape[1];
   const Tensor* w = F32Constant(g, conv.inputs[1], -1);
   if (!w || w->shape().empty() || w->shape()[0] != channels) return false;
   const bool has_bias = conv.inputs.size() == 3 && conv.inputs[2] != kNoValue;
   const Tensor* bias = has_bias ? F32Constant(g, conv.inputs[2], channels) : nullptr;
   if (has_bias && !bias) return false;
-  const Tensor* scale = F32Constant(g, bn.inputs[1], channels);
-  const Tensor* shift = F32Constant(g, bn.inputs[2], channels);
-  const Tensor* mean = F32Constant(g, bn.inputs[3], channels);
-  const Tensor* var = F32Constant(g, bn.inputs[4], channels);
-  if (!scale || !shift || !mean || !var) return false;
+  const std::optional<Affine> a = InferenceAffine(g, bn, channels);
+  if (!a) return false;
 
-  const double eps = bn.attrs.GetFloat("epsilon", 1e-5);
   const int64_t per_channel = w->size() / channels;
   Tensor new_w(DType::kFloat32, w->shape());
   Tensor new_b(DType::kFloat32, {channels});
   const float* wd = w->data<float>();
   float* nw = new_w.data<float>();
   for (int64_t k = 0; k < channels; ++k) {
-    const double s =
-        double(scale->data<float>()[k]) / std::sqrt(double(var->data<float>()[k]) + eps);
     for (int64_t e = 0; e < per_channel; ++e) {
-      nw[k * per_channel + e] = static_cast<float>(double(wd[k * per_channel + e]) * s);
+      nw[k * per_channel + e] = static_cast<float>(double(wd[k * per_channel + e]) * a->s[k]);
     }
     const double b = bias ? double(bias->data<float>()[k]) : 0.0;
-    new_b.data<float>()[k] = static_cast<float>((b - double(mean->data<float>()[k])) * s +
-                                                double(shift->data<float>()[k]));
+    new_b.data<float>()[k] = static_cast<float>(b * a->s[k] + a->t[k]);
   }
   const std::string w_name = g.value(conv.inputs[1]).name;
   const ValueId y = bn.outputs[0];
@@ -102,27 +119,19 @@ bool TryFold(Graph& g, NodeId bn_id) {
 // float32 constant parameters; returns whether it did.
 bool TryAffine(Graph& g, NodeId bn_id) {
   const Node& bn = g.node(bn_id);
-  if (bn.inputs.size() < 5 || bn.outputs.empty() || bn.outputs[0] == kNoValue) return false;
-  if (bn.attrs.GetInt("training_mode", 0) != 0 || bn.attrs.GetInt("spatial", 1) == 0) return false;
-  for (size_t i = 1; i < bn.outputs.size(); ++i)
-    if (bn.outputs[i] != kNoValue && !IsUnused(g, bn.outputs[i])) return false;
+  if (bn.inputs.empty() || bn.outputs.empty()) return false;
   const ValueId x = bn.inputs[0];
   const Value& xv = g.value(x);
   if (xv.dtype != DType::kFloat32 || !xv.shape_known || xv.shape.size() < 2) return false;
   const int64_t channels = xv.shape[1];
-  const Tensor* scale = F32Constant(g, bn.inputs[1], channels);
-  const Tensor* shift = F32Constant(g, bn.inputs[2], channels);
-  const Tensor* mean = F32Constant(g, bn.inputs[3], channels);
-  const Tensor* var = F32Constant(g, bn.inputs[4], channels);
-  if (!scale || !shift || !mean || !var) return false;
-  const double eps = bn.attrs.GetFloat("epsilon", 1e-5);
+  const std::optional<Affine> a = InferenceAffine(g, bn, channels);
+  if (!a) return false;
   Shape cshape(xv.shape.size() - 1, 1);
   cshape[0] = channels;
   Tensor s(DType::kFloat32, cshape), t(DType::kFloat32, cshape);
   for (int64_t k = 0; k < channels; ++k) {
-    const double sk = double(scale->data<float>()[k]) / std::sqrt(double(var->data<float>()[k]) + eps);
-    s.data<float>()[k] = static_cast<float>(sk);
-    t.data<float>()[k] = static_cast<float>(double(shift->data<float>()[k]) - double(mean->data<float>()[k]) * sk);
+    s.data<float>()[k] = static_cast<float>(a->s[k]);
+    t.data<float>()[k] = static_cast<float>(a->t[k]);
   }
   const std::string base = bn.name.empty() ? xv.name : bn.name;
   const ValueId y = bn.outputs[0];
