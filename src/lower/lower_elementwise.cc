@@ -177,7 +177,6 @@ namespace {
 // The pointwise kernel of `members` (the anchor first, in topological order) writing `output`.
 Result<KernelDef> LowerPointwiseNodes(const Graph& g, const std::vector<const Node*>& members, ValueId output,
                                       const LowerOptions& o) {
-  const Node& anchor = *members[0];
   const bool fused = members.size() > 1;
   const Value& outv = g.value(output);
   OPAL_RETURN_IF_ERROR(HalideTypeOf(outv.dtype).status());
