@@ -11,6 +11,8 @@
 namespace opal_rt {
 namespace {
 
+constexpr int kMaxThreads = 256;
+
 // One parallel loop: participants take indices until none is left.
 struct Loop {
   void* user_context = nullptr;
@@ -21,6 +23,7 @@ struct Loop {
   std::atomic<int> next{0};
   std::atomic<int> done{0};
   std::atomic<int> result{0};
+  std::atomic<bool> claimed[kMaxThreads] = {};  // block p taken
 };
 
 thread_local bool t_in_task = false;
@@ -32,7 +35,8 @@ class Pool {
   void SetThreads(int n) {
     std::lock_guard<std::mutex> run(run_mu_);
     Stop();
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { Work(); });
+    n = std::min(n, kMaxThreads);
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { Work(i); });
   }
 
   int ParFor(void* ctx, halide_task_t task, int min, int size, uint8_t* closure) {
@@ -52,7 +56,7 @@ class Pool {
       epoch_.fetch_add(1, std::memory_order_acq_rel);
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) cv_.notify_all();
-    Participate(loop);
+    Participate(loop, 0);
     while (loop.done.load(std::memory_order_acquire) < size) Relax();
     // Workers may still hold a pointer to the loop: wait until none is inside it. (Sequentially
     // consistent on both sides: a worker announces itself in inside_ before it reads current_.)
@@ -77,31 +81,33 @@ class Pool {
     return 0;
   }
 
-  // Takes indices in guided chunks (a share of what is left, so the last chunks are small and the
-  // threads finish together) until none is left. Few atomic operations per thread: a loop of a
-  // thousand tiny tasks costs a handful of cache-line transfers, not two per task.
-  static void Participate(Loop& loop) {
+  // Takes the indices of a block: participant p (the caller 0, worker i i+1) first runs block p,
+  // [p*size/threads, (p+1)*size/threads), then any block no one has claimed yet (a worker that
+  // wakes late finds its block done by the others). Static blocks keep data where it was made:
+  // consecutive kernels split alike (image rows, say) give each core the rows its previous
+  // kernel wrote into its own cache, where a dynamic split would read half from the other core.
+  static void Participate(Loop& loop, int self) {
     const bool outer = !t_in_task;
     t_in_task = true;
-    for (;;) {
-      int begin = loop.next.load(std::memory_order_relaxed);
-      const int left = loop.size - begin;
-      if (left <= 0) break;
-      const int chunk = std::max(1, left / (2 * loop.threads));
-      if (!loop.next.compare_exchange_weak(begin, begin + chunk, std::memory_order_relaxed)) continue;
-      for (int i = begin; i < begin + chunk; ++i) {
+    const int n = loop.threads;
+    for (int k = 0; k < n; ++k) {
+      const int blk = (self + k) % n;
+      if (loop.claimed[blk].exchange(true, std::memory_order_acq_rel)) continue;
+      const int begin = static_cast<int>(int64_t{loop.size} * blk / n);
+      const int end = static_cast<int>(int64_t{loop.size} * (blk + 1) / n);
+      for (int i = begin; i < end; ++i) {
         const int r = loop.task(loop.user_context, loop.min + i, loop.closure);
         if (r != 0) {
           int expected = 0;
           loop.result.compare_exchange_strong(expected, r);
         }
       }
-      loop.done.fetch_add(chunk, std::memory_order_acq_rel);
+      loop.done.fetch_add(end - begin, std::memory_order_acq_rel);
     }
     if (outer) t_in_task = false;
   }
 
-  void Work() {
+  void Work(int self) {
     uint64_t seen = epoch_.load(std::memory_order_acquire);
     auto last_work = std::chrono::steady_clock::now();
     while (!stop_.load(std::memory_order_acquire)) {
@@ -109,7 +115,7 @@ class Pool {
       if (e != seen) {
         seen = e;
         inside_.fetch_add(1, std::memory_order_seq_cst);
-        if (Loop* loop = current_.load(std::memory_order_seq_cst)) Participate(*loop);
+        if (Loop* loop = current_.load(std::memory_order_seq_cst)) Participate(*loop, self);
         inside_.fetch_sub(1, std::memory_order_seq_cst);
         last_work = std::chrono::steady_clock::now();
         continue;
@@ -159,11 +165,6 @@ void SetPoolThreads(int n) { ThePool().SetThreads(n); }
 
 int PoolDoParFor(void* user_context, halide_task_t task, int min, int size, uint8_t* closure) {
   return ThePool().ParFor(user_context, task, min, size, closure);
-}
-
-void InstallThreadPool() {
-  static std::once_flag once;
-  std::call_once(once, [] { halide_set_custom_do_par_for(PoolDoParFor); });
 }
 
 }  // namespace opal_rt

@@ -26,6 +26,8 @@ void SetPoolThreads(int n);
 int PoolDoParFor(void* user_context, halide_task_t task, int min, int size, uint8_t* closure);
 
 // Installs PoolDoParFor as Halide's do_par_for for the kernels of this library (idempotent).
+// Defined in pool_install.cc, apart from the pool, so that a program without that runtime
+// (the tuner, whose JIT kernels take the pool through their own handler) can link the pool.
 void InstallThreadPool();
 
 }  // namespace opal_rt
