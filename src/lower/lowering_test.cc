@@ -251,6 +251,31 @@ TEST(Lowering, ConvWithGroupsStridesAndPads) {
       }
 }
 
+TEST(Lowering, DepthwiseConvMatchesReference) {
+  // The depthwise kernel (lower_depthwise.cc): planes narrower and wider than a vector, strides,
+  // asymmetric and zero padding, dilation, an input the outputs do not read to its end.
+  struct Case {
+    int c, h, w, k, stride, dil;
+    std::vector<int64_t> pads;
+  };
+  for (const Case& t : std::vector<Case>{{3, 7, 5, 3, 1, 1, {1, 1, 1, 1}},
+                                         {4, 14, 14, 3, 1, 1, {1, 1, 1, 1}},
+                                         {5, 19, 37, 3, 2, 1, {1, 1, 1, 1}},
+                                         {2, 12, 33, 5, 2, 1, {2, 0, 1, 2}},
+                                         {3, 9, 20, 3, 1, 2, {0, 0, 0, 0}},
+                                         {2, 16, 16, 3, 2, 1, {0, 0, 1, 1}}}) {
+    SCOPED_TRACE(::testing::Message() << "c" << t.c << " " << t.h << "x" << t.w << " k" << t.k << " s"
+                                      << t.stride << " d" << t.dil);
+    auto attrs = [&](N& n) {
+      AttrInt(n, "group", t.c);
+      AttrInts(n, "strides", {t.stride, t.stride});
+      AttrInts(n, "dilations", {t.dil, t.dil});
+      AttrInts(n, "pads", t.pads);
+    };
+    CheckAgainstReference("Conv", {{1, t.c, t.h, t.w}, {t.c, 1, t.k, t.k}}, attrs);
+  }
+}
+
 TEST(Lowering, ConvVectorisedOverChannelsReadsRuntimeWeights) {
   // A chan config (weights packed ahead of time by the builder) for a conv whose weights are a
   // runtime input: the kernel reads them in the ONNX layout. Groups 2 (12 channels each), pads;
