@@ -144,11 +144,6 @@ std::vector<std::vector<ReplicaGroup>> StageChoices(const PlanContext& ctx, cons
   return out;
 }
 
-namespace {
-
-// Layers of `set` a stage of `c` can hold at most as memory goes: the k lightest of them (in
-// parameters and in activations, each sorted on its own) with one micro-batch in flight must fit
-// every group.
 int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector<int>& set) {
   const ModelSpec& m = *ctx.model;
   std::vector<double> params, act, rep, exact;
@@ -180,6 +175,8 @@ int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector
   }
   return n;
 }
+
+namespace {
 
 double LayerSeconds(const StageConfig& c, int l) {
   double t = std::numeric_limits<double>::infinity();
