@@ -60,6 +60,9 @@ struct SpaceForBatch {
   std::vector<double> pool_rate;
   double seed_value = 0;   // goal value of the best uniform plan
   double bound_value = 0;  // goal value of PlanTimeLowerBound (time_bound.h; search order)
+  // The relaxation's cheapest cycle and tail and per-pool configuration (TimeBound), for seeds.
+  double relaxed_cycle = 0, relaxed_tail = 0;
+  std::vector<int> relaxed_config;
   // The smallest cycle any plan of this space can have with `free` GPUs per pool left for
   // layers [0, a): lb_work[a] / sum_p free[p] x pool_rate[p].
   double CycleBound(int a, const std::vector<int>& free) const;

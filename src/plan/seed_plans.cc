@@ -31,7 +31,7 @@ void Consider(const PlanContext& ctx, const Goal& goal, Plan p, SearchResult* re
 // single-pool configurations take part.
 bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelPrefix& pre,
                    const std::vector<int>& order, double tau, double per_stage, double tail_cap,
-                   Plan* out) {
+                   const std::vector<int>* forced, Plan* out) {
   const ModelSpec& m = *ctx.model;
   int a = static_cast<int>(m.layers.size()), r = 0;
   std::vector<StagePlan> rev;  // last stage first
@@ -44,6 +44,7 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
     std::vector<const StageConfig*> best_cfgs;
     for (const auto& c : sp.configs) {
       if (c.groups.size() != 1 || c.groups[0].pool != *it) continue;
+      if (forced && (*forced)[*it] != static_cast<int>(&c - sp.configs.data())) continue;
       const std::vector<GroupAt> here = GroupsAt(ctx, c);
       int stages = pool.count / c.gpus, x = a, rr = r;
       std::vector<StagePlan> st;
@@ -179,20 +180,40 @@ void SeedBalancedPlans(const PlanContext& ctx, const Goal& goal, const SearchOpt
   // configuration, often many small stages); larger ones prefer fewer, larger stages (less fill).
   // A stage's tail (all-reduce and step) adds to the iteration once: capped at a share of the
   // cycles' total, stages on slow networks take fewer layers.
-  static const std::vector<std::pair<double, double>> kFirst = {{0, 0}},
-                                                      kMore = {
-                                                          {1, 0}, {4, 0}, {1, 0.03}, {4, 0.03}};
+  // The relaxed variants: every pool on the configuration the lower bound's relaxation prices
+  // cheapest (time_bound.h), stages' tails uncapped or capped at the relaxation's tail; first,
+  // over all the pools it uses and over the pool subsets.
+  struct Variant {
+    double per_stage, tail_share;
+    bool relaxed;
+  };
+  static const std::vector<Variant> kFirst = {{0, 0, false}},
+                                    kMore = {{0, 0, true},  {0, -1, true},    {1, 0, false},
+                                             {4, 0, false}, {1, 0.03, false}, {4, 0.03, false}};
   const auto& variants = more ? kMore : kFirst;
+  const bool relaxed = more && !sp.relaxed_config.empty();
+  if (relaxed) {
+    std::vector<int> sub;
+    for (int p : pools)
+      if (sp.relaxed_config[p] >= 0) sub.push_back(p);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
+    orders.insert(orders.begin(), sub);
+  }
+  const double inf = std::numeric_limits<double>::infinity();
   for (const auto& order : orders) {
     if (std::chrono::steady_clock::now() > deadline) break;
-    for (const auto& [per_stage, tail_share] : variants) {
+    for (const auto& [per_stage, tail_share, forced] : variants) {
+      if (forced && !relaxed) continue;
       double a = lo, b = hi * 1.01;
       for (int it = 0; it < 40 && b / a > 1.0005; ++it) {
         double tau = std::sqrt(a * b);
         Plan p;
-        const double tail_cap = tail_share > 0 ? tail_share * sp.num_micro * tau
-                                               : std::numeric_limits<double>::infinity();
-        if (BalancedCover(ctx, sp, pre, order, tau, per_stage, tail_cap, &p) &&
+        const double tail_cap = tail_share > 0   ? tail_share * sp.num_micro * tau
+                                : tail_share < 0 ? sp.relaxed_tail
+                                                 : inf;
+        if (BalancedCover(ctx, sp, pre, order, tau, per_stage, tail_cap,
+                          forced ? &sp.relaxed_config : nullptr, &p) &&
             static_cast<int>(p.stages.size()) <= stage_cap) {
           if (log::GetLevel() <= log::Level::kDebug) {
             Plan q = p;

@@ -2,6 +2,7 @@
 #include "plan/time_bound.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <queue>
@@ -29,6 +30,8 @@ std::vector<double> SortedPrefix(std::vector<double> v) {
 struct Config {
   std::vector<double> fb, tail;                // per layer: forward+backward, tail (both at least)
   std::vector<char> fits;                      // per layer: the layer alone fits every group's GPU
+  std::vector<double> class_fb, class_tail;    // per class of layers: its members' smallest
+  std::vector<char> class_fits;                // per class: some member fits alone
   std::vector<double> fb_prefix, tail_prefix;  // sums of the k smallest
   int k_mem = 0;
   double cycle_p2p = 0;  // its side of two transfers, in every cycle (0: may be the only stage)
@@ -96,14 +99,35 @@ class Relaxation {
       x.gpus.assign(per_pool.begin(), per_pool.end());
       configs_.push_back(std::move(x));
     }
-    // Classes of identical layers (the blocks of a transformer under the roofline).
+    // Classes of layers equal to 9 digits in every configuration (the blocks of a transformer
+    // under the roofline, up to the rounding of prefix sums); a class takes its members' smallest
+    // figures and fits where any member fits, so it bounds each of them.
     std::map<std::vector<double>, int> seen;
+    auto digits = [](double v) {
+      if (v == 0 || !std::isfinite(v)) return v;
+      const double scale = std::pow(10.0, 8 - std::floor(std::log10(std::abs(v))));
+      return std::round(v * scale) / scale;
+    };
+    std::vector<int> class_of(L);
     for (int l = 0; l < L; ++l) {
       std::vector<double> key;
-      for (const auto& x : configs_) key.insert(key.end(), {x.fb[l], x.tail[l], 1.0 * x.fits[l]});
+      for (const auto& x : configs_)
+        key.insert(key.end(), {digits(x.fb[l]), digits(x.tail[l]), 1.0 * x.fits[l]});
       auto [it, fresh] = seen.emplace(std::move(key), static_cast<int>(classes_.size()));
       if (fresh) classes_.push_back({l, 0});
       classes_[it->second].count += 1;
+      class_of[l] = it->second;
+    }
+    for (auto& x : configs_) {
+      x.class_fb.assign(classes_.size(), kInf);
+      x.class_tail.assign(classes_.size(), kInf);
+      x.class_fits.assign(classes_.size(), 0);
+      for (int l = 0; l < L; ++l) {
+        const int i = class_of[l];
+        x.class_fb[i] = std::min(x.class_fb[i], x.fb[l]);
+        x.class_tail[i] = std::min(x.class_tail[i], x.tail[l]);
+        x.class_fits[i] = x.class_fits[i] || x.fits[l];
+      }
     }
   }
 
@@ -112,24 +136,50 @@ class Relaxation {
   // A lower bound on the fill of every plan whose cycles are <= C and tails <= tau (kInf: none
   // has); `lambda` (one per pool) starts the dual ascent and returns its best point. Stops once
   // the bound reaches `need`.
-  double Fill(double C, double tau, double need, std::vector<double>* lambda) {
-    // Per class: the configurations that can hold its layers, with cost and GPUs per layer.
-    struct Option {
-      double cost;
-      int config, k;
-    };
-    std::vector<std::vector<Option>> opts(classes_.size());
+  // A configuration that can hold a class's layers: its cost and GPUs per layer.
+  struct Option {
+    double cost;
+    int config, k;
+  };
+  // Per class, the options at (C, tau); false when some class has none.
+  bool Options(double C, double tau, std::vector<std::vector<Option>>* opts) const {
+    opts->assign(classes_.size(), {});
     for (size_t i = 0; i < classes_.size(); ++i) {
-      const int l = classes_[i].layer;
       for (size_t c = 0; c < configs_.size(); ++c) {
         const Config& x = configs_[c];
-        if (!x.fits[l] || x.tail[l] > tau || x.fb[l] + x.cycle_p2p > C) continue;
+        if (!x.class_fits[i] || x.class_tail[i] > tau || x.class_fb[i] + x.cycle_p2p > C) continue;
         const int k = x.Layers(C, tau);
         if (k < 1) continue;
-        opts[i].push_back({x.fb[l] + x.fill_p2p / k, static_cast<int>(c), k});
+        (*opts)[i].push_back({x.class_fb[i] + x.fill_p2p / k, static_cast<int>(c), k});
       }
-      if (opts[i].empty()) return kInf;  // no stage can hold these layers
+      if ((*opts)[i].empty()) return false;  // no stage can hold these layers
     }
+    return true;
+  }
+
+  // Per pool, the one-pool configuration of the smallest priced cost (cost + lambda x GPUs per
+  // layer) for the most numerous class of layers at (C, tau); -1 where none.
+  std::vector<int> PoolConfigs(double C, double tau, const std::vector<double>& lambda) const {
+    std::vector<int> out(pools_, -1);
+    std::vector<std::vector<Option>> opts;
+    if (classes_.empty() || !Options(C, tau, &opts)) return out;
+    size_t big = 0;
+    for (size_t i = 1; i < classes_.size(); ++i)
+      if (classes_[i].count > classes_[big].count) big = i;
+    std::vector<double> low(pools_, kInf);
+    for (const Option& o : opts[big]) {
+      const auto& gpus = configs_[o.config].gpus;
+      if (gpus.size() != 1) continue;
+      const auto [p, g] = gpus[0];
+      const double r = o.cost + lambda[p] * g / o.k;
+      if (r < low[p]) low[p] = r, out[p] = o.config;
+    }
+    return out;
+  }
+
+  double Fill(double C, double tau, double need, std::vector<double>* lambda) {
+    std::vector<std::vector<Option>> opts;
+    if (!Options(C, tau, &opts)) return kInf;
     std::vector<double> lam = *lambda, best_lam = lam, grad(pools_);
     double best = -kInf, delta = 0;
     int stale = 0;
@@ -226,6 +276,11 @@ TimeBound PlanTimeLowerBound(const PlanContext& ctx, const SpaceForBatch& sp,
         std::chrono::steady_clock::now() > deadline) {
       out.exhausted = b.lb < stop_at && cw + tw > fine;
       result = std::min(result, b.lb);  // the smallest box bound: no box holds a faster plan
+      if (b.lb < stop_at) {
+        out.cycle = b.c1;
+        out.tail = b.t1;
+        out.pool_config = rx.PoolConfigs(b.c1, b.t1, b.lambda);
+      }
       break;
     }
     if (cw >= tw) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <vector>
 
 #include "plan/search_space.h"
 
@@ -25,6 +26,11 @@ struct TimeBound {
   double seconds = 0;      // no plan of the space takes less per iteration
   long long programs = 0;  // dual programs evaluated
   bool exhausted = false;  // the deadline stopped the refinement (the bound is still valid)
+  // Where the relaxation is cheapest (the box that set the bound; cycle = 0: none): its cycle
+  // and tail, and per pool the one-pool configuration its layers are priced cheapest on (index
+  // into the space's configs, -1: none). The search seeds plans with them.
+  double cycle = 0, tail = 0;
+  std::vector<int> pool_config;
 };
 
 // The bound for the space's micro-batch with every GPU of the cluster available. `stop_at`:
