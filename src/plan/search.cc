@@ -303,8 +303,8 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
                              std::chrono::duration<double>(options.time_limit_s * share))
                    : std::chrono::steady_clock::time_point::max();
   };
-    fprintf(stderr, "%s t=%.3f best=%.3f\n", "seeded-uniform",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
+  fprintf(stderr, "%s t=%.3f best=%.3f\n", "seeded-uniform",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
   const auto bound_deadline = after(0.25);
   res.stats.lower_bound = kInf;
   for (SpaceForBatch& sp : spaces) {
@@ -321,8 +321,8 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   std::stable_sort(
       spaces.begin(), spaces.end(),
       [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.bound_value < y.bound_value; });
-    fprintf(stderr, "%s t=%.3f best=%.3f\n", "bounds",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
+  fprintf(stderr, "%s t=%.3f best=%.3f\n", "bounds",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
   const auto balanced_deadline = std::max(seed_deadline, after(0.25));
   for (bool more : {false, true})
     for (const SpaceForBatch& sp : spaces) {
@@ -336,8 +336,8 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
         res.found = true;
       }
     }
-    fprintf(stderr, "%s t=%.3f best=%.3f\n", "balanced",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
+  fprintf(stderr, "%s t=%.3f best=%.3f\n", "balanced",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
   for (size_t i = 0; i < spaces.size(); ++i) {
     const SpaceForBatch& sp = spaces[i];
     if (sp.bound_value >= best) continue;  // no plan of this size beats the incumbent
