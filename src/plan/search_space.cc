@@ -166,11 +166,14 @@ int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector
     in.act_sharded += act[k];
     in.act_replicated += rep[k];
     in.act_exact += exact[k];
+    // A stage of every layer holds the tied parameters once (ModelPrefix::Params).
+    StageMemoryInput at = in;
+    if (k + 1 == static_cast<int>(m.layers.size())) at.params -= m.tied_params;
     for (const auto& g : c.groups) {
-      in.tp = g.tp;
-      in.samples = g.samples;
+      at.tp = g.tp;
+      at.samples = g.samples;
       const GpuType& gpu = ctx.cluster->pools[g.pool].gpu;
-      if (StageMemoryBytes(in, gpu, ctx.options) > gpu.memory) return k;
+      if (StageMemoryBytes(at, gpu, ctx.options) > gpu.memory) return k;
     }
   }
   return n;
