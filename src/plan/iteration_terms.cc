@@ -61,7 +61,7 @@ double P2pSeconds(const std::vector<GroupAt>& from, const std::vector<GroupAt>& 
 }
 
 double GradAllReduceSeconds(const std::vector<GroupAt>& groups, double grad_bytes,
-                            bool hierarchical) {
+                            bool hierarchical, bool at_peak) {
   int replicas = 0, nodes = 0, tp = 0;
   for (const GroupAt& g : groups) {
     replicas += g.group.count;
@@ -73,10 +73,13 @@ double GradAllReduceSeconds(const std::vector<GroupAt>& groups, double grad_byte
   const double R = replicas;
   if (nodes == 1) {  // all replicas in one node: each tp shard's ring on the intra-node link
     const GroupAt& g = groups.front();
-    return 2 * (R - 1) / R * g.pool->gpu.IntraLink(replicas * g.group.tp).Seconds(grad_bytes / tp);
+    const LinkCurve link = g.pool->gpu.IntraLink(replicas * g.group.tp);
+    return 2 * (R - 1) / R *
+           (at_peak ? grad_bytes / tp / link.Bandwidth(0) : link.Seconds(grad_bytes / tp));
   }
   const double share = hierarchical ? 2.0 * (nodes - 1) / nodes : 2 * (R - 1) / R;
-  const double chunk = grad_bytes / (tp * R);
+  // A curve's bandwidth at message size 0 is its peak (LinkCurve::Bandwidth).
+  const double chunk = at_peak ? 0 : grad_bytes / (tp * R);
   double t = 0;
   for (const GroupAt& g : groups) {
     const int flows = FlowsPerNode(*g.pool, g.group.tp, g.group.count);

@@ -64,9 +64,11 @@ double P2pSeconds(const std::vector<GroupAt>& from, const std::vector<GroupAt>& 
 // stage's gradient, from all its GPUs of the stage at once, in chunks of grad / (tp R); the
 // slowest node (its network, for the number of its GPUs sending) sets the pace. A stage whose
 // replicas all share one node reduces over the intra-node link instead. `hierarchical`: reduce
-// inside each node first, so the network carries 2 (N-1)/N over N nodes.
+// inside each node first, so the network carries 2 (N-1)/N over N nodes. `at_peak`: every link
+// at its peak bandwidth, whatever the message size: a lower bound linear in grad_bytes (the
+// search's bounds use it per layer).
 double GradAllReduceSeconds(const std::vector<GroupAt>& groups, double grad_bytes,
-                            bool hierarchical);
+                            bool hierarchical, bool at_peak = false);
 
 // Sum of the gradients of the parameters shared by the first and the last stage (a tied
 // embedding and LM projection): a 2-member all-reduce between each first-stage replica and its

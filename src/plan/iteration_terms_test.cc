@@ -88,6 +88,21 @@ TEST(IterationTerms, GradientAllReduceIsPacedByTheSlowestNode) {
   EXPECT_DOUBLE_EQ(GradAllReduceSeconds(one, 1e9, false), 0);  // nothing to reduce
 }
 
+TEST(IterationTerms, GradientAllReduceAtPeakIsALinearLowerBound) {
+  // A node whose curve gives 1 GB/s at any message size under a 25 GB/s peak: two tp-4 replicas
+  // reduce 1 GB in 1 s; at the peak (the search's bound), 40 ms, and linear in the bytes.
+  Pool p = NetPool("c", 4, {}, 100);
+  p.gpu.inter_by_k[4] = LinkCurve{{1.0}, 25e9};
+  std::vector<GroupAt> two{{&p, ReplicaGroup{0, 4, 2, 1}}};
+  EXPECT_DOUBLE_EQ(GradAllReduceSeconds(two, 1e9, false), 1.0);
+  EXPECT_DOUBLE_EQ(GradAllReduceSeconds(two, 1e9, false, true), 0.04);
+  EXPECT_DOUBLE_EQ(GradAllReduceSeconds(two, 3e9, false, true), 0.12);
+  // Inside one node: the intra-node link's peak (100 GB/s): 2 (2-1)/2 x 0.5 GB = 5 ms.
+  Pool big = NetPool("b", 8, {{8, 25}}, 100);
+  std::vector<GroupAt> inside{{&big, ReplicaGroup{0, 2, 2, 1}}};
+  EXPECT_DOUBLE_EQ(GradAllReduceSeconds(inside, 1e9, false, true), 0.005);
+}
+
 TEST(IterationTerms, TiedGradientCrossesEachSideOnce) {
   Pool fast = NetPool("f", 4, {{4, 25}}, 100), slow = NetPool("s", 4, {{4, 1}}, 100);
   std::vector<GroupAt> first{{&fast, ReplicaGroup{0, 4, 1, 1}}},

@@ -12,6 +12,7 @@
 #include "opal/plan_search.h"
 #include "plan/cost_terms.h"
 #include "plan/search_space.h"
+#include "plan/time_bound.h"
 
 namespace opal::plan {
 namespace {
@@ -216,6 +217,19 @@ class BranchAndBound {
   bool limited_ = false, stopped_ = false;
 };
 
+// The iteration time above which a plan's goal value is at least `value` whatever its price
+// (at least `min_price` per hour): kInf when there is no such time.
+double TimeAbove(const Goal& goal, double value, double min_price) {
+  if (value == kInf) return kInf;
+  switch (goal.kind) {
+    case Goal::Kind::kMinCostPerIter:
+    case Goal::Kind::kMinCostDeadline:
+      return min_price > 0 ? value * 3600 / min_price : kInf;
+    default:
+      return value;
+  }
+}
+
 }  // namespace
 
 Status CheckSearchInputs(const PlanContext& ctx, const Goal& goal) {
@@ -256,7 +270,8 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   const bool limited = options.time_limit_s > 0;
   const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                  std::chrono::duration<double>(options.time_limit_s));
-  // With a time limit, the balanced seeds of all micro-batch sizes share half of it.
+  // With a time limit, the balanced seeds of all micro-batch sizes run until half of it (or a
+  // quarter after the bounds, when building the spaces took longer).
   const auto seed_deadline =
       limited ? t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          std::chrono::duration<double>(options.time_limit_s / 2))
@@ -266,7 +281,7 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
     if (sp.configs.empty()) continue;
     SearchResult seed;
     seed.objective = kInf;
-    SeedPlans(ctx, goal, options, sp, pre, &seed, seed_deadline);
+    SeedUniformPlans(ctx, goal, options, sp, &seed);
     sp.seed_value = seed.objective;
     if (seed.found && seed.objective < best) {
       best = seed.objective;
@@ -275,27 +290,57 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
     }
     spaces.push_back(std::move(sp));
   }
-  // Most promising micro-batch sizes first: their good plans prune the others.
+  res.stats.complete = true;
+  // Lower bounds per micro-batch size (PlanTimeLowerBound), refined up to the time at which no
+  // plan can beat the incumbent; with a time limit they share up to a quarter of it. A size whose
+  // bound reaches the incumbent is not searched.
+  double min_price = kInf;
+  for (const auto& p : ctx.cluster->pools) min_price = std::min(min_price, p.PricePerGpuHour());
+  const double iters = static_cast<double>(ctx.model->iterations);
+  auto after = [&](double share) {
+    return limited ? std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(options.time_limit_s * share))
+                   : std::chrono::steady_clock::time_point::max();
+  };
+  fprintf(stderr, "%s t=%.3f best=%.3f\n", "seeded-uniform",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
+  const auto bound_deadline = after(0.25);
+  res.stats.lower_bound = kInf;
+  for (SpaceForBatch& sp : spaces) {
+    const TimeBound tb =
+        PlanTimeLowerBound(ctx, sp, pre, TimeAbove(goal, best, min_price), bound_deadline);
+    sp.bound_value = GoalValue(goal, iters, tb.seconds, min_price);
+    sp.relaxed_cycle = tb.cycle;
+    sp.relaxed_tail = tb.tail;
+    sp.relaxed_config = tb.pool_config;
+    res.stats.lower_bound = std::min(res.stats.lower_bound, sp.bound_value);
+  }
+  // Most promising micro-batch sizes first (smallest bound): with a time limit they get the
+  // balanced seeds first, and their good plans prune the others.
   std::stable_sort(
       spaces.begin(), spaces.end(),
-      [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.seed_value < y.seed_value; });
-  res.stats.complete = true;
-  {
-    const int L = static_cast<int>(ctx.model->layers.size());
-    double min_price = kInf;
-    for (const auto& p : ctx.cluster->pools) min_price = std::min(min_price, p.PricePerGpuHour());
-    res.stats.lower_bound = kInf;
-    std::vector<int> counts;
-    for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
+      [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.bound_value < y.bound_value; });
+  fprintf(stderr, "%s t=%.3f best=%.3f\n", "bounds",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
+  const auto balanced_deadline = std::max(seed_deadline, after(0.25));
+  for (bool more : {false, true})
     for (const SpaceForBatch& sp : spaces) {
-      double t = sp.lb_sum[L] +
-                 (sp.num_micro - 1) * std::max(sp.CycleBound(L, counts), sp.full_cycle_bound);
-      res.stats.lower_bound =
-          std::min(res.stats.lower_bound,
-                   GoalValue(goal, static_cast<double>(ctx.model->iterations), t, min_price));
+      if (sp.bound_value >= best) continue;
+      SearchResult seed;
+      seed.objective = kInf;
+      SeedBalancedPlans(ctx, goal, options, sp, pre, more, &seed, balanced_deadline);
+      if (seed.found && seed.objective < best) {
+        best = seed.objective;
+        res.best = seed.best;
+        res.found = true;
+      }
     }
-  }
-  for (const SpaceForBatch& sp : spaces) {
+  fprintf(stderr, "%s t=%.3f best=%.3f\n", "balanced",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
+  for (size_t i = 0; i < spaces.size(); ++i) {
+    const SpaceForBatch& sp = spaces[i];
+    if (sp.bound_value >= best) continue;  // no plan of this size beats the incumbent
     const int b = sp.micro_batch;
     BranchAndBound bb(ctx, goal, options, sp, pre, best);
     bb.Run(deadline, limited);

@@ -144,11 +144,6 @@ std::vector<std::vector<ReplicaGroup>> StageChoices(const PlanContext& ctx, cons
   return out;
 }
 
-namespace {
-
-// Layers of `set` a stage of `c` can hold at most as memory goes: the k lightest of them (in
-// parameters and in activations, each sorted on its own) with one micro-batch in flight must fit
-// every group.
 int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector<int>& set) {
   const ModelSpec& m = *ctx.model;
   std::vector<double> params, act, rep, exact;
@@ -171,15 +166,20 @@ int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector
     in.act_sharded += act[k];
     in.act_replicated += rep[k];
     in.act_exact += exact[k];
+    // A stage of every layer holds the tied parameters once (ModelPrefix::Params).
+    StageMemoryInput at = in;
+    if (k + 1 == static_cast<int>(m.layers.size())) at.params -= m.tied_params;
     for (const auto& g : c.groups) {
-      in.tp = g.tp;
-      in.samples = g.samples;
+      at.tp = g.tp;
+      at.samples = g.samples;
       const GpuType& gpu = ctx.cluster->pools[g.pool].gpu;
-      if (StageMemoryBytes(in, gpu, ctx.options) > gpu.memory) return k;
+      if (StageMemoryBytes(at, gpu, ctx.options) > gpu.memory) return k;
     }
   }
   return n;
 }
+
+namespace {
 
 double LayerSeconds(const StageConfig& c, int l) {
   double t = std::numeric_limits<double>::infinity();

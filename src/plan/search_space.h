@@ -58,7 +58,11 @@ struct SpaceForBatch {
   // no layer). A cycle of C seconds on n_p GPUs of every pool p covers at most
   // C x sum_p n_p x pool_rate[p] of reference work, so C >= work / that sum.
   std::vector<double> pool_rate;
-  double seed_value = 0;  // goal value of the best uniform plan (search order)
+  double seed_value = 0;   // goal value of the best uniform plan
+  double bound_value = 0;  // goal value of PlanTimeLowerBound (time_bound.h; search order)
+  // The relaxation's cheapest cycle and tail and per-pool configuration (TimeBound), for seeds.
+  double relaxed_cycle = 0, relaxed_tail = 0;
+  std::vector<int> relaxed_config;
   // The smallest cycle any plan of this space can have with `free` GPUs per pool left for
   // layers [0, a): lb_work[a] / sum_p free[p] x pool_rate[p].
   double CycleBound(int a, const std::vector<int>& free) const;
@@ -88,6 +92,11 @@ std::vector<GroupAt> GroupsAt(const PlanContext& ctx, const StageConfig& c);
 double ConfigMemory(const PlanContext& ctx, const ModelPrefix& pre, const StageConfig& c, int f,
                     int a, int inflight, bool* fits);
 
+// Layers of `set` a stage of `c` can hold at most as memory goes: the k lightest of them (in
+// parameters and in activations, each sorted on its own) with one micro-batch in flight must fit
+// every group.
+int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector<int>& set);
+
 // kInvalidArgument/kInvalidModel when the context cannot be searched (no layers, no pools, a
 // job-level goal without a job length).
 Status CheckSearchInputs(const PlanContext& ctx, const Goal& goal);
@@ -106,12 +115,16 @@ std::vector<std::vector<ReplicaGroup>> StageChoices(const PlanContext& ctx, cons
 SpaceForBatch BuildSpace(const PlanContext& ctx, const SearchOptions& o, int micro_batch,
                          LayerTimeCache* cache);
 
-// Scores cheap good plans of the space (uniform and tau-balanced ones, seed_plans.cc) into
-// `res` (which keeps the best), to start the branch and bound with a tight bound. The
-// tau-balanced ones stop at `deadline` (the uniform ones always run).
-void SeedPlans(
+// Scores cheap good plans of the space into `res` (which keeps the best), to start the branch and
+// bound with a tight bound (seed_plans.cc): uniform ones (one configuration, even layer split)
+// and tau-balanced ones (greedy covers at a stage-time target), the latter until `deadline`:
+// each pool's configuration the one covering the most layers, or with `more` four variants that
+// weigh each stage as some layers (fewer, larger stages: less fill) and cap a stage's tail.
+void SeedUniformPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
+                      const SpaceForBatch& sp, SearchResult* res);
+void SeedBalancedPlans(
     const PlanContext& ctx, const Goal& goal, const SearchOptions& o, const SpaceForBatch& sp,
-    const ModelPrefix& pre, SearchResult* res,
+    const ModelPrefix& pre, bool more, SearchResult* res,
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
 inline StagePlan MakeStage(int first, int end, int pool, int tp, int dp) {

@@ -6,6 +6,8 @@
 #include <random>
 
 #include "opal/plan_search.h"
+#include "plan/search_space.h"
+#include "plan/time_bound.h"
 
 // The slow tier compiles this file again with more instances under another suite name.
 #ifndef OPAL_PLAN_TRIALS
@@ -118,6 +120,8 @@ TEST(OPAL_PLAN_SUITE, SameOptimumAsBruteForceOnRandomSmallInstances) {
       if (!bf->found) continue;
       ++feasible;
       EXPECT_TRUE(bb->stats.complete);
+      EXPECT_LE(bb->stats.lower_bound, bf->objective * (1 + 1e-9))
+          << "trial " << trial << " goal " << g.Describe();
       EXPECT_NEAR(bb->objective, bf->objective, 1e-9 * bf->objective)
           << "trial " << trial << " goal " << g.Describe();
       // The returned plan really has that value when scored on its own.
@@ -159,6 +163,46 @@ TEST(OPAL_PLAN_SUITE, SameOptimumAsBruteForceWithStagesOnTwoPools) {
     }
   }
   EXPECT_GT(mixed_best, 0) << "no optimum used a stage on two pools: the test would not see them";
+}
+
+TEST(OPAL_PLAN_SUITE, TimeLowerBoundNeverAboveTheFastestPlan) {
+  // Per micro-batch size, the relaxation's bound (refined to the end) against brute force's
+  // fastest plan of that size; it must also be tighter than the space's own bound somewhere, or
+  // the test would not exercise it.
+  std::mt19937 rng(20261206);
+  int compared = 0, tighter = 0;
+  for (int trial = 0; trial < OPAL_PLAN_TRIALS + 3; ++trial) {
+    Instance in = RandomInstance(rng);
+    RandomSource perf(1000 + static_cast<uint32_t>(trial));
+    CostOptions co;
+    co.reserve_bytes = 0.5e9;
+    PlanContext ctx{&in.model, &in.cluster, &perf, co};
+    SearchOptions o;
+    o.max_stages = 3;  // brute force's reach; the bound holds for any number of stages
+    o.max_tp = 4;
+    o.max_mixed_replicas = OPAL_PLAN_MIXED;
+    const ModelPrefix pre(in.model);
+    LayerTimeCache cache(ctx);
+    for (int b : MicroBatchCandidates(in.model, o)) {
+      o.micro_batches = {b};
+      auto bf = BruteForcePlan(ctx, Goal{}, o);
+      ASSERT_TRUE(bf.ok());
+      if (!bf->found) continue;
+      const SpaceForBatch sp = BuildSpace(ctx, o, b, &cache);
+      const TimeBound tb = PlanTimeLowerBound(ctx, sp, pre, 2 * bf->objective,
+                                              std::chrono::steady_clock::time_point::max());
+      EXPECT_LE(tb.seconds, bf->objective * (1 + 1e-9)) << "trial " << trial << " b " << b;
+      const int L = static_cast<int>(in.model.layers.size());
+      std::vector<int> counts;
+      for (const auto& p : in.cluster.pools) counts.push_back(p.count);
+      const double own = sp.lb_sum[L] + (sp.num_micro - 1) *
+                                            std::max(sp.CycleBound(L, counts), sp.full_cycle_bound);
+      tighter += tb.seconds > own * (1 + 1e-6);
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 10);
+  EXPECT_GT(tighter, 0);
 }
 
 TEST(OPAL_PLAN_SUITE, OnlyPoolRestrictsToOneGpuType) {

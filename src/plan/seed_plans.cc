@@ -6,10 +6,12 @@
 //    most layers; tau is bisected and every feasible plan met is scored.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "opal/log.h"
 #include "plan/cost_terms.h"
+#include "plan/iteration_terms.h"
 #include "plan/search_space.h"
 
 namespace opal::plan {
@@ -28,7 +30,8 @@ void Consider(const PlanContext& ctx, const Goal& goal, Plan p, SearchResult* re
 // Greedy cover from the last layer for one pool order; true when all layers are covered. Only
 // single-pool configurations take part.
 bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelPrefix& pre,
-                   const std::vector<int>& order, double tau, Plan* out) {
+                   const std::vector<int>& order, double tau, double per_stage, double tail_cap,
+                   const std::vector<int>* forced, Plan* out) {
   const ModelSpec& m = *ctx.model;
   int a = static_cast<int>(m.layers.size()), r = 0;
   std::vector<StagePlan> rev;  // last stage first
@@ -36,10 +39,12 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
   for (auto it = order.rbegin(); it != order.rend() && a > 0; ++it) {
     const Pool& pool = ctx.cluster->pools[*it];
     int best_a = a, best_gpus = 0;
+    double best_score = a;
     std::vector<StagePlan> best_stages;
     std::vector<const StageConfig*> best_cfgs;
     for (const auto& c : sp.configs) {
       if (c.groups.size() != 1 || c.groups[0].pool != *it) continue;
+      if (forced && (*forced)[*it] != static_cast<int>(&c - sp.configs.data())) continue;
       const std::vector<GroupAt> here = GroupsAt(ctx, c);
       int stages = pool.count / c.gpus, x = a, rr = r;
       std::vector<StagePlan> st;
@@ -60,6 +65,11 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
           bool fits = true;
           ConfigMemory(ctx, pre, c, f - 1, x, InFlight(sp.num_micro, rr + 1), &fits);
           if (!fits || c.Fb(f - 1, x) + comm + in > tau) break;
+          if (f < x && GradAllReduceSeconds(here, pre.Params(m, f - 1, x) * m.dtype_bytes,
+                                            ctx.options.hierarchical_allreduce) +
+                               c.Update(f - 1, x) >
+                           tail_cap)
+            break;  // the stage's all-reduce and step would exceed the cap
           --f;
         }
         if (f == x) break;  // not even one layer fits
@@ -69,7 +79,11 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
         ++rr;
       }
       int gpus = static_cast<int>(st.size()) * c.gpus;
-      if (x < best_a || (x == best_a && !st.empty() && gpus < best_gpus)) {
+      // Layers left, plus `per_stage` layers' worth for every stage (each adds about a cycle to
+      // the pipeline's fill): 0 covers the most layers.
+      const double score = x + per_stage * static_cast<double>(st.size());
+      if (score < best_score || (score == best_score && !st.empty() && gpus < best_gpus)) {
+        best_score = score;
         best_a = x;
         best_gpus = gpus;
         best_stages = st;
@@ -89,9 +103,8 @@ bool BalancedCover(const PlanContext& ctx, const SpaceForBatch& sp, const ModelP
 
 }  // namespace
 
-void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
-               const SpaceForBatch& sp, const ModelPrefix& pre, SearchResult* res,
-               std::chrono::steady_clock::time_point deadline) {
+void SeedUniformPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
+                      const SpaceForBatch& sp, SearchResult* res) {
   const int L = static_cast<int>(ctx.model->layers.size());
   const int stage_cap = o.max_stages > 0 ? o.max_stages : L;
   for (const auto& c : sp.configs) {
@@ -113,6 +126,13 @@ void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
       Consider(ctx, goal, p, res);
     }
   }
+}
+
+void SeedBalancedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
+                       const SpaceForBatch& sp, const ModelPrefix& pre, bool more,
+                       SearchResult* res, std::chrono::steady_clock::time_point deadline) {
+  const int L = static_cast<int>(ctx.model->layers.size());
+  const int stage_cap = o.max_stages > 0 ? o.max_stages : L;
   // Subsets of up to three pools used by the space, each in two orders: most memory first
   // (early stages keep more micro-batches in flight) and fastest first.
   std::vector<int> pools;
@@ -156,24 +176,57 @@ void SeedPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
   std::vector<int> counts;
   for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
   const double lo = std::max(1e-9, std::min(sp.CycleBound(L, counts), hi));
+  // Per-stage weights: 0 packs the most layers into each pool (its most efficient
+  // configuration, often many small stages); larger ones prefer fewer, larger stages (less fill).
+  // A stage's tail (all-reduce and step) adds to the iteration once: capped at a share of the
+  // cycles' total, stages on slow networks take fewer layers.
+  // The relaxed variants: every pool on the configuration the lower bound's relaxation prices
+  // cheapest (time_bound.h), stages' tails uncapped or capped at the relaxation's tail; first,
+  // over all the pools it uses and over the pool subsets.
+  struct Variant {
+    double per_stage, tail_share;
+    bool relaxed;
+  };
+  static const std::vector<Variant> kFirst = {{0, 0, false}},
+                                    kMore = {{0, 0, true},  {0, -1, true},    {1, 0, false},
+                                             {4, 0, false}, {1, 0.03, false}, {4, 0.03, false}};
+  const auto& variants = more ? kMore : kFirst;
+  const bool relaxed = more && !sp.relaxed_config.empty();
+  if (relaxed) {
+    std::vector<int> sub;
+    for (int p : pools)
+      if (sp.relaxed_config[p] >= 0) sub.push_back(p);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
+    orders.insert(orders.begin(), sub);
+  }
+  const double inf = std::numeric_limits<double>::infinity();
   for (const auto& order : orders) {
     if (std::chrono::steady_clock::now() > deadline) break;
-    double a = lo, b = hi * 1.01;
-    for (int it = 0; it < 40 && b / a > 1.0005; ++it) {
-      double tau = std::sqrt(a * b);
-      Plan p;
-      if (BalancedCover(ctx, sp, pre, order, tau, &p) &&
-          static_cast<int>(p.stages.size()) <= stage_cap) {
-        if (log::GetLevel() <= log::Level::kDebug) {
-          Plan q = p;
-          if (EstimatePlan(ctx, &q).ok())
-            log::Debug("seed b={} tau={:.3f}: {} stages, {} GPUs, T={:.2f} fits={}", sp.micro_batch,
-                       tau, q.stages.size(), q.Gpus(), q.iter_time, q.fits_memory);
+    for (const auto& [per_stage, tail_share, forced] : variants) {
+      if (forced && !relaxed) continue;
+      double a = lo, b = hi * 1.01;
+      for (int it = 0; it < 40 && b / a > 1.0005; ++it) {
+        double tau = std::sqrt(a * b);
+        Plan p;
+        const double tail_cap = tail_share > 0   ? tail_share * sp.num_micro * tau
+                                : tail_share < 0 ? sp.relaxed_tail
+                                                 : inf;
+        if (BalancedCover(ctx, sp, pre, order, tau, per_stage, tail_cap,
+                          forced ? &sp.relaxed_config : nullptr, &p) &&
+            static_cast<int>(p.stages.size()) <= stage_cap) {
+          if (log::GetLevel() <= log::Level::kDebug) {
+            Plan q = p;
+            if (EstimatePlan(ctx, &q).ok())
+              log::Debug("seed b={} tau={:.3f}: {} stages, {} GPUs, T={:.2f} fits={}",
+                         sp.micro_batch, tau, q.stages.size(), q.Gpus(), q.iter_time,
+                         q.fits_memory);
+          }
+          Consider(ctx, goal, p, res);
+          b = tau;
+        } else {
+          a = tau;
         }
-        Consider(ctx, goal, p, res);
-        b = tau;
-      } else {
-        a = tau;
       }
     }
   }
