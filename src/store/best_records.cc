@@ -65,7 +65,8 @@ Status UpdateBestRecords(SqlSession& db, int64_t after_id) {
   // SQLite's planner read the new rows through the record_id index rather than scan the summary.
   return db.Query(
       "DELETE FROM best_records WHERE record_id IN (SELECT b.record_id FROM (SELECT DISTINCT "
-      "workload_id, target_id, framework, framework_major FROM best_records WHERE record_id > $1 AND record_id <= $3) "
+      "workload_id, target_id, framework, framework_major FROM best_records WHERE record_id > $1 "
+      "AND record_id <= $3) "
       "g JOIN best_records b ON b.workload_id = g.workload_id AND b.target_id = g.target_id AND "
       "b.framework = g.framework AND b.framework_major = g.framework_major WHERE (b.median_s, "
       "b.uid) >= (SELECT c.median_s, c.uid FROM best_records c WHERE c.workload_id = "
@@ -93,12 +94,13 @@ Status RebuildBestGroups(SqlSession& db, const BestGroups& g) {
   add(!g.major.empty(), "framework_major", g.major);
   OPAL_RETURN_IF_ERROR(db.Query("DELETE FROM best_records WHERE 1 = 1" + where, params));
   params.push_back(int64_t{kBestPerGroup});
-  return db.Query(std::string("INSERT INTO best_records (record_id, ") + kCopied + ") SELECT id, " + kCopied +
-                      " FROM (SELECT id, " + kCopied +
-                      ", row_number() OVER (PARTITION BY workload_id, target_id, framework, framework_major "
-                      "ORDER BY median_s, uid) AS rank FROM records WHERE status = 'ok'" +
-                      where + ") ranked WHERE rank <= $" + std::to_string(params.size()),
-                  params);
+  return db.Query(
+      std::string("INSERT INTO best_records (record_id, ") + kCopied + ") SELECT id, " + kCopied +
+          " FROM (SELECT id, " + kCopied +
+          ", row_number() OVER (PARTITION BY workload_id, target_id, framework, framework_major "
+          "ORDER BY median_s, uid) AS rank FROM records WHERE status = 'ok'" +
+          where + ") ranked WHERE rank <= $" + std::to_string(params.size()),
+      params);
 }
 
 }  // namespace opal::store
