@@ -6,6 +6,8 @@
 #   scripts/pg-test-server.sh crash DIR   -> pg_ctl stop -m immediate, data kept (as a power cut)
 #   scripts/pg-test-server.sh resume DIR  -> starts the stopped server again on the same port
 # OPAL_PG_MAX_CONNECTIONS (default 200) for benchmarks with hundreds of clients.
+# OPAL_PG_PARENT (default /tmp): where a root-run server's own folder is made (benchmarks of
+# 10^7 records put their gigabytes on a disk of their choosing).
 # PostgreSQL refuses to run as root: as root the server runs as the `postgres` user, and its
 # files (data, socket, log) live in a postgres-owned folder under /tmp named in DIR/server-dir,
 # since DIR may sit in a checkout the postgres user cannot enter (a mktemp -d or a 0700 home).
@@ -35,7 +37,7 @@ case "$cmd" in
     "$(dirname "$0")/pg-test-server.sh" stop "$dir" 2>/dev/null || true
     mkdir -p "$dir"
     if [[ $(id -u) -eq 0 ]]; then
-      srv="$(mktemp -d /tmp/opal-pg.XXXXXX)"
+      srv="$(mktemp -d "${OPAL_PG_PARENT:-/tmp}/opal-pg.XXXXXX")"
       chown postgres "$srv"
       echo "$srv" >"$dir/server-dir"
     fi

@@ -1,14 +1,16 @@
 // Store benchmark: one store per backend grows through 10^4, 10^5, ... records; at each size it
 // reports, for SQLite and PostgreSQL side by side:
-//   insert   records/s while the store grew to this size (batches of 1,000 records per Put, the
-//            way `opal db import` and tuning workers write)
+//   insert   records/s while the store grew to this size (--batch records per Put, default
+//            RecordStore::kImportBatch, the way `opal db import` writes)
+//   put 1k   records/s of the last 5,000 records, written in Puts of 1,000 (a tuning worker's
+//            batch is smaller still: this is the per-transaction cost at this size)
 //   top-10   p50 and p99 latency of TopK(k=10) for a random workload on the exact target, and
 //            with the coarse fallback (the rest from the 3 other targets of the coarse key)
 //   scan     records/s of the cost model's training-data scan (valid records of one target)
 //   size     bytes on disk per record (SQLite: file + WAL; PostgreSQL: pg_database_size)
 // Run through bench/store/run.sh, which starts a PostgreSQL server with its durable defaults and
 // passes its DSN in OPAL_BENCH_PG_DSN.
-//   store_bench [--max N] [--backends sqlite,postgresql] [--queries Q] [--keep DIR] [--json FILE]
+//   store_bench [--max N] [--backends sqlite,postgresql] [--queries Q] [--batch B] [--keep DIR] [--json FILE]
 //
 // Data: 1,000 workloads x 4 targets of one coarse key, 2 framework versions (1 in 3 trials of the
 // older one), 1 in 8 trials failed -- the shape of a store filled by tuning many models.
@@ -39,7 +41,7 @@ using opal::RecordStore;
 using opal::store::testing::MakeRecord;
 
 constexpr int kWorkloads = 1000;
-constexpr int kBatch = 1000;
+constexpr int kSmallBatch = 1000, kSmallBatches = 5;
 const char* kTargets[] = {"cpu-x86_64-avx2-aaaa", "cpu-x86_64-avx2-bbbb", "cpu-x86_64-avx2-cccc",
                           "cpu-x86_64-avx2-dddd"};
 
@@ -80,7 +82,7 @@ double Percentile(std::vector<double> v, double p) {
 
 struct Row {
   int64_t n = 0;
-  double insert_per_s = 0, insert_cpu_per_s = 0, topk_p50_us = 0, topk_p99_us = 0, coarse_p50_us = 0, coarse_p99_us = 0;
+  double insert_per_s = 0, insert_cpu_per_s = 0, put1k_per_s = 0, topk_p50_us = 0, topk_p99_us = 0, coarse_p50_us = 0, coarse_p99_us = 0;
   double scan_per_s = 0, bytes_per_record = 0, ping_p50_us = 0;
 };
 
@@ -128,7 +130,8 @@ opal::Result<double> StoreBytes(const std::string& dsn, RecordStore&) {
   return opal::store::testing::DatabaseBytes(dsn);
 }
 
-opal::Result<std::vector<Row>> Run(const std::string& backend, int64_t max_n, int queries, const std::string& keep) {
+opal::Result<std::vector<Row>> Run(const std::string& backend, int64_t max_n, int queries, int64_t big_batch,
+                                   const std::string& keep) {
   const std::string tag = "opal_bench_" + std::to_string(getpid());
   std::string dsn;
   if (backend == "sqlite") {
@@ -146,18 +149,23 @@ opal::Result<std::vector<Row>> Run(const std::string& backend, int64_t max_n, in
   int64_t have = 0;
   for (int64_t n = 10000; n <= max_n; n *= 10) {
     Row row{.n = n};
-    double put_s = 0, put_cpu_s = 0;
-    for (; have < n; have += kBatch) {
-      auto batch = MakeBatch(have, static_cast<int>(std::min<int64_t>(kBatch, n - have)));
+    double put_s = 0, put_cpu_s = 0, small_s = 0;
+    const int64_t from = have, small_from = n - kSmallBatch * kSmallBatches;
+    while (have < n) {
+      const bool small = have >= small_from;
+      const int64_t size = std::min(small ? int64_t{kSmallBatch} : big_batch, (small ? n : small_from) - have);
+      auto batch = MakeBatch(have, static_cast<int>(size));
       const auto t0 = Clock::now();
       const double c0 = CpuSeconds();
       OPAL_ASSIGN_OR_RETURN(int64_t added, store->Put(batch));
-      put_s += Seconds(t0);
-      put_cpu_s += CpuSeconds() - c0;
-      if (added != static_cast<int64_t>(batch.size())) return opal::Error(opal::ErrorCode::kInternal, "lost records");
+      (small ? small_s : put_s) += Seconds(t0);
+      if (!small) put_cpu_s += CpuSeconds() - c0;
+      if (added != size) return opal::Error(opal::ErrorCode::kInternal, "lost records");
+      have += size;
     }
-    row.insert_per_s = static_cast<double>(n - n / 10 * (n > 10000)) / put_s;
-    row.insert_cpu_per_s = static_cast<double>(n - n / 10 * (n > 10000)) / put_cpu_s;
+    row.insert_per_s = static_cast<double>(small_from - from) / put_s;
+    row.insert_cpu_per_s = static_cast<double>(small_from - from) / put_cpu_s;
+    row.put1k_per_s = kSmallBatch * kSmallBatches / small_s;
     OPAL_ASSIGN_OR_RETURN(auto exact, TimeTopK(*store, queries, false));
     OPAL_ASSIGN_OR_RETURN(auto coarse, TimeTopK(*store, queries, true));
     row.topk_p50_us = Percentile(exact, 0.5);
@@ -169,9 +177,9 @@ opal::Result<std::vector<Row>> Run(const std::string& backend, int64_t max_n, in
     row.ping_p50_us = Percentile(ping, 0.5);
     OPAL_ASSIGN_OR_RETURN(double bytes, StoreBytes(dsn, *store));
     row.bytes_per_record = bytes / static_cast<double>(n);
-    std::fprintf(stderr, "%-10s %9lld records: insert %7.0f/s (%7.0f/s of this process's CPU), top-10 p50 %6.1f us p99 %7.1f us, coarse p50 %6.1f us "
+    std::fprintf(stderr, "%-10s %9lld records: insert %7.0f/s (%7.0f/s of this process's CPU), put 1k %7.0f/s, top-10 p50 %6.1f us p99 %7.1f us, coarse p50 %6.1f us "
                  "p99 %7.1f us, scan %8.0f/s, %5.0f B/record, SELECT 1 p50 %.1f us\n",
-                 backend.c_str(), static_cast<long long>(n), row.insert_per_s, row.insert_cpu_per_s, row.topk_p50_us, row.topk_p99_us,
+                 backend.c_str(), static_cast<long long>(n), row.insert_per_s, row.insert_cpu_per_s, row.put1k_per_s, row.topk_p50_us, row.topk_p99_us,
                  row.coarse_p50_us, row.coarse_p99_us, row.scan_per_s, row.bytes_per_record, row.ping_p50_us);
     rows.push_back(row);
   }
@@ -184,16 +192,18 @@ opal::Result<std::vector<Row>> Run(const std::string& backend, int64_t max_n, in
 int main(int argc, char** argv) {
   int64_t max_n = 1000000;
   int queries = 2000;
+  int64_t batch = RecordStore::kImportBatch;
   std::string backends = "sqlite,postgresql", keep, json_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--max") max_n = std::stoll(value);
     else if (flag == "--queries") queries = std::stoi(value);
+    else if (flag == "--batch") batch = std::max<int64_t>(1, std::stoll(value));
     else if (flag == "--backends") backends = value;
     else if (flag == "--keep") keep = value;
     else if (flag == "--json") json_path = value;
     else {
-      std::fprintf(stderr, "usage: store_bench [--max N] [--backends sqlite,postgresql] [--queries Q] [--keep DIR] "
+      std::fprintf(stderr, "usage: store_bench [--max N] [--backends sqlite,postgresql] [--queries Q] [--batch B] [--keep DIR] "
                    "[--json FILE]\n");
       return 2;
     }
@@ -201,25 +211,25 @@ int main(int argc, char** argv) {
   std::map<std::string, std::vector<Row>> results;
   std::stringstream list(backends);
   for (std::string b; std::getline(list, b, ',');) {
-    auto rows = Run(b, max_n, queries, keep);
+    auto rows = Run(b, max_n, queries, batch, keep);
     if (!rows.ok()) {
       std::fprintf(stderr, "store_bench: %s: %s\n", b.c_str(), rows.status().message().c_str());
       return 1;
     }
     results[b] = *rows;
   }
-  std::printf("%10s  %-10s %10s %9s %9s %9s %9s %10s %9s %9s\n", "records", "backend", "insert/s", "top10 p50",
+  std::printf("%10s  %-10s %10s %9s %9s %9s %9s %9s %10s %9s %9s\n", "records", "backend", "insert/s", "put1k/s", "top10 p50",
               "top10 p99", "coarse50", "coarse99", "scan/s", "B/record", "SELECT 1");
   opal::Json out = {{"format", "opal.store_bench/1"}, {"rows", opal::Json::array()}};
   for (int64_t n = 10000; n <= max_n; n *= 10) {
     for (const auto& [backend, rows] : results) {
       for (const Row& r : rows) {
         if (r.n != n) continue;
-        std::printf("%10lld  %-10s %10.0f %7.1fus %7.1fus %7.1fus %7.1fus %10.0f %9.0f %7.1fus\n",
-                    static_cast<long long>(n), backend.c_str(), r.insert_per_s, r.topk_p50_us, r.topk_p99_us,
+        std::printf("%10lld  %-10s %10.0f %9.0f %7.1fus %7.1fus %7.1fus %7.1fus %10.0f %9.0f %7.1fus\n",
+                    static_cast<long long>(n), backend.c_str(), r.insert_per_s, r.put1k_per_s, r.topk_p50_us, r.topk_p99_us,
                     r.coarse_p50_us, r.coarse_p99_us, r.scan_per_s, r.bytes_per_record, r.ping_p50_us);
         out["rows"].push_back({{"records", n}, {"backend", backend}, {"insert_per_s", r.insert_per_s},
-                               {"insert_per_client_cpu_s", r.insert_cpu_per_s},
+                               {"insert_per_client_cpu_s", r.insert_cpu_per_s}, {"put1k_per_s", r.put1k_per_s},
                                {"topk10_p50_us", r.topk_p50_us}, {"topk10_p99_us", r.topk_p99_us},
                                {"coarse_p50_us", r.coarse_p50_us}, {"coarse_p99_us", r.coarse_p99_us},
                                {"scan_per_s", r.scan_per_s}, {"bytes_per_record", r.bytes_per_record},

@@ -1,5 +1,7 @@
 #include "store/best_records.h"
 
+#include <limits>
+
 #include "store/sql_session.h"
 
 namespace opal::store {
@@ -55,17 +57,22 @@ Status UpdateBestRecords(SqlSession& db, int64_t after_id) {
           OnConflict("record_id"),
       {after_id, int64_t{kBestPerGroup}}, nullptr, &added));
   if (added == 0) return Status::Ok();
-  // Then each group that received rows keeps its kBestPerGroup fastest.
+  // Then each group that received rows keeps its kBestPerGroup fastest: the group's first
+  // dropped row (offset kBestPerGroup in the summary's own order, found by walking its index)
+  // is the cut, and every row from it on goes. No group is ranked or sorted whole: a window
+  // over every touched group sorted the whole summary once per batch, most of an import's time
+  // at 10^6 records (docs/store.md). The bounded id range ($3: no upper limit in fact) makes
+  // SQLite's planner read the new rows through the record_id index rather than scan the summary.
   return db.Query(
-      "DELETE FROM best_records WHERE record_id IN (SELECT record_id FROM (SELECT record_id, "
-      "row_number() OVER "
-      "(PARTITION BY workload_id, target_id, framework, framework_major ORDER BY median_s, uid) AS "
-      "rank "
-      "FROM best_records WHERE (workload_id, target_id, framework, framework_major) IN (SELECT "
-      "workload_id, "
-      "target_id, framework, framework_major FROM best_records WHERE record_id > $1)) ranked WHERE "
-      "rank > $2)",
-      {after_id, int64_t{kBestPerGroup}});
+      "DELETE FROM best_records WHERE record_id IN (SELECT b.record_id FROM (SELECT DISTINCT "
+      "workload_id, target_id, framework, framework_major FROM best_records WHERE record_id > $1 "
+      "AND record_id <= $3) "
+      "g JOIN best_records b ON b.workload_id = g.workload_id AND b.target_id = g.target_id AND "
+      "b.framework = g.framework AND b.framework_major = g.framework_major WHERE (b.median_s, "
+      "b.uid) >= (SELECT c.median_s, c.uid FROM best_records c WHERE c.workload_id = "
+      "g.workload_id AND c.target_id = g.target_id AND c.framework = g.framework AND "
+      "c.framework_major = g.framework_major ORDER BY c.median_s, c.uid LIMIT 1 OFFSET $2))",
+      {after_id, int64_t{kBestPerGroup}, std::numeric_limits<int64_t>::max()});
 }
 
 Status RebuildBestRecords(SqlSession& db, const std::string& framework, const std::string& major) {
@@ -87,12 +94,13 @@ Status RebuildBestGroups(SqlSession& db, const BestGroups& g) {
   add(!g.major.empty(), "framework_major", g.major);
   OPAL_RETURN_IF_ERROR(db.Query("DELETE FROM best_records WHERE 1 = 1" + where, params));
   params.push_back(int64_t{kBestPerGroup});
-  return db.Query(std::string("INSERT INTO best_records (record_id, ") + kCopied + ") SELECT id, " + kCopied +
-                      " FROM (SELECT id, " + kCopied +
-                      ", row_number() OVER (PARTITION BY workload_id, target_id, framework, framework_major "
-                      "ORDER BY median_s, uid) AS rank FROM records WHERE status = 'ok'" +
-                      where + ") ranked WHERE rank <= $" + std::to_string(params.size()),
-                  params);
+  return db.Query(
+      std::string("INSERT INTO best_records (record_id, ") + kCopied + ") SELECT id, " + kCopied +
+          " FROM (SELECT id, " + kCopied +
+          ", row_number() OVER (PARTITION BY workload_id, target_id, framework, framework_major "
+          "ORDER BY median_s, uid) AS rank FROM records WHERE status = 'ok'" +
+          where + ") ranked WHERE rank <= $" + std::to_string(params.size()),
+      params);
 }
 
 }  // namespace opal::store

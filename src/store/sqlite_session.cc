@@ -189,11 +189,14 @@ Result<std::unique_ptr<SqlSession>> ConnectSqlite(const std::string& path) {
   sqlite3_extended_result_codes(db, 1);
   // journal_mode=WAL needs a short write lock itself: retry it like any write. A 64 MB WAL
   // between checkpoints (16384 pages instead of 1000) lets an index page dirtied by many batches
-  // be copied back and synced once: imports run about 1.5x faster at 10^5 records.
+  // be copied back and synced once: imports run about 1.5x faster at 10^5 records. The page
+  // cache (an upper bound, filled only by pages a connection dirties: reads come from the mmap)
+  // must hold the pages one import transaction dirties, else they are spilled to the WAL and
+  // read and written again (docs/store.md, "Why inserts slowed down at 10^6").
   for (int attempt = 0;; ++attempt) {
     Status st = session->ExecScript(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA "
-        "cache_size=-65536; "
+        "cache_size=-524288; "
         "PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=16384");
     if (st.ok()) break;
     if (st.code() != ErrorCode::kUnavailable || attempt >= 10)

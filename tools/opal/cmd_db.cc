@@ -148,9 +148,10 @@ Status Export(const DbOptions& o) {
 
 Result<int64_t> PutInBatches(RecordStore& store, const std::vector<Record>& records) {
   int64_t added = 0;
-  for (size_t i = 0; i < records.size(); i += 1000) {
+  for (size_t i = 0; i < records.size(); i += RecordStore::kImportBatch) {
+    const size_t end = std::min(records.size(), i + RecordStore::kImportBatch);
     std::vector<Record> batch(records.begin() + static_cast<std::ptrdiff_t>(i),
-                              records.begin() + static_cast<std::ptrdiff_t>(std::min(records.size(), i + 1000)));
+                              records.begin() + static_cast<std::ptrdiff_t>(end));
     OPAL_ASSIGN_OR_RETURN(int64_t n, store.Put(batch));
     added += n;
   }
@@ -215,7 +216,7 @@ Status Import(const DbOptions& o) {
         if (pass == 0) return Status::Ok();
         ++seen;
         batch.push_back(std::move(*r));
-        return batch.size() == 1000 ? flush() : Status::Ok();
+        return batch.size() == RecordStore::kImportBatch ? flush() : Status::Ok();
       }));
       OPAL_RETURN_IF_ERROR(flush());
     }
