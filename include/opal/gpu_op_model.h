@@ -90,6 +90,11 @@ struct GpuOp {
   std::string Key() const;
 };
 
+// Roofline seconds of `op` on `g`: max(FLOPs / matrix-product peak in op's dtype, every input and
+// the output once / memory bandwidth). No kernel beats it; a measured time over it is the op's
+// efficiency on that GPU.
+double RooflineSeconds(const GpuOp& op, const GpuSpec& g);
+
 struct GpuOpSample {
   GpuOp op;
   std::string gpu;  // GpuSpec::name

@@ -1,6 +1,7 @@
 // GpuSpec and GpuOp: what the GPU operator model reads of a GPU and of an operator.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "opal/gpu_op_model.h"
@@ -122,6 +123,10 @@ std::string GpuOp::Key() const {
                        trans_b ? 'T' : 'N');
   return fmt::format("{}/{}/n{}c{}h{}w{}k{}r{}s{}/s{}x{}/p{}x{}", GpuOpPassName(pass), dtype,
                      conv_n, c, h, w, conv_k, kh, kw, stride_h, stride_w, pad_h, pad_w);
+}
+
+double RooflineSeconds(const GpuOp& op, const GpuSpec& g) {
+  return std::max(op.Flops() / g.MatmulPeak(op.dtype), op.Bytes() / g.mem_bw);
 }
 
 }  // namespace opal

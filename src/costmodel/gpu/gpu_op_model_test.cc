@@ -37,6 +37,21 @@ TEST(GpuSpec, MatmulPeakByDtypeAndArchitecture) {
   EXPECT_DOUBLE_EQ(ampere.MatmulPeak("bfloat16"), 312e12);
 }
 
+// Hand-computed: on GPU "a" (15.7 fp32 TFLOP/s, 125 fp16 tensor TFLOP/s, 900 GB/s) a 4096^3
+// fp32 GEMM takes 2 x 4096^3 = 137.44 GFLOP / 15.7e12 = 8.754 ms of compute against
+// 4 x 3 x 4096^2 = 201.3 MB / 900e9 = 0.2237 ms of memory: compute-bound, 8.754 ms. A 4096 x 16
+// x 4096 fp16 product is memory-bound: 2 x (4096^2 + 2 x 4096 x 16) = 33.82 MB / 900e9 =
+// 37.574 us, against 2 x 4096 x 16 x 4096 = 0.5369 GFLOP / 125e12 = 4.295 us.
+TEST(GpuOp, RooflineIsTheSlowerOfComputeAndMemory) {
+  const GpuSpec a = ThreeGpus()["a"];
+  EXPECT_NEAR(RooflineSeconds(GpuOp::Gemm("float32", 4096, 4096, 4096), a), 8.7541e-3, 1e-7);
+  EXPECT_NEAR(RooflineSeconds(GpuOp::Gemm("float16", 4096, 16, 4096), a), 37.574e-6, 1e-9);
+  // On Pascal ("b": fp16 at the fp32 rate, 10.6 TFLOP/s) the 4096^3 fp16 GEMM is compute-bound
+  // at 137.44e9 / 10.6e12 = 12.966 ms.
+  EXPECT_NEAR(RooflineSeconds(GpuOp::Gemm("float16", 4096, 4096, 4096), ThreeGpus()["b"]),
+              12.966e-3, 1e-6);
+}
+
 TEST(GpuOp, WorkloadsBecomeOpsWithTheirFlops) {
   auto dense = Workload::FromJson(Json::parse(
       R"({"op":"dense","dtype":"float16","m":16,"n":1760,"k":1760,"trans_a":false,"trans_b":true})"));
