@@ -50,6 +50,10 @@ struct SearchOptions {
   // Then measure the best configs of up to this many of the nearest other workloads of the op in
   // the store (TransferConfigs), at most a quarter of max_trials; 0 = off.
   int transfer = 8;
+  // Then re-measure up to this many of the workload's own best configs from records of an older
+  // major version of the framework (OlderVersionConfigs): what was learnt before a change of the
+  // measurement or the space is checked again, not thrown away; 0 = off.
+  int revalidate = 8;
   RankFn rank;                    // optional cost model: the strategy becomes model-guided
   int rank_pool = 64;             // candidates scored per trial when `rank` is set
   MeasureOptions measure;

@@ -33,4 +33,13 @@ double WorkloadDistance(const Workload& a, const Workload& b);
 Result<std::vector<Config>> TransferConfigs(const TuningFramework& fw, RecordStore& store,
                                             const Workload& w, const Target& t, int n, bool coarse = false);
 
+// Transfer across framework versions (re-validation): up to `n` distinct configs of w's space
+// taken from w's own valid records measured by an older major version of `fw` on any target with
+// t's coarse key, fastest (by their old median) first, each moved into the current space
+// (ConfigSpace::Project) or dropped. Their old times are not comparable with the current
+// version's and are never used; the configs are worth measuring again. Errors: the store's,
+// kUnsupported (no space).
+Result<std::vector<Config>> OlderVersionConfigs(const TuningFramework& fw, RecordStore& store,
+                                                const Workload& w, const Target& t, int n);
+
 }  // namespace opal

@@ -11,19 +11,23 @@
 namespace opal_rt {
 namespace {
 
-constexpr int kMaxThreads = 256;
+constexpr int kMaxThreads = 64;
 
-// One parallel loop: participants take indices until none is left.
+// One parallel loop, split into one block of consecutive indices per participant.
 struct Loop {
   void* user_context = nullptr;
   halide_task_t task = nullptr;
   uint8_t* closure = nullptr;
   int min = 0, size = 0;
   int threads = 1;
-  std::atomic<int> next{0};
   std::atomic<int> done{0};
   std::atomic<int> result{0};
-  std::atomic<bool> claimed[kMaxThreads] = {};  // block p taken
+  struct alignas(64) Cursor {
+    std::atomic<int> next{0};  // the block's next index not yet taken
+  };
+  Cursor block[kMaxThreads];
+
+  int Begin(int b) const { return static_cast<int>(int64_t{size} * b / threads); }
 };
 
 thread_local bool t_in_task = false;
@@ -50,6 +54,7 @@ class Pool {
     loop.min = min;
     loop.size = size;
     loop.threads = static_cast<int>(workers_.size()) + 1;
+    for (int b = 0; b < loop.threads; ++b) loop.block[b].next.store(loop.Begin(b), std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lk(mu_);
       current_.store(&loop, std::memory_order_seq_cst);
@@ -57,11 +62,11 @@ class Pool {
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) cv_.notify_all();
     Participate(loop, 0);
-    while (loop.done.load(std::memory_order_acquire) < size) Relax();
+    for (int spins = 0; loop.done.load(std::memory_order_acquire) < size; ++spins) Relax(spins);
     // Workers may still hold a pointer to the loop: wait until none is inside it. (Sequentially
     // consistent on both sides: a worker announces itself in inside_ before it reads current_.)
     current_.store(nullptr, std::memory_order_seq_cst);
-    while (inside_.load(std::memory_order_seq_cst) > 0) Relax();
+    for (int spins = 0; inside_.load(std::memory_order_seq_cst) > 0; ++spins) Relax(spins);
     return loop.result.load(std::memory_order_relaxed);
   }
 
@@ -74,6 +79,17 @@ class Pool {
 #endif
   }
 
+  // Waiting on another thread: pause, and once that has lasted milliseconds (the other thread
+  // has been descheduled on a busy host) give the core away on every turn. Not sooner: a yield
+  // hands the core to any runnable task, even an idle-priority one, for up to a scheduler tick.
+  static void Relax(int spins) {
+    if (spins < (1 << 16)) {
+      Relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+
   static int Serial(void* ctx, halide_task_t task, int min, int size, uint8_t* closure) {
     for (int i = min; i < min + size; ++i) {
       if (int r = task(ctx, i, closure)) return r;
@@ -81,28 +97,35 @@ class Pool {
     return 0;
   }
 
-  // Takes the indices of a block: participant p (the caller 0, worker i i+1) first runs block p,
-  // [p*size/threads, (p+1)*size/threads), then any block no one has claimed yet (a worker that
-  // wakes late finds its block done by the others). Static blocks keep data where it was made:
-  // consecutive kernels split alike (image rows, say) give each core the rows its previous
-  // kernel wrote into its own cache, where a dynamic split would read half from the other core.
+  // Participant p (the caller 0, worker i i+1) runs the indices of its own block,
+  // [p*size/threads, (p+1)*size/threads), in chunks of an eighth of a block (one atomic operation
+  // per chunk: a loop of thousands of tiny tasks stays cheap), then takes what is left of the
+  // others' blocks the same way. Consecutive kernels split alike (image rows, say) so give each core the
+  // data its previous kernel wrote into its own cache, where a dynamic split reads half of it
+  // from the other core; and a participant that is late or descheduled (a busy host) has its
+  // block finished by the others instead of holding up the loop.
   static void Participate(Loop& loop, int self) {
     const bool outer = !t_in_task;
     t_in_task = true;
     const int n = loop.threads;
     for (int k = 0; k < n; ++k) {
-      const int blk = (self + k) % n;
-      if (loop.claimed[blk].exchange(true, std::memory_order_acq_rel)) continue;
-      const int begin = static_cast<int>(int64_t{loop.size} * blk / n);
-      const int end = static_cast<int>(int64_t{loop.size} * (blk + 1) / n);
-      for (int i = begin; i < end; ++i) {
-        const int r = loop.task(loop.user_context, loop.min + i, loop.closure);
-        if (r != 0) {
-          int expected = 0;
-          loop.result.compare_exchange_strong(expected, r);
+      const int blk = (self + k) % n, end = loop.Begin(blk + 1);
+      const int chunk = std::max(1, (end - loop.Begin(blk)) / 8);
+      int ran = 0;
+      for (;;) {
+        const int first = loop.block[blk].next.fetch_add(chunk, std::memory_order_relaxed);
+        if (first >= end) break;
+        const int last = std::min(end, first + chunk);
+        for (int i = first; i < last; ++i) {
+          const int r = loop.task(loop.user_context, loop.min + i, loop.closure);
+          if (r != 0) {
+            int expected = 0;
+            loop.result.compare_exchange_strong(expected, r);
+          }
         }
+        ran += last - first;
       }
-      loop.done.fetch_add(end - begin, std::memory_order_acq_rel);
+      if (ran > 0) loop.done.fetch_add(ran, std::memory_order_acq_rel);
     }
     if (outer) t_in_task = false;
   }

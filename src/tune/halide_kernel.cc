@@ -7,9 +7,18 @@
 #include "tune/contraction_halide.h"
 #include "tune/contraction_space.h"
 #include "tune/halide_target.h"
+#include "runtime/thread_pool.h"
 
 namespace opal::tune {
 namespace {
+
+// The JIT kernel's parallel loops run on the built models' thread pool (runtime/thread_pool.h),
+// not on Halide's JIT pool: the pools differ most on small kernels (Halide's workers sleep between
+// loops, a wake-up per call), and a schedule must be ranked by what it costs in a model.
+int JitParFor(Halide::JITUserContext* ctx, int (*task)(Halide::JITUserContext*, int, uint8_t*),
+              int min, int size, uint8_t* closure) {
+  return opal_rt::PoolDoParFor(ctx, reinterpret_cast<halide_task_t>(task), min, size, closure);
+}
 
 class HalideKernel : public Kernel {
  public:
@@ -38,6 +47,7 @@ class HalideKernel : public Kernel {
         pipeline_.compile_to_assembly(std::string(dump) + ".s", pipeline_.infer_arguments(),
                                       "kernel", target);
       }
+      pipeline_.jit_handlers().custom_do_par_for = JitParFor;
       pipeline_.compile_jit(target);
     } catch (const Halide::Error& e) {
       return Error(ErrorCode::kFailed, "halide build failed: {}", HalideErrorLine(e.what()));

@@ -96,6 +96,14 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
       if (space.Contains(c) && !measured.count(c.CanonicalJson())) queue.push_back(c);
     }
   }
+  if (o.revalidate > 0) {
+    OPAL_ASSIGN_OR_RETURN(std::vector<Config> old, OlderVersionConfigs(fw, store, w, t, o.revalidate));
+    for (Config& c : old) {
+      if (!measured.count(c.CanonicalJson()) && std::find(queue.begin(), queue.end(), c) == queue.end())
+        queue.push_back(std::move(c));
+    }
+    log::Debug("{}: {} configs of older framework versions to re-measure", w.Key(), old.size());
+  }
   if (o.transfer > 0 && o.max_trials >= 4) {
     OPAL_ASSIGN_OR_RETURN(std::vector<Config> near,
                           TransferConfigs(fw, store, w, t, std::min(o.transfer, o.max_trials / 4)));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <set>
@@ -61,6 +62,47 @@ Result<std::vector<Config>> TransferConfigs(const TuningFramework& fw, RecordSto
   for (const auto& [d, key, r] : near) {
     if (static_cast<int>(out.size()) >= n) break;
     auto c = Config::FromJson(r->config_json);
+    if (!c.ok()) continue;
+    auto p = space.Project(*c);
+    if (p && seen.insert(p->CanonicalJson()).second) out.push_back(std::move(*p));
+  }
+  return out;
+}
+
+namespace {
+
+// Major versions compare as numbers when both are ("9" < "10"), else as text.
+bool OlderMajor(const std::string& a, const std::string& b) {
+  char* ea = nullptr;
+  char* eb = nullptr;
+  const long x = std::strtol(a.c_str(), &ea, 10), y = std::strtol(b.c_str(), &eb, 10);
+  if (!a.empty() && !b.empty() && *ea == 0 && *eb == 0) return x < y;
+  return a < b;
+}
+
+}  // namespace
+
+Result<std::vector<Config>> OlderVersionConfigs(const TuningFramework& fw, RecordStore& store,
+                                                const Workload& w, const Target& t, int n) {
+  std::vector<Config> out;
+  if (n <= 0) return out;
+  OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw.Space(w, t));
+  const std::string major = FrameworkMajorVersion(fw.Version()), coarse_key = t.CoarseKey();
+  RecordFilter f;
+  f.workload_key = w.Key();
+  f.framework = fw.Name();
+  f.ok_only = true;
+  std::vector<std::pair<double, std::string>> old;  // (old median, config json)
+  OPAL_RETURN_IF_ERROR(store.Scan(f, [&](const Record& r) {
+    if (OlderMajor(FrameworkMajorVersion(r.framework_version), major) && r.target_coarse_key == coarse_key)
+      old.emplace_back(r.median_s, r.config_json);
+    return true;
+  }));
+  std::sort(old.begin(), old.end());
+  std::set<std::string> seen;
+  for (const auto& [median, json] : old) {
+    if (static_cast<int>(out.size()) >= n) break;
+    auto c = Config::FromJson(json);
     if (!c.ok()) continue;
     auto p = space.Project(*c);
     if (p && seen.insert(p->CanonicalJson()).second) out.push_back(std::move(*p));

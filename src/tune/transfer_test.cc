@@ -132,5 +132,59 @@ TEST(Transfer, TheSearchMeasuresTransferredConfigsFirst) {
   for (size_t i = 1; i < order.size(); ++i) EXPECT_NE(order[i], expect.CanonicalJson());
 }
 
+// A record as an older major version of the framework stored it.
+Record StoredByVersion(const TuningFramework& fw, const Workload& w, const Target& t, const Config& c,
+                       double gflops, const std::string& version) {
+  Record r = Stored(fw, w, t, c, gflops);
+  r.framework_version = version;
+  r.Finalize(w.Flops());
+  return r;
+}
+
+TEST(Transfer, OlderVersionsOwnConfigsAreMeasuredAgainFirstFastestFirst) {
+  auto fw = MakeTuningFramework("halide").value();
+  auto store = RecordStore::Open("memory:").value();
+  const Target host = Target::DetectHost();
+  const Workload w = Bmm(2, 9, 12, 7), other = Bmm(2, 9, 12, 8);
+  const ConfigSpace space = fw->Space(w, host).value();
+  std::mt19937_64 rng(5);
+  const Config fast = Draw(space, rng, {}), slow = Draw(space, rng, {fast}), current = Draw(space, rng, {fast, slow});
+  const Config elsewhere = Draw(fw->Space(other, host).value(), rng, {});
+  auto put = store->Put({StoredByVersion(*fw, w, host, slow, 5, "1"),
+                         StoredByVersion(*fw, w, host, fast, 20, "2.1"),
+                         Stored(*fw, w, host, current, 50),  // the current version: not re-measured
+                         StoredByVersion(*fw, other, host, elsewhere, 90, "1")});  // not w's
+  ASSERT_TRUE(put.ok()) << put.status().message();
+  auto old = OlderVersionConfigs(*fw, *store, w, host, 8);
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  ASSERT_EQ(old->size(), 2u);
+  EXPECT_EQ((*old)[0], fast);
+  EXPECT_EQ((*old)[1], slow);
+  EXPECT_EQ(OlderVersionConfigs(*fw, *store, w, host, 1)->size(), 1u);
+
+  // The search measures them before anything else (after the seeds, off here).
+  SearchOptions o;
+  o.max_trials = 3;
+  o.seed = 3;
+  o.try_default_first = false;
+  o.transfer = 0;
+  o.measure.repeats = 2;
+  o.measure.min_repeat_s = 0.0005;
+  o.measure.lock_path = testing::TempDir() + "/opal-revalidate-test.lock";
+  auto r = TuneWorkload(*fw, w, host, *store, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::vector<std::string> measured;
+  RecordFilter mine;
+  mine.workload_key = w.Key();
+  mine.framework_version = fw->Version();
+  ASSERT_TRUE(store->Scan(mine, [&](const Record& rec) {
+    measured.push_back(rec.config_json);
+    return true;
+  }).ok());
+  ASSERT_EQ(measured.size(), 4u);  // the stored current one, then three trials
+  EXPECT_EQ(measured[1], fast.CanonicalJson());
+  EXPECT_EQ(measured[2], slow.CanonicalJson());
+}
+
 }  // namespace
 }  // namespace opal
