@@ -44,6 +44,18 @@ Config Draw(const ConfigSpace& s, std::mt19937_64& rng, const std::vector<Config
   }
 }
 
+// A short search without the template's seeds: `trials` trials, brief timing, a private lock.
+SearchOptions QuickSearch(int trials) {
+  SearchOptions o;
+  o.max_trials = trials;
+  o.seed = 3;
+  o.try_default_first = false;
+  o.measure.repeats = 2;
+  o.measure.min_repeat_s = 0.0005;
+  o.measure.lock_path = testing::TempDir() + "/opal-transfer-test.lock";
+  return o;
+}
+
 TEST(Transfer, WorkloadDistanceGrowsWithTheSizesAndSeparatesOps) {
   const Workload a = Bmm(2, 64, 64, 64);
   EXPECT_EQ(WorkloadDistance(a, a), 0);
@@ -111,13 +123,7 @@ TEST(Transfer, TheSearchMeasuresTransferredConfigsFirst) {
   ASSERT_TRUE(store->Put({Stored(*fw, near, host, donor, 10)}).ok());
   const Config expect = fw->Space(w, host).value().Project(donor).value();
 
-  SearchOptions o;
-  o.max_trials = 4;  // a quarter: one transferred config
-  o.seed = 3;
-  o.try_default_first = false;
-  o.measure.repeats = 2;
-  o.measure.min_repeat_s = 0.0005;
-  o.measure.lock_path = testing::TempDir() + "/opal-transfer-test.lock";
+  SearchOptions o = QuickSearch(4);  // a quarter: one transferred config
   auto r = TuneWorkload(*fw, w, host, *store, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   std::vector<std::string> order;
@@ -163,14 +169,8 @@ TEST(Transfer, OlderVersionsOwnConfigsAreMeasuredAgainFirstFastestFirst) {
   EXPECT_EQ(OlderVersionConfigs(*fw, *store, w, host, 1)->size(), 1u);
 
   // The search measures them before anything else (after the seeds, off here).
-  SearchOptions o;
-  o.max_trials = 3;
-  o.seed = 3;
-  o.try_default_first = false;
+  SearchOptions o = QuickSearch(3);
   o.transfer = 0;
-  o.measure.repeats = 2;
-  o.measure.min_repeat_s = 0.0005;
-  o.measure.lock_path = testing::TempDir() + "/opal-revalidate-test.lock";
   auto r = TuneWorkload(*fw, w, host, *store, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   std::vector<std::string> measured;
