@@ -38,7 +38,10 @@ struct JobSpec {
   std::string target_key;                  // its exact key: workers must match it
   std::string framework;                   // e.g. "halide"
   std::string framework_version;           // workers need the same major version
-  Json settings = Json::object();          // framework/search settings (trials, budget, strategy)
+  // Framework/search settings (trials, budget, strategy). A per-task part may sit under
+  // settings["tasks"][workload key]: each task's row then holds the rest of the settings and only
+  // its own entry of "tasks" (so a job's size grows linearly with its tasks); the job keeps all.
+  Json settings = Json::object();
   int max_attempts = 3;  // failures of the task itself before it is failed
   int max_lost = 10;     // holders lost (lease expired) before it is failed
   // The job id: SHA-256 prefix of everything above; submitting the same job again resumes it.

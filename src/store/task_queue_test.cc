@@ -165,6 +165,29 @@ TEST_P(Queue, AfterMaxLostHoldersTheTaskFails) {
   EXPECT_NE(t.last_error.find("w1 lost its lease"), std::string::npos) << t.last_error;
 }
 
+TEST_P(Queue, EachTaskRowHoldsOnlyItsOwnPartOfTheSettings) {
+  JobSpec spec = Spec(3);
+  spec.settings["tasks"] = Json::object();
+  for (int i = 0; i < 3; ++i)
+    spec.settings["tasks"]["conv2d-w" + std::to_string(i)] = {{"trials", 10 + i}};
+  auto id = q_->Submit(spec);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  auto tasks = q_->Tasks(*id);
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 3u);
+  for (const TaskInfo& t : *tasks) {
+    EXPECT_EQ(t.settings.value("trials", 0), 8) << "the shared part";
+    ASSERT_TRUE(t.settings.contains("tasks")) << t.settings.dump();
+    EXPECT_EQ(t.settings["tasks"].size(), 1u) << t.settings.dump();
+    const int n = std::stoi(t.workload_key.substr(std::string("conv2d-w").size()));
+    EXPECT_EQ(t.settings["tasks"][t.workload_key].value("trials", 0), 10 + n);
+  }
+  auto jobs = q_->Jobs();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].spec.settings["tasks"].size(), 3u) << "the job keeps every task's part";
+}
+
 TEST_P(Queue, ReleaseGivesTheTaskBackWithoutSpendingAnything) {
   ASSERT_TRUE(q_->Submit(Spec(1, 1)).ok());
   Lease a = Take(Caps("w1"));
