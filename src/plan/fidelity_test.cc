@@ -1,5 +1,6 @@
 // Fidelity on Sailor's measured plans (../shared/data/sailor/validation/clariden, GH200 nodes of
-// 4 GPUs): time and memory errors of the replay, the leave-one-out memory check, the planner's
+// 4 GPUs): time and memory errors of the replay, the leave-one-out memory check, GPT-Neo's
+// profile carried over from OPT-350 to GPU types held out of it, the planner's
 // choice against the best measured plan of each set, and plans of the heterogeneous shape
 // (replicas and stages on RTX-3090 / Titan-RTX / RTX-2080 nodes) read and predicted. Fails when
 // the shared data is absent (CI has it at ../shared).
