@@ -54,6 +54,18 @@ struct StagePlan {
   std::vector<ReplicaGroup> Groups(int micro_batch) const;
 };
 
+// A plan's iteration time split into the terms of the 1F1B schedule (src/plan/iteration_terms.h):
+// T = fill_layers + fill_p2p + steady + tail.
+struct PipelineTerms {
+  double fill_layers = 0;  // sum over stages of one micro-batch's forward + backward
+  double fill_p2p = 0;     // 2 x sum over stage boundaries of one transfer
+  double steady = 0;       // (M - 1) x the largest stage cycle c_s = F_s + B_s + 2 (p_in + p_out)
+  double steady_p2p = 0;   // the part of `steady` that is the bottleneck stage's transfers
+  double tail = 0;         // the slowest stage's tied + gradient all-reduce + optimizer step
+  int bottleneck = 0;      // the stage with the largest cycle (the first of equals)
+  double Total() const { return fill_layers + fill_p2p + steady + tail; }
+};
+
 struct Plan {
   std::vector<StagePlan> stages;
   int micro_batch = 1;  // samples per global micro-batch
@@ -63,6 +75,7 @@ struct Plan {
   double price_per_hour = 0;  // USD for all GPUs of the plan
   bool fits_memory = true;
   double peak_memory = 0;  // bytes on the fullest GPU
+  PipelineTerms terms;     // iter_time split into the schedule's terms
   int Gpus() const;
   double CostPerIter() const { return iter_time * price_per_hour / 3600; }
 };

@@ -58,6 +58,17 @@ class ProfileSource : public PerfSource {
   int NumLayers(const std::string& gpu) const;  // 0 when absent
   // Layer times straight from the file (no interpolation); empty when absent.
   const std::map<int, std::vector<LayerTime>>* Table(const std::string& gpu, int tp) const;
+  // `layer`'s time at a fractional micro-batch, interpolated as Time does: linear between
+  // measured sizes, the smallest size's time below it, proportional beyond the largest. nullopt
+  // when the GPU or tp degree has no profile or the layer is out of range.
+  std::optional<LayerTime> TimeAt(const std::string& gpu, int layer, double mbs, int tp) const;
+  // The inverse for one pass (`bwd` false: forward): the fractional micro-batch at which TimeAt
+  // gives `seconds`. nullopt when absent or when `seconds` is not above the time at the smallest
+  // measured size (the curve is flat there: no size answers).
+  std::optional<double> EquivalentBatch(const std::string& gpu, int layer, int tp, bool bwd,
+                                        double seconds) const;
+  // A copy without `gpu`'s profile (to hold one GPU type out of a check).
+  ProfileSource Without(const std::string& gpu) const;
 
  private:
   // gpu -> tp -> mbs -> per-layer times
@@ -196,13 +207,15 @@ class CostModelSource : public PerfSource {
 };
 
 // Measured profiles carried over from another model: for a GPU g that has no profile of the
-// model X planned but has one of a reference model Y, each layer's time is g's measured time of
-// the Y layer of the same kind (embedding, transformer block at the same relative depth, head),
-// at the same micro-batch and tp, scaled by how X's and Y's layers compare where both were
-// measured: t_X(g, l) = t_Y(g, l') x t_X(h, l) / t_Y(h, l'), on the GPU h with both profiles at
-// that micro-batch and tp that is closest to g in matrix-product peak and memory bandwidth.
-// nullopt when g has its own profile of X (ProfileSource answers), when g has no profile of Y, or
-// when no GPU has both.
+// model X planned but has one of a reference model Y, each layer l of X is timed on g's measured
+// curve of the Y layer l' of the same kind (embedding, transformer block at the same relative
+// depth, head), per pass, at an equivalent micro-batch: on the GPU h with both profiles at that
+// micro-batch and tp that is closest to g in matrix-product peak and memory bandwidth, X's layer
+// takes as long as Y's at micro-batch b_h (EquivalentBatch); on g it takes t_Y(g, l', b_h x d),
+// where the drift d = w(g) / w(h) and w is X's over Y's layer work at the GPU's peaks (matrix FLOP
+// / peak + other bytes / bandwidth). Where X's time on h is not above Y's at Y's smallest
+// measured size, t_Y(g, l') x t_X(h, l) / t_Y(h, l') x d. nullopt when g has its own profile of X
+// (ProfileSource answers), when g has no profile of Y, or when no GPU has both.
 class ProfileTransferSource : public PerfSource {
  public:
   // `gpus`: the catalog's GPU types (the choice of h); `reference_model` is Y's model.

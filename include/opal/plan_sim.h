@@ -74,6 +74,8 @@ struct ReplayRow {
   double measured_reduce = 0;  // red_grads, seconds (0: absent)
   double reduce = 0;           // predicted tail of the slowest stage: tied + gradient all-reduce
   std::vector<MemoryParts> memory_parts;  // every GPU group's memory parts (for calibration)
+  PipelineTerms terms;                    // the estimate split into the schedule's terms
+  std::vector<StagePlan> stages;          // the estimated stages (layer and transfer times)
   std::string gpu;
   std::string source;
   std::string error;  // why the plan could not be replayed with this model (rows are kept)

@@ -194,7 +194,8 @@ Status EstimatePlan(const PlanContext& ctx, Plan* plan) {
     const double p_in = s > 0 ? plan->stages[s - 1].p2p_out : 0;
     st.busy = st.fwd + st.bwd + 2 * (p_in + st.p2p_out);
   }
-  plan->iter_time = PipelineSeconds(times, M);
+  plan->terms = PipelineSecondsTerms(times, M);
+  plan->iter_time = plan->terms.Total();
   plan->price_per_hour = price;
   return Status::Ok();
 }

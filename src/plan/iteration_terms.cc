@@ -103,18 +103,29 @@ double TiedAllReduceSeconds(const std::vector<GroupAt>& first, const std::vector
   return t;
 }
 
-double PipelineSeconds(const std::vector<StageTimes>& stages, int num_micro) {
-  double sum_fb = 0, sum_p2p = 0, max_c = 0, max_tail = 0;
+PipelineTerms PipelineSecondsTerms(const std::vector<StageTimes>& stages, int num_micro) {
+  PipelineTerms t;
+  double max_c = -1;
   const int S = static_cast<int>(stages.size());
   for (int s = 0; s < S; ++s) {
     const StageTimes& st = stages[s];
     const double p_in = s > 0 ? stages[s - 1].p2p_out : 0;
-    sum_fb += st.fwd + st.bwd;
-    sum_p2p += st.p2p_out;
-    max_c = std::max(max_c, st.fwd + st.bwd + 2 * (p_in + st.p2p_out));
-    max_tail = std::max(max_tail, st.tail);
+    t.fill_layers += st.fwd + st.bwd;
+    t.fill_p2p += 2 * st.p2p_out;
+    const double c = st.fwd + st.bwd + 2 * (p_in + st.p2p_out);
+    if (c > max_c) {
+      max_c = c;
+      t.bottleneck = s;
+      t.steady_p2p = (num_micro - 1) * 2 * (p_in + st.p2p_out);
+    }
+    t.tail = std::max(t.tail, st.tail);
   }
-  return sum_fb + 2 * sum_p2p + (num_micro - 1) * max_c + max_tail;
+  t.steady = (num_micro - 1) * std::max(0.0, max_c);
+  return t;
+}
+
+double PipelineSeconds(const std::vector<StageTimes>& stages, int num_micro) {
+  return PipelineSecondsTerms(stages, num_micro).Total();
 }
 
 MemoryParts StageMemoryParts(const StageMemoryInput& in, const GpuType& gpu) {

@@ -89,6 +89,9 @@ struct StageTimes {
 //   T = sum_s (F_s + B_s) + 2 sum_s p_s + (M - 1) max_s c_s + max_s tail_s
 // Exact for stages of equal cycle; the simulator checks the rest event by event.
 double PipelineSeconds(const std::vector<StageTimes>& stages, int num_micro);
+// The same iteration split into the terms of PipelineSeconds (PipelineTerms; Total() is
+// PipelineSeconds). The replay reports it per plan.
+PipelineTerms PipelineSecondsTerms(const std::vector<StageTimes>& stages, int num_micro);
 
 // --- Memory ------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "opal/log.h"
@@ -125,31 +126,57 @@ const std::map<int, std::vector<LayerTime>>* ProfileSource::Table(const std::str
   return jt == it->second.end() ? nullptr : &jt->second;
 }
 
+ProfileSource ProfileSource::Without(const std::string& gpu) const {
+  ProfileSource copy = *this;
+  copy.data_.erase(gpu);
+  return copy;
+}
+
 std::optional<LayerTime> ProfileSource::Time(const ModelSpec& model, int layer, const GpuType& gpu,
                                              int mbs, int tp) const {
   const auto* by_mbs = Table(gpu.name, tp);
-  if (!by_mbs || by_mbs->empty() || layer < 0) return std::nullopt;
-  if (static_cast<int>(model.layers.size()) != static_cast<int>(by_mbs->begin()->second.size()))
+  if (!by_mbs || by_mbs->empty() ||
+      static_cast<int>(model.layers.size()) != static_cast<int>(by_mbs->begin()->second.size()))
     return std::nullopt;
-  auto hi = by_mbs->lower_bound(mbs);
-  auto at = [&](const std::vector<LayerTime>& v) -> std::optional<LayerTime> {
-    if (layer >= static_cast<int>(v.size())) return std::nullopt;
-    return v[layer];
-  };
-  if (hi != by_mbs->end() && hi->first == mbs) return at(hi->second);
-  if (hi == by_mbs->begin()) return at(hi->second);  // below the smallest measured size
+  return TimeAt(gpu.name, layer, mbs, tp);
+}
+
+std::optional<LayerTime> ProfileSource::TimeAt(const std::string& gpu, int layer, double mbs,
+                                               int tp) const {
+  const auto* by_mbs = Table(gpu, tp);
+  if (!by_mbs || by_mbs->empty() || layer < 0 ||
+      layer >= static_cast<int>(by_mbs->begin()->second.size()))
+    return std::nullopt;
+  auto hi = by_mbs->lower_bound(static_cast<int>(std::ceil(mbs)));
+  if (hi == by_mbs->begin() || (hi != by_mbs->end() && hi->first == mbs))
+    return hi->second[layer];  // measured, or below the smallest measured size
   auto lo = std::prev(hi);
-  auto a = at(lo->second);
-  if (!a) return std::nullopt;
+  const LayerTime& a = lo->second[layer];
   if (hi == by_mbs->end()) {  // beyond the largest: linear in the micro-batch
-    double k = static_cast<double>(mbs) / lo->first;
-    return LayerTime{a->fwd * k, a->bwd * k, a->update, "profile"};
+    const double k = mbs / lo->first;
+    return LayerTime{a.fwd * k, a.bwd * k, a.update, "profile"};
   }
-  auto b = at(hi->second);
-  if (!b) return std::nullopt;
-  double w = static_cast<double>(mbs - lo->first) / (hi->first - lo->first);
-  return LayerTime{a->fwd + w * (b->fwd - a->fwd), a->bwd + w * (b->bwd - a->bwd), a->update,
-                   "profile"};
+  const LayerTime& b = hi->second[layer];
+  const double w = (mbs - lo->first) / (hi->first - lo->first);
+  return LayerTime{a.fwd + w * (b.fwd - a.fwd), a.bwd + w * (b.bwd - a.bwd), a.update, "profile"};
+}
+
+std::optional<double> ProfileSource::EquivalentBatch(const std::string& gpu, int layer, int tp,
+                                                     bool bwd, double seconds) const {
+  const auto* by_mbs = Table(gpu, tp);
+  if (!by_mbs || by_mbs->empty() || layer < 0 ||
+      layer >= static_cast<int>(by_mbs->begin()->second.size()))
+    return std::nullopt;
+  auto pass = [&](const std::vector<LayerTime>& v) { return bwd ? v[layer].bwd : v[layer].fwd; };
+  auto it = by_mbs->begin();
+  double lo_b = it->first, lo_t = pass(it->second);
+  if (!(seconds > lo_t)) return std::nullopt;
+  for (++it; it != by_mbs->end(); ++it) {  // times never fall with the size (capped at load)
+    const double hi_t = pass(it->second);
+    if (seconds <= hi_t) return lo_b + (it->first - lo_b) * (seconds - lo_t) / (hi_t - lo_t);
+    lo_b = it->first, lo_t = hi_t;
+  }
+  return lo_b * seconds / lo_t;  // beyond the largest: linear in the micro-batch
 }
 
 }  // namespace opal::plan

@@ -118,6 +118,25 @@ Json ReplayJson(const ReplaySummary& s) {
                {"error", r.error}};
       if (r.error.empty() && r.measured_memory > 0 && loo < s.loo_memory.size())
         row["loo_memory_bytes"] = s.loo_memory[loo++];
+      if (r.error.empty()) {
+        const PipelineTerms& t = r.terms;
+        row["terms"] = {{"fill_layers_s", t.fill_layers},
+                        {"fill_p2p_s", t.fill_p2p},
+                        {"steady_s", t.steady},
+                        {"steady_p2p_s", t.steady_p2p},
+                        {"tail_s", t.tail},
+                        {"bottleneck_stage", t.bottleneck}};
+        Json stages = Json::array();
+        for (const StagePlan& st : r.stages)
+          stages.push_back({{"layers", {st.first, st.end}},
+                            {"fwd_s", st.fwd},
+                            {"bwd_s", st.bwd},
+                            {"p2p_out_s", st.p2p_out},
+                            {"allreduce_s", st.allreduce},
+                            {"tied_allreduce_s", st.tied_allreduce},
+                            {"update_s", st.update}});
+        row["stages"] = stages;
+      }
       rows.push_back(row);
     }
     const ReplayReport& rep = s.sets[d];

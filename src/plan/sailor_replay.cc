@@ -212,6 +212,8 @@ Result<ReplayReport> ReplaySailorDir(const std::string& dir, const PlanContext& 
       continue;
     }
     row.estimated = sp.plan.iter_time;
+    row.terms = sp.plan.terms;
+    row.stages = sp.plan.stages;
     row.simulated = SimulateIteration(sp.plan).iter_time;
     row.memory_parts = PlanMemoryParts(c, sp.plan);
     // A run that happened used at most its GPUs' memory: a prediction above that is read as the

@@ -1,4 +1,5 @@
 // Profiles carried over from a reference model by measured per-layer ratios (plan_perf.h).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -24,6 +25,14 @@ double Distance(const GpuType& a, const GpuType& b, int dtype_bytes) {
 
 double Ratio(double num, double den) { return den > 0 ? num / den : 0; }
 
+// A layer's work per sample on `g` by the roofline at the GPU's peaks (no fitted efficiency, no
+// overhead): matrix-product FLOP at the matrix peak plus the other operators' bytes at the memory
+// bandwidth. Only its ratios are used.
+double PeakWork(const LayerSpec& l, const GpuType& g, int dtype_bytes) {
+  const double peak = g.MatmulPeak(dtype_bytes);
+  return (peak > 0 ? l.matmul_flops / peak : 0) + (g.mem_bw > 0 ? l.other_bytes / g.mem_bw : 0);
+}
+
 }  // namespace
 
 std::optional<LayerTime> ProfileTransferSource::Time(const ModelSpec& model, int layer,
@@ -46,9 +55,44 @@ std::optional<LayerTime> ProfileTransferSource::Time(const ModelSpec& model, int
     if (d < best_d) best_d = d, best = &h, x = tx, y = ty;
   }
   if (!best) return std::nullopt;
+  // X's layer does `work` times Y's on a GPU; how that ratio moves from h to g (the roofline at
+  // peak: a GPU with more FLOP/s per byte makes the matrix products, whose share differs between
+  // the models, cheaper) is the drift.
+  const LayerSpec &lx = model.layers[layer], &ly = reference_model_.layers[ref_layer];
+  auto work = [&](const GpuType& on) {
+    return Ratio(PeakWork(lx, on, model.dtype_bytes),
+                 PeakWork(ly, on, reference_model_.dtype_bytes));
+  };
+  const double drift = work(gpu) > 0 && work(*best) > 0 ? work(gpu) / work(*best) : 1;
+  // X's layer on h takes as long as Y's at an equivalent micro-batch b_h; on g it takes what Y's
+  // layer takes there at b_h x drift. g's own curve of Y carries its fixed cost per layer (launch
+  // and latency bound at small sizes) and its efficiency rising with the work, which a plain
+  // ratio of times would scale along with the work. Where X's time on h is not above Y's at
+  // Y's smallest measured size, no size answers: the ratio of times, with the drift.
+  // A time on h below the layer's work at h's peaks (matrix FLOP at the matrix peak, or its bytes
+  // at the memory bandwidth, whichever is larger; the backward has twice the FLOP) cannot be a
+  // measurement of that layer: X's profile holds less than the model's layer. It is not used; the
+  // layer is Y's on g at micro-batch x the work ratio on g.
+  const double peak_h = best->MatmulPeak(model.dtype_bytes);
+  const double fwd_floor =
+      std::max(lx.matmul_flops / peak_h, lx.other_bytes / best->mem_bw) * mbs / tp;
+  const double bwd_floor = 2 * lx.matmul_flops / peak_h * mbs / tp;
+  auto pass = [&](bool bwd) {
+    const double xs = bwd ? x->bwd : x->fwd, ys = bwd ? y->bwd : y->fwd;
+    const double hs = bwd ? here->bwd : here->fwd;
+    std::optional<double> b;
+    if (xs < (bwd ? bwd_floor : fwd_floor)) {
+      if (work(gpu) > 0) b = mbs * work(gpu);
+    } else if (auto bh = reference_->EquivalentBatch(best->name, ref_layer, tp, bwd, xs)) {
+      b = *bh * drift;
+    }
+    if (b)
+      if (auto at = reference_->TimeAt(gpu.name, ref_layer, *b, tp)) return bwd ? at->bwd : at->fwd;
+    return hs * Ratio(xs, ys) * drift;
+  };
   LayerTime t;
-  t.fwd = here->fwd * Ratio(x->fwd, y->fwd);
-  t.bwd = here->bwd * Ratio(x->bwd, y->bwd);
+  t.fwd = pass(false);
+  t.bwd = pass(true);
   // Profiles without optimizer figures (zeros) scale the step by the layers' parameters instead.
   t.update = y->update > 0 ? here->update * x->update / y->update
                            : here->update * Ratio(model.layers[layer].params,
