@@ -39,10 +39,6 @@ const char* const kBestColumns =
     "b.config, 'ok', b.error, b.times, b.median_s, b.gflops, b.opal_version, b.compiler, "
     "b.halide_version, b.llvm_version, b.host, b.worker_id, b.timestamp_us";
 
-const char* const kBestFrom =
-    " FROM best_records b JOIN workloads w ON w.id = b.workload_id JOIN targets t ON t.id = "
-    "b.target_id ";
-
 Status UpdateBestRecords(SqlSession& db, int64_t after_id) {
   // A new valid record enters when fewer than kBestPerGroup rows of its group beat it (the
   // statement sees the summary as it was before, so records of one batch do not count each other).

@@ -17,9 +17,9 @@ class SqlSession;
 
 constexpr int kBestPerGroup = 32;
 
-// SELECT list over best_records b JOIN workloads w JOIN targets t, in kRecordColumns order.
+// SELECT list over best_records b JOIN workloads w JOIN targets t, in kRecordColumns order
+// (TopKLookup reads the summary's own columns of it: the workload's and target's it remembers).
 extern const char* const kBestColumns;
-extern const char* const kBestFrom;
 
 // Inside a transaction, after records with ids > `after_id` were inserted: adds those that are
 // among their group's kBestPerGroup fastest, then drops what they pushed out.

@@ -5,6 +5,7 @@
 #include "store/record_writer.h"
 #include "store/schema.h"
 #include "store/store_util.h"
+#include "store/topk_lookup.h"
 
 namespace opal::store {
 namespace {
@@ -77,11 +78,7 @@ class SqlRecordStore final : public RecordStore {
     std::vector<Record> out;
     OPAL_RETURN_IF_ERROR(db_->Read([&]() -> Status {
       out.clear();
-      OPAL_RETURN_IF_ERROR(Best(q, /*coarse=*/false, q.k, out));
-      const int missing = q.k - static_cast<int>(out.size());
-      if (q.coarse_fallback && missing > 0 && !q.target_coarse_key.empty())
-        OPAL_RETURN_IF_ERROR(Best(q, /*coarse=*/true, missing, out));
-      return Status::Ok();
+      return topk_.Run(q, out);
     }));
     return out;
   }
@@ -254,41 +251,8 @@ class SqlRecordStore final : public RecordStore {
   }
 
  private:
-  // The `limit` fastest valid records of the query on its exact target, or (coarse) on the other
-  // targets of its coarse key, appended to out: from the best-record summary when it holds
-  // enough of each group, else from the records themselves.
-  Status Best(const TopKQuery& q, bool coarse, int limit, std::vector<Record>& out) {
-    const bool summary = limit <= kBestPerGroup;
-    const std::string r = summary ? "b." : "r.";
-    // The ids first (scalar subqueries), so that the planner sees equalities on the leading
-    // columns of the summary's key and reads the group in order, stopping after `limit` rows.
-    Where w;
-    w.Add(r + "workload_id = (SELECT id FROM workloads WHERE key = $)", q.workload_key);
-    if (!summary) w.Raw("r.status = 'ok'");
-    if (coarse) {
-      w.Add(r + "target_id IN (SELECT id FROM targets WHERE coarse_key = $", q.target_coarse_key)
-          .Add("key <> $)", q.target_key);
-    } else {
-      w.Add(r + "target_id = (SELECT id FROM targets WHERE key = $)", q.target_key);
-    }
-    const std::string major = MajorVersion(q.framework_version);
-    w.AddIf(!q.framework.empty(), r + "framework = $", q.framework)
-        .AddIf(!major.empty(), r + "framework_major = $", major);
-    w.params().push_back(int64_t{limit});
-    const std::string sql = std::string("SELECT ") + (summary ? kBestColumns : kRecordColumns) +
-                            (summary ? kBestFrom : kRecordFrom) + w.sql() + " ORDER BY " + r +
-                            "median_s, " + r + "uid LIMIT $" + std::to_string(w.params().size());
-    Status bad = Status::Ok();
-    OPAL_RETURN_IF_ERROR(db_->Query(sql, w.params(), [&](const SqlRowView& row) {
-      Result<Record> r = RowToRecord(row);
-      if (!r.ok()) bad = r.status();
-      if (r.ok()) out.push_back(std::move(*r));
-      return r.ok();
-    }));
-    return bad;
-  }
-
   std::unique_ptr<SqlSession> db_;
+  TopKLookup topk_{*db_};
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "opal/record_store.h"
@@ -144,6 +145,47 @@ TEST_P(StoreConformance, TopKMatchesAFullSortAtEverySize) {
   for (int k : {5, 32, 40})
     EXPECT_EQ(got("cpu-x86_64-avx2-aaaa", "1.0", k), expect("cpu-x86_64-avx2-aaaa", "1", k))
         << "after prune, k=" << k;
+}
+
+// Top-k gives back whole records, every field as it was put (the SQL stores fill the workload's
+// and target's fields from rows they remember), from the summary, from the records (k > 32) and
+// from the coarse fallback; a workload or target looked up before it existed is found once added.
+TEST_P(StoreConformance, TopKReturnsWholeRecordsAndSeesKeysAddedLater) {
+  TopKQuery q{.workload_key = "conv2d-w3",
+              .target_key = "cpu-x86_64-avx2-aaaa",
+              .target_coarse_key = "cpu-x86_64-avx2",
+              .k = 3,
+              .coarse_fallback = true};
+  EXPECT_TRUE(Top(q).empty()) << "nothing stored yet";
+  std::map<std::string, Record> put;
+  for (int i = 0; i < 45; ++i) {
+    Record r = MakeRecord({.workload = 3,
+                           .target = i < 40 ? "cpu-x86_64-avx2-aaaa" : "cpu-x86_64-avx2-bbbb",
+                           .config = "{\"i\":" + std::to_string(i) + "}",
+                           .median = 1e-3 * (1 + i % 13)});
+    put[r.uid] = r;
+  }
+  std::vector<Record> all;
+  for (const auto& [uid, r] : put) all.push_back(r);
+  EXPECT_EQ(Put(all), 45);
+  auto same_as_put = [&](const std::vector<Record>& got, size_t n, const std::string& what) {
+    ASSERT_EQ(got.size(), n) << what;
+    for (const Record& r : got) {
+      ASSERT_TRUE(put.contains(r.uid)) << what;
+      EXPECT_EQ(r.ToJson(), put[r.uid].ToJson()) << what;
+    }
+  };
+  for (int k : {3, 40, 45}) {
+    q.k = k;
+    same_as_put(Top(q), static_cast<size_t>(k), "exact then coarse, k=" + std::to_string(k));
+  }
+  q.target_key = "cpu-x86_64-avx2-none";  // a machine of the family with no records
+  same_as_put(Top(q), 45, "coarse only");
+  q.target_key = "cpu-x86_64-avx2-eeee";
+  q.coarse_fallback = false;
+  EXPECT_TRUE(Top(q).empty());
+  Put({MakeRecord({.workload = 3, .target = "cpu-x86_64-avx2-eeee"})});
+  EXPECT_EQ(Top(q).size(), 1u) << "a target looked up before it existed";
 }
 
 TEST_P(StoreConformance, CoarseFallbackOnlyWhenAskedAndExactFirst) {
