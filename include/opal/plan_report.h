@@ -25,4 +25,8 @@ struct Gain {
 };
 Gain GainOverHomogeneous(const ModelSpec& model, const PlanReport& report);
 
+// A stage's layer range [first, end) and its simulated times in seconds (fwd_s, bwd_s, update_s,
+// allreduce_s, tied_allreduce_s, p2p_out_s): the part of a stage that plan and replay JSON share.
+Json StageTimesJson(const StagePlan& st);
+
 }  // namespace opal::plan

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "opal/plan_replay.h"
+#include "opal/plan_report.h"
 
 namespace opal::plan {
 namespace {
@@ -127,14 +128,7 @@ Json ReplayJson(const ReplaySummary& s) {
                         {"tail_s", t.tail},
                         {"bottleneck_stage", t.bottleneck}};
         Json stages = Json::array();
-        for (const StagePlan& st : r.stages)
-          stages.push_back({{"layers", {st.first, st.end}},
-                            {"fwd_s", st.fwd},
-                            {"bwd_s", st.bwd},
-                            {"p2p_out_s", st.p2p_out},
-                            {"allreduce_s", st.allreduce},
-                            {"tied_allreduce_s", st.tied_allreduce},
-                            {"update_s", st.update}});
+        for (const StagePlan& st : r.stages) stages.push_back(StageTimesJson(st));
         row["stages"] = stages;
       }
       rows.push_back(row);

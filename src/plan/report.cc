@@ -37,28 +37,33 @@ double StagePrice(const Cluster& c, const StagePlan& st, int micro_batch) {
 
 }  // namespace
 
+Json StageTimesJson(const StagePlan& st) {
+  return {{"layers", {st.first, st.end}},
+          {"fwd_s", st.fwd},
+          {"bwd_s", st.bwd},
+          {"update_s", st.update},
+          {"allreduce_s", st.allreduce},
+          {"tied_allreduce_s", st.tied_allreduce},
+          {"p2p_out_s", st.p2p_out}};
+}
+
 Json PlanToJson(const PlanContext& ctx, const Plan& p) {
   Json stages = Json::array();
   for (const auto& st : p.stages) {
     const Pool& pool = ctx.cluster->pools[st.pool];
-    stages.push_back({{"layers", {st.first, st.end}},
-                      {"gpu", pool.gpu.name},
-                      {"instance", pool.instance.name},
-                      {"gpus", st.Gpus()},
-                      {"tp", st.tp},
-                      {"dp", st.dp},
-                      {"micro_batch_per_replica", st.Groups(p.micro_batch)[0].samples},
-                      {"fwd_s", st.fwd},
-                      {"bwd_s", st.bwd},
-                      {"update_s", st.update},
-                      {"allreduce_s", st.allreduce},
-                      {"tied_allreduce_s", st.tied_allreduce},
-                      {"p2p_out_s", st.p2p_out},
-                      {"busy_per_micro_batch_s", st.busy},
-                      {"memory_bytes", st.memory},
-                      {"memory_capacity_bytes", pool.gpu.memory},
-                      {"price_per_hour", StagePrice(*ctx.cluster, st, p.micro_batch)},
-                      {"time_source", st.source}});
+    Json stage = StageTimesJson(st);
+    stage.update({{"gpu", pool.gpu.name},
+                  {"instance", pool.instance.name},
+                  {"gpus", st.Gpus()},
+                  {"tp", st.tp},
+                  {"dp", st.dp},
+                  {"micro_batch_per_replica", st.Groups(p.micro_batch)[0].samples},
+                  {"busy_per_micro_batch_s", st.busy},
+                  {"memory_bytes", st.memory},
+                  {"memory_capacity_bytes", pool.gpu.memory},
+                  {"price_per_hour", StagePrice(*ctx.cluster, st, p.micro_batch)},
+                  {"time_source", st.source}});
+    stages.push_back(std::move(stage));
     if (!st.mixed.empty()) {
       Json groups = Json::array();
       for (const auto& g : st.Groups(p.micro_batch))
