@@ -96,16 +96,19 @@ int VectorRegisters(const Target& t);
 
 ConfigSpace ContractionSpace(const Workload& w, const Target& t);
 
-// The schedule used when nothing better is known (and the search's first seed): a tile known to
-// perform well on large GEMM-like shapes, except for convs with at most 196 output pixels, which
-// get the channel-vectorised tile of the seeds below (chan 1, weights packed ahead of time).
+// The schedule used when nothing better is known (and the search's first seed): for a 1x1
+// stride-1 conv with at most 256 input channels and at least 3,136 output pixels, a register tile
+// vectorised over pixels with no cache tile (the input read in place, the weights packed per call);
+// for other convs the channel-vectorised tile of the seeds below; for products a tile known to
+// perform well on large GEMM-like shapes.
 Config ContractionDefault(const Workload& w, const Target& t);
 
 // Configs the search measures first: the default, then a register tile fitted to the output
 // width (the number of vectors that covers nx with the least padding, e.g. 4 x 16 lanes for the
 // 49 pixels of a 7x7 output, where the default's 3 vectors would compute two shifted tiles, 96
-// columns) with as many rows as the registers hold, the reduction blocked when it is long. Every
-// config is in ContractionSpace(w, t); duplicates are dropped.
+// columns) with as many rows as the registers hold, the reduction blocked when it is long; for
+// convs, the channel-vectorised tiles with and without a cache tile and the pixel-vectorised
+// register tile without one. Every config is in ContractionSpace(w, t); duplicates are dropped.
 std::vector<Config> ContractionSeeds(const Workload& w, const Target& t);
 
 }  // namespace opal::tune

@@ -176,6 +176,13 @@ TEST(Templates, ConvGroupedAndDepthwise) {
 TEST(Templates, ConvPointwiseDirectAndStrided) {
   CheckWorkload(Conv({1, 7, 5, 3, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}), 13);
   CheckWorkload(Conv({1, 8, 9, 9, 16, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1}), 14, 0);
+  // Few input channels, many pixels (and a channel count no tile divides): the default is the
+  // pixel register tile with no cache tile, the input read in place.
+  CheckWorkload(Conv({1, 5, 56, 57, 13, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}), 15, 0);
+  // Every seed of a conv with a larger kernel, the pixel tile on the grid among them.
+  Workload w3 = Conv({1, 6, 11, 10, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  uint64_t seed = 16;
+  for (const Config& c : ContractionSeeds(w3, Target::DetectHost())) ExpectMatchesReference(w3, c, ++seed);
 }
 
 // For each shape: the default config with `knobs` set to 1 (when the space holds it) and the

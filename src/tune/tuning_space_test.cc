@@ -223,8 +223,28 @@ TEST(ContractionSpace, SeedsFitTheOutputWidth) {
       }
       EXPECT_EQ(grid, tune::GridEligible(w));
       EXPECT_EQ(chan_grid, tune::ChanGridEligible(w));
+      // Every conv also starts from a register tile vectorised over pixels without a cache tile.
+      bool pixel_tile = false;
+      for (const Config& c : seeds)
+        pixel_tile = pixel_tile || (c.knobs.count("chan") && c.Get("chan") == 0 && c.Get("tx") == 1 &&
+                                    c.Get("ty") == 1 && c.Get("pack_b") == 0);
+      EXPECT_EQ(pixel_tile, w.op() == "conv2d");
     }
   }
+}
+
+// A 1x1 stride-1 conv with few input channels and many pixels defaults to the pixel register tile
+// (its input read in place, no cache tile); with many input channels or few pixels it does not.
+TEST(ContractionSpace, FewChannelManyPixelConvsDefaultToThePixelTile) {
+  const Target t = Target::Parse("cpu arch=x86_64 cores=2 features=avx,avx2,fma,avx512f l1d=48K l2=1M l3=32M model=\"t\"").value();
+  const Config small = tune::ContractionDefault(Conv1(64, 56, 256, 1), t);
+  EXPECT_EQ(small.Get("chan"), 0);
+  EXPECT_EQ(small.Get("tx") * small.Get("ty"), 1);
+  EXPECT_EQ(small.Get("pack_b"), 0);
+  EXPECT_EQ(small.Get("rx") * small.Get("ry"), 24);
+  EXPECT_EQ(tune::ContractionDefault(Conv1(512, 56, 128, 1), t).Get("chan"), 1);
+  EXPECT_EQ(tune::ContractionDefault(Conv1(64, 28, 256, 1), t).Get("chan"), 1);
+  EXPECT_EQ(tune::ContractionDefault(Conv1(64, 56, 64, 3), t).Get("chan"), 1);
 }
 
 }  // namespace
