@@ -63,7 +63,9 @@ class AlignedFloats {
 };
 
 // Exclusive lock on the measuring device, held until the object is destroyed (or the process
-// dies). Blocks while another process holds it.
+// dies). Blocks while another process holds it, then until no build holds the device's build slot
+// (BuildSlot): a kernel timed on all cores while a compiler runs on one of them reads up to 2x
+// slower, so timed runs never overlap builds of the same device's tuners.
 class DeviceLock {
  public:
   explicit DeviceLock(const std::string& path);
@@ -73,8 +75,27 @@ class DeviceLock {
   bool held() const { return fd_ >= 0; }
 
  private:
+  int fd_ = -1, builds_fd_ = -1;
+};
+
+// A shared hold of the build slot of the device whose DeviceLock is at `device_lock_path`, for
+// the time of one candidate's build. Blocks while a DeviceLock is held or awaited (a measurement
+// waits for builds in progress, and no new build starts meanwhile), then shares the slot with the
+// other builds.
+class BuildSlot {
+ public:
+  explicit BuildSlot(const std::string& device_lock_path);
+  ~BuildSlot();
+  BuildSlot(const BuildSlot&) = delete;
+  BuildSlot& operator=(const BuildSlot&) = delete;
+  bool held() const { return fd_ >= 0; }
+
+ private:
   int fd_ = -1;
 };
+
+// The build slot's lock file of a device lock path (the path with ".builds" appended).
+std::string BuildSlotPath(const std::string& device_lock_path);
 
 // The lock path for `options` and target: options.lock_path, $OPAL_DEVICE_LOCK, or
 // /tmp/opal-device-<coarse key>.lock.

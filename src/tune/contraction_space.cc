@@ -64,8 +64,7 @@ Config ContractionKnobs::ToConfig(const Workload& w) const {
 }
 
 bool GridEligible(const Workload& w) {
-  return w.op() == "conv2d" && w.Get("stride_h") == 1 && w.Get("stride_w") == 1 &&
-         w.Get("kh") * w.Get("kw") > 1;
+  return w.op() == "conv2d" && w.Get("kh") * w.Get("kw") > 1;
 }
 
 bool Im2colEligible(const Workload& w) { return w.op() == "conv2d" && !ContractionOf(w).b_direct; }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <random>
 
 #include "runtime/thread_pool.h"
@@ -113,17 +114,22 @@ TrialResult MeasureInChild(const Workload& w, const Target& t, const KernelBuild
   setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 1);
   opal_rt::SetPoolThreads(threads);  // the pool JIT kernels run their parallel loops on
 
+  const std::string lock_path = DeviceLockPath(options, t);
+  ch.EnterWaitPhase();
+  std::optional<BuildSlot> slot(std::in_place, lock_path);  // no build while a kernel is timed
+  ch.EnterBuildPhase();
   auto t0 = Clock::now();
   if (fault == InjectedFault::kBuildError)
     return Fail(TrialStatus::kBuildError, "injected build error");
   auto kernel = build(fault == InjectedFault::kWrongResult);
   const double build_s = Seconds(t0, Clock::now());
+  slot.reset();
   if (!kernel.ok()) return Fail(TrialStatus::kBuildError, kernel.status().message(), build_s);
 
   ch.EnterWaitPhase();
   // Verification needs no lock, but a machine busy with another measurement would slow it: take
   // the lock before any run of the candidate so the run-phase limit applies to our runs only.
-  DeviceLock lock(DeviceLockPath(options, t));
+  DeviceLock lock(lock_path);
   ch.EnterRunPhase();
 
   const uint64_t seed =

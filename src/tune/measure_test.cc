@@ -102,5 +102,41 @@ TEST(Sandbox, DeviceLockSerializes) {
   EXPECT_EQ(r.status, TrialStatus::kTimeout);
 }
 
+// True when another process can take `op` (LOCK_EX or LOCK_SH) on `path` without waiting.
+bool LockableFromAnotherProcess(const std::string& path, int op) {
+  TrialResult r = tune::RunSandboxed(
+      [&](tune::TrialChannel& ch) {
+        ch.EnterRunPhase();
+        TrialResult t;
+        int fd = open(path.c_str(), O_RDWR | O_CREAT, 0666);
+        t.status = flock(fd, op | LOCK_NB) == 0 ? TrialStatus::kOk : TrialStatus::kTimeout;
+        return t;
+      },
+      10, 10);
+  return r.status == TrialStatus::kOk;
+}
+
+// A build holds the build slot shared: other builds go on, a measurement cannot start; a
+// measurement (DeviceLock) holds the slot exclusively, so no build starts while a kernel is timed.
+TEST(Sandbox, BuildsAndTimedRunsNeverOverlap) {
+  const std::string path = testing::TempDir() + "/opal-build-slot-test.lock";
+  const std::string slot = tune::BuildSlotPath(path);
+  {
+    tune::BuildSlot build(path);
+    ASSERT_TRUE(build.held());
+    EXPECT_TRUE(LockableFromAnotherProcess(slot, LOCK_SH));   // another build
+    EXPECT_FALSE(LockableFromAnotherProcess(slot, LOCK_EX));  // a measurement
+    EXPECT_TRUE(LockableFromAnotherProcess(path, LOCK_EX));   // the device itself is free
+  }
+  {
+    tune::DeviceLock measuring(path);
+    ASSERT_TRUE(measuring.held());
+    EXPECT_FALSE(LockableFromAnotherProcess(slot, LOCK_SH));  // no build starts
+    EXPECT_FALSE(LockableFromAnotherProcess(path, LOCK_EX));
+  }
+  EXPECT_TRUE(LockableFromAnotherProcess(slot, LOCK_EX));  // both released
+  EXPECT_TRUE(LockableFromAnotherProcess(path, LOCK_EX));
+}
+
 }  // namespace
 }  // namespace opal

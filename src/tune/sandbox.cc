@@ -66,6 +66,7 @@ void TrialChannel::Send(char tag, const std::string& payload) {
   WriteAll(fd_, msg.data(), msg.size());
 }
 void TrialChannel::EnterWaitPhase() { Send('W'); }
+void TrialChannel::EnterBuildPhase() { Send('B'); }
 void TrialChannel::EnterRunPhase() { Send('R'); }
 
 TrialResult RunSandboxed(const std::function<TrialResult(TrialChannel&)>& body,
@@ -138,6 +139,10 @@ TrialResult RunSandboxed(const std::function<TrialResult(TrialChannel&)>& body,
       if (line[0] == 'W') {
         phase = Phase::kWait;
         phase_name = "lock wait";
+      } else if (line[0] == 'B') {
+        phase = Phase::kBuild;
+        phase_name = "build";
+        phase_start = Clock::now();
       } else if (line[0] == 'R') {
         phase = Phase::kRun;
         phase_name = "run";
@@ -173,20 +178,53 @@ TrialResult RunSandboxed(const std::function<TrialResult(TrialChannel&)>& body,
   return failed;
 }
 
-DeviceLock::DeviceLock(const std::string& path) {
-  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  if (fd_ < 0) return;
-  while (flock(fd_, LOCK_EX) != 0) {
+namespace {
+
+// Opens `path` (created when missing) and takes `op` (LOCK_EX or LOCK_SH) on it, waiting; -1 when
+// the file cannot be opened or locked.
+int OpenLocked(const std::string& path, int op) {
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return -1;
+  while (flock(fd, op) != 0) {
     if (errno != EINTR) {
-      close(fd_);
-      fd_ = -1;
-      return;
+      close(fd);
+      return -1;
     }
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::string BuildSlotPath(const std::string& device_lock_path) { return device_lock_path + ".builds"; }
+
+DeviceLock::DeviceLock(const std::string& path) {
+  fd_ = OpenLocked(path, LOCK_EX);
+  if (fd_ < 0) return;
+  // Then wait for the builds in progress: new ones wait for the device lock we hold (BuildSlot).
+  builds_fd_ = OpenLocked(BuildSlotPath(path), LOCK_EX);
+  if (builds_fd_ < 0) {
+    close(fd_);
+    fd_ = -1;
   }
 }
 
 DeviceLock::~DeviceLock() {
-  if (fd_ >= 0) close(fd_);  // closing releases the flock
+  if (builds_fd_ >= 0) close(builds_fd_);  // closing releases the flock
+  if (fd_ >= 0) close(fd_);
+}
+
+BuildSlot::BuildSlot(const std::string& device_lock_path) {
+  // Queue behind a measurement that holds or awaits the device, then share the slot with other
+  // builds; the device lock is released at once.
+  const int device = OpenLocked(device_lock_path, LOCK_EX);
+  if (device < 0) return;
+  fd_ = OpenLocked(BuildSlotPath(device_lock_path), LOCK_SH);
+  close(device);
+}
+
+BuildSlot::~BuildSlot() {
+  if (fd_ >= 0) close(fd_);
 }
 
 std::string DeviceLockPath(const MeasureOptions& options, const Target& target) {

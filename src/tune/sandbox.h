@@ -2,8 +2,12 @@
 // memory cannot take the tuner down. The child reports its progress through a pipe:
 //
 //   build phase  (limit: build_timeout_s)  compiling the candidate
-//   wait phase   (no limit)                waiting for the device lock held by another measurement
+//   wait phase   (no limit)                waiting for the device: for another measurement to end
+//                                          (before a build or a run) or for builds to end (before a run)
 //   run phase    (limit: run_timeout_s)    verification, warm-up and timed repeats
+//
+// The child may enter the wait phase before its build and go back to the build phase (whose limit
+// then counts from there).
 //
 // A child killed by a signal becomes kCrash, one past the limit of its phase is killed and becomes
 // kTimeout, one that exits without a report kRuntimeError. The parent never runs candidate code.
@@ -24,6 +28,7 @@ class TrialChannel {
  public:
   explicit TrialChannel(int fd) : fd_(fd) {}
   void EnterWaitPhase();
+  void EnterBuildPhase();
   void EnterRunPhase();
 
  private:

@@ -225,7 +225,8 @@ void CheckConvKnobs(const std::vector<ConvSpec>& shapes, const std::vector<const
   }
 }
 
-// grid = 1: stride-1 convs computed on the padded input's row pitch, read in place or packed.
+// grid = 1: convs computed on the padded input's row pitch (split into stride phases), read in
+// place or packed.
 TEST(Templates, ConvOnThePaddedRowPitch) {
   const std::vector<ConvSpec> shapes = {
       {1, 3, 11, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // odd sizes, pad 1
@@ -233,7 +234,10 @@ TEST(Templates, ConvOnThePaddedRowPitch) {
       {1, 4, 13, 11, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},   // dilation 2
       {1, 6, 9, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},     // groups
       {1, 16, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 7x7 output: rows narrower than a vector
-      {1, 8, 5, 6, 5, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1}};    // no padding
+      {1, 8, 5, 6, 5, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1},     // no padding
+      {1, 3, 23, 22, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},   // a stem: 7x7 stride 2
+      {1, 5, 9, 10, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},    // 3x3 stride 2, odd width
+      {2, 4, 11, 12, 5, 3, 2, 3, 2, 1, 0, 0, 1, 1, 1, 1}};  // strides 3 and 2, asymmetric pads
   for (const auto& sh : shapes) ASSERT_TRUE(GridEligible(Conv(sh)));
   CheckConvKnobs(shapes, {"grid"}, 3, false, 100);
 }
