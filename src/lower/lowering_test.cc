@@ -279,7 +279,8 @@ TEST(Lowering, DepthwiseConvMatchesReference) {
 TEST(Lowering, ConvVectorisedOverChannelsReadsRuntimeWeights) {
   // A chan config (weights packed ahead of time by the builder) for a conv whose weights are a
   // runtime input: the kernel reads them in the ONNX layout. Groups 2 (12 channels each), pads;
-  // the pixels gathered, materialised, or read on the padded grid.
+  // the pixels gathered, materialised, or read on the padded grid, each with and without a cache
+  // tile.
   auto attrs = [](N& n) {
     AttrInt(n, "group", 2);
     AttrInts(n, "pads", {1, 1, 1, 1});
@@ -293,7 +294,7 @@ TEST(Lowering, ConvVectorisedOverChannelsReadsRuntimeWeights) {
   std::vector<Config> chan;
   for (const Config& c : tune::ContractionSeeds(**wl, host))
     if (c.knobs.count("chan") && c.Get("chan") == 1) chan.push_back(c);
-  ASSERT_EQ(chan.size(), 3u);
+  ASSERT_EQ(chan.size(), 6u);
   auto ref = RunOp("Conv", {values[0], values[1], values[2]}, attrs);
   ASSERT_TRUE(ref.ok()) << ref.status().message();
   for (const Config& c : chan) {
