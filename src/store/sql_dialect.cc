@@ -50,6 +50,16 @@ std::string SqlDialect::Placeholders(std::string_view sql) const {
   return out;
 }
 
+std::string SqlDialect::TextBytes(std::string_view expr) const {
+  return postgres ? "octet_length(" + std::string(expr) + ")"
+                  : "length(CAST(" + std::string(expr) + " AS BLOB))";
+}
+
+std::string SqlDialect::RealText(std::string_view expr) const {
+  return postgres ? "CAST(" + std::string(expr) + " AS TEXT)"
+                  : "opal_real_text(" + std::string(expr) + ")";
+}
+
 const SqlDialect& SqliteDialect() {
   static const SqlDialect d{.name = "sqlite",
                             .postgres = false,
@@ -57,7 +67,8 @@ const SqlDialect& SqliteDialect() {
                             .for_update = "",
                             .migration_lock = "",
                             .clustered = " WITHOUT ROWID",
-                            .insert_rows = 1};
+                            .insert_rows = 1,
+                            .concat_agg = "group_concat"};
   return d;
 }
 
@@ -68,7 +79,8 @@ const SqlDialect& PostgresDialect() {
                             .for_update = " FOR UPDATE",
                             .migration_lock = "SELECT pg_advisory_xact_lock(7170616)",
                             .clustered = "",
-                            .insert_rows = 500};
+                            .insert_rows = 500,
+                            .concat_agg = "string_agg"};
   return d;
 }
 

@@ -60,6 +60,18 @@ class SqliteRow final : public SqlRowView {
   sqlite3_stmt* s_;
 };
 
+// opal_real_text(x): a double as the shortest text that reads back to the same bits (what
+// PostgreSQL's float8 output gives; SQLite's CAST and printf are not exact at every magnitude).
+// Integers and text pass through CAST's rules; NULL stays NULL.
+void RealText(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) != SQLITE_FLOAT) {
+    sqlite3_result_value(ctx, argv[0]);
+    return;
+  }
+  const std::string text = fmt::format("{}", sqlite3_value_double(argv[0]));
+  sqlite3_result_text(ctx, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
 class SqliteSession final : public SqlSession {
  public:
   SqliteSession(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -187,6 +199,11 @@ Result<std::unique_ptr<SqlSession>> ConnectSqlite(const std::string& path) {
   auto session = std::make_unique<SqliteSession>(db, path);
   sqlite3_busy_timeout(db, 5000);
   sqlite3_extended_result_codes(db, 1);
+  if (const int frc = sqlite3_create_function(db, "opal_real_text", 1,
+                                              SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, RealText,
+                                              nullptr, nullptr);
+      frc != SQLITE_OK)
+    return SqliteError(db, frc, "SQLite " + path);
   // journal_mode=WAL needs a short write lock itself: retry it like any write. A 64 MB WAL
   // between checkpoints (16384 pages instead of 1000) lets an index page dirtied by many batches
   // be copied back and synced once: imports run about 1.5x faster at 10^5 records. The page
