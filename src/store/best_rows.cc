@@ -9,20 +9,17 @@
 namespace opal::store {
 namespace {
 
-// best_records' columns in BestField order, and how each becomes text.
-enum class Kind { kText, kInt, kReal };
+// best_records' columns in BestField order, and whether each is text (else a number).
 struct Field {
   const char* column;
-  Kind kind;
+  bool text;
 };
 constexpr Field kFields[kBestFieldCount] = {
-    {"uid", Kind::kText},          {"framework_version", Kind::kText},
-    {"config", Kind::kText},       {"error", Kind::kText},
-    {"times", Kind::kText},        {"median_s", Kind::kReal},
-    {"gflops", Kind::kReal},       {"opal_version", Kind::kText},
-    {"compiler", Kind::kText},     {"halide_version", Kind::kText},
-    {"llvm_version", Kind::kText}, {"host", Kind::kText},
-    {"worker_id", Kind::kText},    {"timestamp_us", Kind::kInt}};
+    {"uid", true},          {"framework_version", true}, {"config", true},
+    {"error", true},        {"times", true},             {"median_s", false},
+    {"gflops", false},      {"opal_version", true},      {"compiler", true},
+    {"halide_version", true}, {"llvm_version", true},    {"host", true},
+    {"worker_id", true},    {"timestamp_us", false}};
 
 constexpr const char* kGroupColumns = "workload_id, target_id, framework, framework_major";
 
@@ -31,58 +28,55 @@ std::string EncodedRecord(const SqlDialect& d) {
   std::string out;
   for (const Field& f : kFields) {
     const std::string col = std::string("b.") + f.column;
-    const std::string text = f.kind == Kind::kReal  ? d.RealText(col)
-                             : f.kind == Kind::kInt ? "CAST(" + col + " AS TEXT)"
-                                                    : col;
-    out += (out.empty() ? "" : " || ") + std::string("CAST(") + d.TextBytes(text) +
-           " AS TEXT) || ':' || " + text;
+    if (!d.postgres) {
+      out += (out.empty() ? "opal_best_record(" : ", ") + col;
+      continue;
+    }
+    // float8 as text is its shortest exact form (extra_float_digits = 1 on every connection).
+    const std::string text = f.text ? col : "CAST(" + col + " AS TEXT)";
+    out += (out.empty() ? "" : " || ") + std::string("CAST(octet_length(") + text +
+           ") AS TEXT) || ':' || " + text;
   }
-  return out;
+  return d.postgres ? out : out + ")";
 }
 
-constexpr const char* kSameGroup =
-    "c.workload_id = g.workload_id AND c.target_id = g.target_id AND c.framework = g.framework "
-    "AND c.framework_major = g.framework_major";
-
 // Writes the best_rows of the groups that `groups_sql` (a SELECT of kGroupColumns over
-// best_records, with `params`) lists: each row holds its group's kBestInRow fastest summary rows.
+// best_records, with `params`) lists: each row holds its group's kBestInRow fastest summary rows,
+// read per group in the order of the summary's index and cut after kBestInRow (no sort, no
+// rank: a join of the groups with their rows was planned as a scan of the whole summary).
 Status WriteRows(SqlSession& db, const std::string& groups_sql, SqlParams params) {
-  const std::string conflict = std::string(" ON CONFLICT (") + kGroupColumns + ") DO UPDATE SET ";
-  if (db.dialect().postgres) {
-    // Lock the groups' rows (creating the missing ones) in one order, so that the next
-    // statement's snapshot sees every committed change to them: a concurrent writer of the same
-    // group either committed before the lock was granted or waits for this transaction.
-    OPAL_RETURN_IF_ERROR(db.Query(std::string("INSERT INTO best_rows (") + kGroupColumns +
-                                      ", depth, body) SELECT DISTINCT " + kGroupColumns +
-                                      ", 0, '' FROM (" + groups_sql + ") g ORDER BY " +
-                                      kGroupColumns + conflict + "depth = best_rows.depth",
-                                  params));
-  }
-  // A group's cut is its kBestInRow-th row (none when it has fewer); its rows up to the cut go
-  // into the body.
   const std::string n = "$" + std::to_string(params.size() + 1);
-  params.push_back(int64_t{kBestInRow - 1});
-  auto cut = [&](const char* column) {
-    return std::string("(SELECT c.") + column + " FROM best_records c WHERE " + kSameGroup +
-           " ORDER BY c.median_s, c.uid LIMIT 1 OFFSET " + n + ")";
-  };
+  params.push_back(int64_t{kBestInRow});
   const SqlDialect& d = db.dialect();
   return db.Query(
       std::string("INSERT INTO best_rows (") + kGroupColumns +
-          ", depth, body) SELECT b.workload_id, b.target_id, b.framework, b.framework_major, "
-          "count(*), " +
+          ", body) SELECT g.workload_id, g.target_id, g.framework, g.framework_major, (SELECT " +
           std::string(d.concat_agg) + "(" + EncodedRecord(d) +
-          ", '') FROM (SELECT g.workload_id, g.target_id, g.framework, g.framework_major, " +
-          cut("median_s") + " AS cut_m, " + cut("uid") + " AS cut_u FROM (" + groups_sql +
-          ") g) g JOIN best_records b ON b.workload_id = g.workload_id AND b.target_id = "
-          "g.target_id AND b.framework = g.framework AND b.framework_major = g.framework_major "
-          "WHERE g.cut_m IS NULL OR (b.median_s, b.uid) <= (g.cut_m, g.cut_u) GROUP BY "
-          "b.workload_id, b.target_id, b.framework, b.framework_major" +
-          conflict + "depth = excluded.depth, body = excluded.body",
+          ", '') FROM (SELECT * FROM best_records c WHERE c.workload_id = g.workload_id AND "
+          "c.target_id = g.target_id AND c.framework = g.framework AND c.framework_major = "
+          "g.framework_major ORDER BY c.median_s, c.uid LIMIT " +
+          n + ") b) FROM (" + groups_sql + ") g WHERE 1 = 1 ON CONFLICT (" + kGroupColumns +
+          ") DO UPDATE SET body = excluded.body WHERE best_rows.body <> excluded.body",
       params);
 }
 
+// PostgreSQL: one writer of best_rows at a time, until it commits (readers are not blocked).
+// The statements after it see every committed change to best_records, and a concurrent writer
+// that changes the same groups later rewrites them itself after this transaction commits. (Row
+// locks taken per group cost a write per row: put 1k ran slower.) SQLite's write transaction
+// already excludes every other writer.
+Status LockRows(SqlSession& db) {
+  if (!db.dialect().postgres) return Status::Ok();
+  return db.ExecScript("LOCK TABLE best_rows IN SHARE ROW EXCLUSIVE MODE");
+}
+
 }  // namespace
+
+void AppendBestField(std::string& body, std::string_view value) {
+  body += std::to_string(value.size());
+  body += ':';
+  body += value;
+}
 
 Status DecodeBestRow(std::string_view body, std::vector<BestRowFields>& out) {
   size_t at = 0;
@@ -106,17 +100,25 @@ Status DecodeBestRow(std::string_view body, std::vector<BestRowFields>& out) {
 }
 
 Status RefreshBestRows(SqlSession& db, int64_t after_id) {
-  // The bounded id range ($2: no upper limit in fact) lets SQLite read the new summary rows
-  // through the record_id index (as UpdateBestRecords' trim does).
-  return WriteRows(db,
-                   std::string("SELECT DISTINCT ") + kGroupColumns +
-                       " FROM best_records WHERE record_id > $1 AND record_id <= $2",
-                   {after_id, std::numeric_limits<int64_t>::max()});
+  // The groups where a new summary row is among the kBestInRow first ($3): the others' best did
+  // not change (at 10^6 records most new rows enter the summary's 32 but not the first 16). The
+  // bounded id range ($2: no upper limit in fact) lets SQLite read the new summary rows through
+  // the record_id index (as UpdateBestRecords' trim does).
+  OPAL_RETURN_IF_ERROR(LockRows(db));
+  return WriteRows(
+      db,
+      "SELECT DISTINCT n.workload_id, n.target_id, n.framework, n.framework_major FROM "
+      "best_records n WHERE n.record_id > $1 AND n.record_id <= $2 AND (SELECT count(*) FROM "
+      "(SELECT 1 FROM best_records c WHERE c.workload_id = n.workload_id AND c.target_id = "
+      "n.target_id AND c.framework = n.framework AND c.framework_major = n.framework_major AND "
+      "(c.median_s, c.uid) < (n.median_s, n.uid) LIMIT $3) x) < $3",
+      {after_id, std::numeric_limits<int64_t>::max(), int64_t{kBestInRow}});
 }
 
 Status RebuildBestRows(SqlSession& db, const BestGroups& groups) {
   SqlParams params;
   const std::string where = BestGroupsWhere(groups, params);
+  OPAL_RETURN_IF_ERROR(LockRows(db));
   OPAL_RETURN_IF_ERROR(db.Query("DELETE FROM best_rows WHERE 1 = 1" + where, params));
   return WriteRows(db,
                    std::string("SELECT DISTINCT ") + kGroupColumns +

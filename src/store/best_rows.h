@@ -9,12 +9,14 @@
 // Body: the records one after another, in no particular order (readers sort them by
 // (median_s, uid)); a record is kBestFieldCount fields, each written as its length in bytes in
 // decimal, ':', then the bytes. Numbers are text: integers in decimal, doubles in their
-// shortest exact form (PostgreSQL's float8 output with extra_float_digits = 1; on SQLite the
-// session's opal_real_text function), so a record reads back bit-exact.
+// shortest exact form (PostgreSQL: SQL over float8 output with extra_float_digits = 1; SQLite:
+// opal_best_record, a function every SQLite session registers), so a record reads back
+// bit-exact.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -48,6 +50,9 @@ enum BestField {
   kBestFieldCount
 };
 using BestRowFields = std::array<std::string_view, kBestFieldCount>;
+
+// Appends one field to a body being encoded.
+void AppendBestField(std::string& body, std::string_view value);
 
 // Appends the records of a body to `out` (views into `body`); kInternal when it is malformed.
 Status DecodeBestRow(std::string_view body, std::vector<BestRowFields>& out);

@@ -146,7 +146,6 @@ const std::vector<Table>& Tables() {
         {7, "target_id", T::kBigInt, "NOT NULL"},
         {7, "framework", T::kText, "NOT NULL"},
         {7, "framework_major", T::kText, "NOT NULL"},
-        {7, "depth", T::kInteger, "NOT NULL"},
         {7, "body", T::kText, "NOT NULL"}},
        "PRIMARY KEY (workload_id, target_id, framework, framework_major)"},
       {4,
@@ -194,7 +193,17 @@ struct DataStep {
   Status (*run)(SqlSession&);
 };
 Status FillBestRecords(SqlSession& db) { return RebuildBestRecordsTable(db); }
-Status FillBestRows(SqlSession& db) { return RebuildBestRows(db, {}); }
+// Version 7's data step. PostgreSQL keeps a body in its row up to a page (toast_tuple_target):
+// by default a row over 2 kB has its body compressed or moved to the TOAST table, and reading
+// it back (a second index probe, decompression) cost as much as the rest of a lookup.
+Status FillBestRows(SqlSession& db) {
+  if (db.dialect().postgres) {
+    OPAL_RETURN_IF_ERROR(
+        db.ExecScript("ALTER TABLE best_rows SET (toast_tuple_target = 8160); ALTER TABLE "
+                      "best_rows ALTER COLUMN body SET STORAGE MAIN"));
+  }
+  return RebuildBestRows(db, {});
+}
 
 constexpr DataStep kDataSteps[] = {
     {2, BackfillFrameworkMajor}, {6, FillBestRecords}, {7, FillBestRows}};

@@ -50,16 +50,6 @@ std::string SqlDialect::Placeholders(std::string_view sql) const {
   return out;
 }
 
-std::string SqlDialect::TextBytes(std::string_view expr) const {
-  return postgres ? "octet_length(" + std::string(expr) + ")"
-                  : "length(CAST(" + std::string(expr) + " AS BLOB))";
-}
-
-std::string SqlDialect::RealText(std::string_view expr) const {
-  return postgres ? "CAST(" + std::string(expr) + " AS TEXT)"
-                  : "opal_real_text(" + std::string(expr) + ")";
-}
-
 const SqlDialect& SqliteDialect() {
   static const SqlDialect d{.name = "sqlite",
                             .postgres = false,

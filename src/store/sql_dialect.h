@@ -36,13 +36,6 @@ struct SqlDialect {
   // The aggregate that concatenates text (best_rows bodies: order not needed).
   std::string_view concat_agg;
 
-  // SQL for the length in bytes of text `expr`, and for double `expr` as its shortest exact
-  // text (PostgreSQL: float8 output with extra_float_digits = 1, set on every connection;
-  // SQLite: opal_real_text, a function each SqliteSession registers, since SQLite's own
-  // conversions round to 15-17 digits and are not exact at every magnitude).
-  std::string TextBytes(std::string_view expr) const;
-  std::string RealText(std::string_view expr) const;
-
   // The type name of a column in CREATE TABLE / ALTER TABLE.
   std::string_view TypeName(SqlType t) const;
   // `sql` with its $N placeholders in this backend's spelling (SQLite: ?N). Statements never

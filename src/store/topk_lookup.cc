@@ -203,18 +203,26 @@ Status TopKLookup::FromRows(const TopKQuery& q, std::vector<Record>& out) {
   auto w = workloads_.find(q.workload_key);
   auto t = targets_.find(q.target_key);
   if (w == workloads_.end() || t == targets_.end()) {
-    // Not seen yet: the workload's and target's rows and the groups' rows in one statement.
+    // Not seen yet: the workload's row (and the target's, unless remembered: a build looks up
+    // every workload on one target) and the groups' rows in one statement.
     if (workloads_.size() >= kMaxRemembered) workloads_.clear();
     if (targets_.size() >= kMaxRemembered) targets_.clear();
-    SqlParams params{q.workload_key, q.target_key};
+    t = targets_.find(q.target_key);
+    const bool known = t != targets_.end();
+    SqlParams params{q.workload_key};
+    if (known) params.push_back(t->second.id);
+    else params.push_back(q.target_key);
     const std::string sql =
-        "SELECT w.id, w.json, w.op, t.id, t.coarse_key, t.canonical, s.framework, s.body FROM "
-        "workloads w LEFT JOIN targets t ON t.key = $2 LEFT JOIN best_rows s ON s.workload_id = "
-        "w.id AND s.target_id = t.id" +
-        FrameworkFilter(q, "s.", params) + " WHERE w.key = $1";
+        std::string("SELECT w.id, w.json, w.op, ") +
+        (known ? "0, '', ''" : "t.id, t.coarse_key, t.canonical") +
+        ", s.framework, s.body FROM workloads w" +
+        (known ? "" : " LEFT JOIN targets t ON t.key = $2") +
+        " LEFT JOIN best_rows s ON s.workload_id = w.id AND s.target_id = " +
+        (known ? "$2" : "t.id") + FrameworkFilter(q, "s.", params) + " WHERE w.key = $1";
     OPAL_RETURN_IF_ERROR(db_.Query(sql, params, [&](const SqlRowView& row) {
       workloads_[q.workload_key] = KeyRow{row.Int(0), row.Text(1), row.Text(2)};
-      if (row.Int(3) > 0) targets_[q.target_key] = KeyRow{row.Int(3), row.Text(4), row.Text(5)};
+      if (!known && row.Int(3) > 0)
+        targets_[q.target_key] = KeyRow{row.Int(3), row.Text(4), row.Text(5)};
       if (std::string body = row.Text(7); !body.empty())
         bodies.push_back(Body::Of(row.Text(6), std::move(body)));
       return true;
