@@ -42,6 +42,7 @@ Status RebuildBestGroups(SqlSession& db, const BestGroups& groups);
 // best_records alone, every group: schema 6's data step (best_rows comes with schema 7).
 Status RebuildBestRecordsTable(SqlSession& db);
 // The same for one framework and major version (both "" = every group).
-Status RebuildBestRecords(SqlSession& db, const std::string& framework = "", const std::string& major = "");
+Status RebuildBestRecords(SqlSession& db, const std::string& framework = "",
+                          const std::string& major = "");
 
 }  // namespace opal::store

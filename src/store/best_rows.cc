@@ -14,12 +14,13 @@ struct Field {
   const char* column;
   bool text;
 };
-constexpr Field kFields[kBestFieldCount] = {
-    {"uid", true},          {"framework_version", true}, {"config", true},
-    {"error", true},        {"times", true},             {"median_s", false},
-    {"gflops", false},      {"opal_version", true},      {"compiler", true},
-    {"halide_version", true}, {"llvm_version", true},    {"host", true},
-    {"worker_id", true},    {"timestamp_us", false}};
+constexpr Field kFields[kBestFieldCount] = {{"uid", true},          {"framework_version", true},
+                                            {"config", true},       {"error", true},
+                                            {"times", true},        {"median_s", false},
+                                            {"gflops", false},      {"opal_version", true},
+                                            {"compiler", true},     {"halide_version", true},
+                                            {"llvm_version", true}, {"host", true},
+                                            {"worker_id", true},    {"timestamp_us", false}};
 
 constexpr const char* kGroupColumns = "workload_id, target_id, framework, framework_major";
 
@@ -120,10 +121,10 @@ Status RebuildBestRows(SqlSession& db, const BestGroups& groups) {
   const std::string where = BestGroupsWhere(groups, params);
   OPAL_RETURN_IF_ERROR(LockRows(db));
   OPAL_RETURN_IF_ERROR(db.Query("DELETE FROM best_rows WHERE 1 = 1" + where, params));
-  return WriteRows(db,
-                   std::string("SELECT DISTINCT ") + kGroupColumns +
-                       " FROM best_records WHERE 1 = 1" + where,
-                   params);
+  return WriteRows(
+      db,
+      std::string("SELECT DISTINCT ") + kGroupColumns + " FROM best_records WHERE 1 = 1" + where,
+      params);
 }
 
 }  // namespace opal::store

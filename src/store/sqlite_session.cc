@@ -77,8 +77,9 @@ void BestRecord(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
         break;
       default: {
         const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
-        AppendBestField(out, p ? std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(argv[i])))
-                               : std::string_view());
+        AppendBestField(out,
+                        p ? std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(argv[i])))
+                          : std::string_view());
       }
     }
   }

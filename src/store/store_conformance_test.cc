@@ -372,7 +372,8 @@ TEST_P(StoreConformance, BestRowsCheckNoticesAStaleRow) {
   if (GetParam() == "memory") GTEST_SKIP() << "no best_rows";
   std::vector<Record> rs;
   for (int i = 0; i < 20; ++i)
-    rs.push_back(MakeRecord({.config = "{\"i\":" + std::to_string(i) + "}", .median = (20 - i) * 1e-4}));
+    rs.push_back(
+        MakeRecord({.config = "{\"i\":" + std::to_string(i) + "}", .median = (20 - i) * 1e-4}));
   ASSERT_EQ(Put(rs), 20);
   ASSERT_TRUE(CheckBestRows(dsn_).ok());
   auto db = OpenSqlSession(dsn_);

@@ -35,8 +35,8 @@ TEST_P(SharedStore, ConcurrentWritersFromSeveralProcessesLoseNothing) {
         std::vector<Record> rs;
         for (int i = 0; i < kPerBatch; ++i)
           rs.push_back(MakeRecord({.workload = b % 7,
-                                   .config = "{\"p\":" + std::to_string(p) + ",\"i\":" +
-                                             std::to_string(b * kPerBatch + i) + "}",
+                                   .config = "{\"p\":" + std::to_string(p) +
+                                             ",\"i\":" + std::to_string(b * kPerBatch + i) + "}",
                                    // ties on purpose: the summaries order them by uid
                                    .median = 1e-3 * (1 + (p * 7919 + b * 31 + i * 17) % 40)}));
         auto n = (*s)->Put(rs);
@@ -103,21 +103,28 @@ TEST_P(SharedStore, Schema6IsMigratedInPlace) {
     ASSERT_TRUE(old.ok()) << old.status().message();
     EXPECT_EQ(*ReadSchemaVersion(**old), 6);
     SqlSession& db = **old;
-    ASSERT_TRUE(db.ExecScript("INSERT INTO workloads (key, op, json) VALUES ('conv2d-w0', 'conv2d', '{}'), "
-                              "('conv2d-w1', 'conv2d', '{}')")
-                    .ok());
-    ASSERT_TRUE(db.ExecScript("INSERT INTO targets (key, coarse_key, canonical) VALUES ('cpu-a', 'cpu', 'cpu')").ok());
+    ASSERT_TRUE(
+        db.ExecScript("INSERT INTO workloads (key, op, json) VALUES ('conv2d-w0', 'conv2d', '{}'), "
+                      "('conv2d-w1', 'conv2d', '{}')")
+            .ok());
+    ASSERT_TRUE(
+        db.ExecScript(
+              "INSERT INTO targets (key, coarse_key, canonical) VALUES ('cpu-a', 'cpu', 'cpu')")
+            .ok());
     // 40 records: 2 workloads x 2 versions x 10, one failed in 5, medians with ties.
     for (int i = 0; i < 40; ++i) {
       const std::string version = i % 2 ? "3.4" : "4.0";
-      ASSERT_TRUE(db.Query("INSERT INTO records (uid, workload_id, target_id, framework, framework_version, "
-                           "framework_major, config, status, error, times, median_s, gflops, opal_version, "
-                           "compiler, halide_version, llvm_version, host, worker_id, timestamp_us) VALUES ($1, $2, "
-                           "1, 'halide', $3, $4, '{}', $5, '', '[0.5]', $6, 1.0, '0.0.1', 'gcc', '14', '14', "
-                           "'h', 'w', $7)",
-                           {"u" + std::to_string(i), int64_t{1 + i % 4 / 2}, version, version.substr(0, 1),
-                            std::string(i % 5 == 4 ? "crash" : "ok"), 1e-3 * (1 + (i * 7) % 9), int64_t{i}})
-                      .ok());
+      ASSERT_TRUE(
+          db.Query(
+                "INSERT INTO records (uid, workload_id, target_id, framework, framework_version, "
+                "framework_major, config, status, error, times, median_s, gflops, opal_version, "
+                "compiler, halide_version, llvm_version, host, worker_id, timestamp_us) VALUES "
+                "($1, $2, "
+                "1, 'halide', $3, $4, '{}', $5, '', '[0.5]', $6, 1.0, '0.0.1', 'gcc', '14', '14', "
+                "'h', 'w', $7)",
+                {"u" + std::to_string(i), int64_t{1 + i % 4 / 2}, version, version.substr(0, 1),
+                 std::string(i % 5 == 4 ? "crash" : "ok"), 1e-3 * (1 + (i * 7) % 9), int64_t{i}})
+              .ok());
     }
     ASSERT_TRUE(db.Transaction([&] { return RebuildBestRecordsTable(db); }).ok());
   }
@@ -126,9 +133,11 @@ TEST_P(SharedStore, Schema6IsMigratedInPlace) {
   EXPECT_EQ(*(*s)->SchemaVersion(), CurrentSchemaVersion());
   Status rows = CheckBestRows(*dsn);
   EXPECT_TRUE(rows.ok()) << rows.message();
-  auto top = (*s)->TopK({.workload_key = "conv2d-w1", .target_key = "cpu-a", .framework = "halide", .k = 20});
+  auto top = (*s)->TopK(
+      {.workload_key = "conv2d-w1", .target_key = "cpu-a", .framework = "halide", .k = 20});
   ASSERT_TRUE(top.ok()) << top.status().message();
-  auto small = (*s)->TopK({.workload_key = "conv2d-w1", .target_key = "cpu-a", .framework = "halide", .k = 3});
+  auto small = (*s)->TopK(
+      {.workload_key = "conv2d-w1", .target_key = "cpu-a", .framework = "halide", .k = 3});
   ASSERT_TRUE(small.ok()) << small.status().message();
   ASSERT_EQ(top->size(), 16u);  // 20 records of the workload, 4 failed
   ASSERT_EQ(small->size(), 3u);

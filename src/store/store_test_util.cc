@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cctype>
 #include <charconv>
 #include <chrono>
-#include <map>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "store/best_rows.h"
@@ -121,28 +121,30 @@ Status CheckBestRows(const std::string& dsn) {
       {}, [&](const SqlRowView& r) {
         Fields f;
         for (int c = 4; c < 18; ++c)
-          f.push_back(c == 9 || c == 10 ? bits(r.Real(c)) : c == 17 ? std::to_string(r.Int(c)) : r.Text(c));
+          f.push_back(c == 9 || c == 10 ? bits(r.Real(c))
+                      : c == 17         ? std::to_string(r.Int(c))
+                                        : r.Text(c));
         want[group(r)].push_back(std::move(f));
         return true;
       }));
   Status bad = Status::Ok();
-  OPAL_RETURN_IF_ERROR(db->Query(
-      "SELECT workload_id, target_id, framework, framework_major, body FROM best_rows", {},
-      [&](const SqlRowView& r) {
-        std::vector<BestRowFields> decoded;
-        const std::string body = r.Text(4);
-        bad = DecodeBestRow(body, decoded);
-        for (const BestRowFields& d : decoded) {
-          Fields f(d.begin(), d.end());
-          for (int c : {kBestMedian, kBestGflops}) {
-            double v = 0;
-            std::from_chars(d[c].data(), d[c].data() + d[c].size(), v);
-            f[c] = bits(v);
-          }
-          got[group(r)].push_back(std::move(f));
-        }
-        return bad.ok();
-      }));
+  OPAL_RETURN_IF_ERROR(
+      db->Query("SELECT workload_id, target_id, framework, framework_major, body FROM best_rows",
+                {}, [&](const SqlRowView& r) {
+                  std::vector<BestRowFields> decoded;
+                  const std::string body = r.Text(4);
+                  bad = DecodeBestRow(body, decoded);
+                  for (const BestRowFields& d : decoded) {
+                    Fields f(d.begin(), d.end());
+                    for (int c : {kBestMedian, kBestGflops}) {
+                      double v = 0;
+                      std::from_chars(d[c].data(), d[c].data() + d[c].size(), v);
+                      f[c] = bits(v);
+                    }
+                    got[group(r)].push_back(std::move(f));
+                  }
+                  return bad.ok();
+                }));
   OPAL_RETURN_IF_ERROR(bad);
   for (auto& [g, rs] : want) {
     sort(rs);
@@ -152,11 +154,12 @@ Status CheckBestRows(const std::string& dsn) {
   for (const auto& [g, rs] : want) {
     if (!got.contains(g)) return Error(ErrorCode::kFailed, "best_rows: group {} has no row", g);
     if (got[g] != rs)
-      return Error(ErrorCode::kFailed, "best_rows: group {} holds {} records, not its {} best", g, got[g].size(),
-                   rs.size());
+      return Error(ErrorCode::kFailed, "best_rows: group {} holds {} records, not its {} best", g,
+                   got[g].size(), rs.size());
   }
   for (const auto& [g, rs] : got)
-    if (!want.contains(g)) return Error(ErrorCode::kFailed, "best_rows: group {} has no valid record", g);
+    if (!want.contains(g))
+      return Error(ErrorCode::kFailed, "best_rows: group {} has no valid record", g);
   return Status::Ok();
 }
 

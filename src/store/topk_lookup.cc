@@ -210,15 +210,17 @@ Status TopKLookup::FromRows(const TopKQuery& q, std::vector<Record>& out) {
     t = targets_.find(q.target_key);
     const bool known = t != targets_.end();
     SqlParams params{q.workload_key};
-    if (known) params.push_back(t->second.id);
-    else params.push_back(q.target_key);
-    const std::string sql =
-        std::string("SELECT w.id, w.json, w.op, ") +
-        (known ? "0, '', ''" : "t.id, t.coarse_key, t.canonical") +
-        ", s.framework, s.body FROM workloads w" +
-        (known ? "" : " LEFT JOIN targets t ON t.key = $2") +
-        " LEFT JOIN best_rows s ON s.workload_id = w.id AND s.target_id = " +
-        (known ? "$2" : "t.id") + FrameworkFilter(q, "s.", params) + " WHERE w.key = $1";
+    if (known)
+      params.push_back(t->second.id);
+    else
+      params.push_back(q.target_key);
+    const std::string sql = std::string("SELECT w.id, w.json, w.op, ") +
+                            (known ? "0, '', ''" : "t.id, t.coarse_key, t.canonical") +
+                            ", s.framework, s.body FROM workloads w" +
+                            (known ? "" : " LEFT JOIN targets t ON t.key = $2") +
+                            " LEFT JOIN best_rows s ON s.workload_id = w.id AND s.target_id = " +
+                            (known ? "$2" : "t.id") + FrameworkFilter(q, "s.", params) +
+                            " WHERE w.key = $1";
     OPAL_RETURN_IF_ERROR(db_.Query(sql, params, [&](const SqlRowView& row) {
       workloads_[q.workload_key] = KeyRow{row.Int(0), row.Text(1), row.Text(2)};
       if (!known && row.Int(3) > 0)
@@ -240,8 +242,7 @@ Status TopKLookup::FromRows(const TopKQuery& q, std::vector<Record>& out) {
       return true;
     }));
   }
-  if (t != targets_.end())
-    OPAL_RETURN_IF_ERROR(Emit(q, w->second, &t->second, bodies, q.k, out));
+  if (t != targets_.end()) OPAL_RETURN_IF_ERROR(Emit(q, w->second, &t->second, bodies, q.k, out));
   const int missing = q.k - static_cast<int>(out.size());
   if (!q.coarse_fallback || missing <= 0 || q.target_coarse_key.empty()) return Status::Ok();
   // The other targets of the coarse key: their rows are read with each group's row.
