@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "store/best_rows.h"
 #include "store/sql_session.h"
 
 namespace opal::store {
@@ -59,7 +60,7 @@ Status UpdateBestRecords(SqlSession& db, int64_t after_id) {
   // over every touched group sorted the whole summary once per batch, most of an import's time
   // at 10^6 records (docs/store.md). The bounded id range ($3: no upper limit in fact) makes
   // SQLite's planner read the new rows through the record_id index rather than scan the summary.
-  return db.Query(
+  OPAL_RETURN_IF_ERROR(db.Query(
       "DELETE FROM best_records WHERE record_id IN (SELECT b.record_id FROM (SELECT DISTINCT "
       "workload_id, target_id, framework, framework_major FROM best_records WHERE record_id > $1 "
       "AND record_id <= $3) "
@@ -68,17 +69,16 @@ Status UpdateBestRecords(SqlSession& db, int64_t after_id) {
       "b.uid) >= (SELECT c.median_s, c.uid FROM best_records c WHERE c.workload_id = "
       "g.workload_id AND c.target_id = g.target_id AND c.framework = g.framework AND "
       "c.framework_major = g.framework_major ORDER BY c.median_s, c.uid LIMIT 1 OFFSET $2))",
-      {after_id, int64_t{kBestPerGroup}, std::numeric_limits<int64_t>::max()});
+      {after_id, int64_t{kBestPerGroup}, std::numeric_limits<int64_t>::max()}));
+  return RefreshBestRows(db, after_id);
 }
 
 Status RebuildBestRecords(SqlSession& db, const std::string& framework, const std::string& major) {
   return RebuildBestGroups(db, BestGroups{.framework = framework, .major = major});
 }
 
-Status RebuildBestGroups(SqlSession& db, const BestGroups& g) {
-  // The same conditions on both tables, with the parameters that apply.
+std::string BestGroupsWhere(const BestGroups& g, SqlParams& params) {
   std::string where;
-  SqlParams params;
   auto add = [&](bool apply, const char* column, SqlValue v) {
     if (!apply) return;
     params.push_back(std::move(v));
@@ -88,6 +88,15 @@ Status RebuildBestGroups(SqlSession& db, const BestGroups& g) {
   add(g.target_id > 0, "target_id", g.target_id);
   add(!g.framework.empty(), "framework", g.framework);
   add(!g.major.empty(), "framework_major", g.major);
+  return where;
+}
+
+namespace {
+
+Status RebuildTable(SqlSession& db, const BestGroups& g) {
+  // The same conditions on both tables, with the parameters that apply.
+  SqlParams params;
+  const std::string where = BestGroupsWhere(g, params);
   OPAL_RETURN_IF_ERROR(db.Query("DELETE FROM best_records WHERE 1 = 1" + where, params));
   params.push_back(int64_t{kBestPerGroup});
   return db.Query(
@@ -98,5 +107,14 @@ Status RebuildBestGroups(SqlSession& db, const BestGroups& g) {
           where + ") ranked WHERE rank <= $" + std::to_string(params.size()),
       params);
 }
+
+}  // namespace
+
+Status RebuildBestGroups(SqlSession& db, const BestGroups& g) {
+  OPAL_RETURN_IF_ERROR(RebuildTable(db, g));
+  return RebuildBestRows(db, g);
+}
+
+Status RebuildBestRecordsTable(SqlSession& db) { return RebuildTable(db, {}); }
 
 }  // namespace opal::store

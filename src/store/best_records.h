@@ -1,5 +1,6 @@
 // The per-group best-record summary: for every (workload, target, framework, major version), the
-// kBestPerGroup fastest valid records, copied whole into table best_records. Top-k lookups with
+// kBestPerGroup fastest valid records, copied whole into table best_records (and, from schema 7,
+// the kBestInRow fastest of them encoded in one row per group: best_rows.h). Top-k lookups with
 // k <= kBestPerGroup read only this small, hot table -- the group's best rows lie together in
 // its index -- instead of fetching k rows scattered over a records table of 10^7 rows. It is
 // kept consistent with records in the same transaction as every change to them: inserts
@@ -10,10 +11,9 @@
 #include <string>
 
 #include "opal/status.h"
+#include "store/sql_session.h"
 
 namespace opal::store {
-
-class SqlSession;
 
 constexpr int kBestPerGroup = 32;
 
@@ -22,7 +22,8 @@ constexpr int kBestPerGroup = 32;
 extern const char* const kBestColumns;
 
 // Inside a transaction, after records with ids > `after_id` were inserted: adds those that are
-// among their group's kBestPerGroup fastest, then drops what they pushed out.
+// among their group's kBestPerGroup fastest, then drops what they pushed out, and rewrites the
+// best_rows of the groups that received records.
 Status UpdateBestRecords(SqlSession& db, int64_t after_id);
 
 // Which summary groups to recompute: every condition given (non-zero, non-empty) applies.
@@ -33,9 +34,15 @@ struct BestGroups {
   std::string major;
 };
 
-// Inside a transaction: recomputes those groups of the summary from records.
+// " AND column = $N" for every condition of `groups`, with its value appended to `params`.
+std::string BestGroupsWhere(const BestGroups& groups, SqlParams& params);
+
+// Inside a transaction: recomputes those groups of the summary (and their best_rows) from records.
 Status RebuildBestGroups(SqlSession& db, const BestGroups& groups);
+// best_records alone, every group: schema 6's data step (best_rows comes with schema 7).
+Status RebuildBestRecordsTable(SqlSession& db);
 // The same for one framework and major version (both "" = every group).
-Status RebuildBestRecords(SqlSession& db, const std::string& framework = "", const std::string& major = "");
+Status RebuildBestRecords(SqlSession& db, const std::string& framework = "",
+                          const std::string& major = "");
 
 }  // namespace opal::store

@@ -4,6 +4,7 @@
 
 #include "opal/record.h"
 #include "store/best_records.h"
+#include "store/best_rows.h"
 #include "store/sql_session.h"
 
 namespace opal::store {
@@ -39,7 +40,8 @@ struct Index {
 // and the top-k index. 3: the task queue (docs/distributed.md). 4: the cost-model registry.
 // 5: lost holders of a task counted apart from its attempts, leases indexed for reclaiming.
 // 6: the best-record summary (best_records.h), stored in the order of its groups; records_by_key
-// dropped (records_topk starts with the same columns).
+// dropped (records_topk starts with the same columns). 7: the one-row best-k summary
+// (best_rows.h): a group's fastest records in one row, a lookup reads one row per group.
 const std::vector<Table>& Tables() {
   static const std::vector<Table> tables = {
       {1,
@@ -138,6 +140,14 @@ const std::vector<Table>& Tables() {
         {6, "timestamp_us", T::kBigInt, "NOT NULL"}},
        "PRIMARY KEY (workload_id, target_id, framework, framework_major, median_s, uid)",
        /*clustered=*/true},
+      {7,
+       "best_rows",
+       {{7, "workload_id", T::kBigInt, "NOT NULL"},
+        {7, "target_id", T::kBigInt, "NOT NULL"},
+        {7, "framework", T::kText, "NOT NULL"},
+        {7, "framework_major", T::kText, "NOT NULL"},
+        {7, "body", T::kText, "NOT NULL"}},
+       "PRIMARY KEY (workload_id, target_id, framework, framework_major)"},
       {4,
        "cost_models",
        {{4, "name", T::kText, "PRIMARY KEY"},
@@ -182,9 +192,21 @@ struct DataStep {
   int version;
   Status (*run)(SqlSession&);
 };
-Status FillBestRecords(SqlSession& db) { return RebuildBestRecords(db); }
+Status FillBestRecords(SqlSession& db) { return RebuildBestRecordsTable(db); }
+// Version 7's data step. PostgreSQL keeps a body in its row up to a page (toast_tuple_target):
+// by default a row over 2 kB has its body compressed or moved to the TOAST table, and reading
+// it back (a second index probe, decompression) cost as much as the rest of a lookup.
+Status FillBestRows(SqlSession& db) {
+  if (db.dialect().postgres) {
+    OPAL_RETURN_IF_ERROR(
+        db.ExecScript("ALTER TABLE best_rows SET (toast_tuple_target = 8160); ALTER TABLE "
+                      "best_rows ALTER COLUMN body SET STORAGE MAIN"));
+  }
+  return RebuildBestRows(db, {});
+}
 
-constexpr DataStep kDataSteps[] = {{2, BackfillFrameworkMajor}, {6, FillBestRecords}};
+constexpr DataStep kDataSteps[] = {
+    {2, BackfillFrameworkMajor}, {6, FillBestRecords}, {7, FillBestRows}};
 
 constexpr Migration kMigrations[] = {
     {1, "workloads, targets, records"},
@@ -193,6 +215,7 @@ constexpr Migration kMigrations[] = {
     {4, "cost-model registry"},
     {5, "task queue: lost holders counted apart from attempts, index of leases"},
     {6, "best-record summary for top-k lookups"},
+    {7, "one-row best-k summary per group"},
 };
 
 std::string ColumnDdl(const Column& c, const SqlDialect& d) {

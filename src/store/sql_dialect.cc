@@ -57,7 +57,8 @@ const SqlDialect& SqliteDialect() {
                             .for_update = "",
                             .migration_lock = "",
                             .clustered = " WITHOUT ROWID",
-                            .insert_rows = 1};
+                            .insert_rows = 1,
+                            .concat_agg = "group_concat"};
   return d;
 }
 
@@ -68,7 +69,8 @@ const SqlDialect& PostgresDialect() {
                             .for_update = " FOR UPDATE",
                             .migration_lock = "SELECT pg_advisory_xact_lock(7170616)",
                             .clustered = "",
-                            .insert_rows = 500};
+                            .insert_rows = 500,
+                            .concat_agg = "string_agg"};
   return d;
 }
 

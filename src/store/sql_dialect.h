@@ -33,6 +33,8 @@ struct SqlDialect {
   // SQLite runs one cached single-row statement fastest (a statement with thousands of
   // parameters is parsed anew each time).
   int insert_rows = 1;
+  // The aggregate that concatenates text (best_rows bodies: order not needed).
+  std::string_view concat_agg;
 
   // The type name of a column in CREATE TABLE / ALTER TABLE.
   std::string_view TypeName(SqlType t) const;

@@ -8,6 +8,7 @@
 
 #include "opal/record_store.h"
 #include "store/schema.h"
+#include "store/sql_session.h"
 #include "store/store_test_util.h"
 
 namespace opal::store::testing {
@@ -16,9 +17,18 @@ namespace {
 class StoreConformance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto s = FreshStore(GetParam());
+    auto dsn = FreshDsn(GetParam());
+    ASSERT_TRUE(dsn.ok()) << dsn.status().message();
+    dsn_ = *dsn;
+    auto s = RecordStore::Open(dsn_);
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(*s);
+  }
+  // The SQL stores' one-row summaries hold exactly each group's best records (memory: nothing).
+  void ExpectBestRowsMatch(const std::string& dsn, const std::string& when) {
+    if (GetParam() == "memory") return;
+    Status st = CheckBestRows(dsn);
+    EXPECT_TRUE(st.ok()) << when << ": " << st.message();
   }
   int64_t Put(const std::vector<Record>& rs) {
     auto n = store_->Put(rs);
@@ -30,6 +40,7 @@ class StoreConformance : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? *r : std::vector<Record>{};
   }
+  std::string dsn_;
   std::unique_ptr<RecordStore> store_;
 };
 
@@ -118,7 +129,8 @@ TEST_P(StoreConformance, TopKMatchesAFullSortAtEverySize) {
       uids.push_back(r.uid);
     return uids;
   };
-  for (int k : {1, 10, 32, 33, 100}) {
+  ExpectBestRowsMatch(dsn_, "after the puts");
+  for (int k : {1, 10, 16, 17, 32, 33, 100}) {
     EXPECT_EQ(got("cpu-x86_64-avx2-aaaa", "1.7", k), expect("cpu-x86_64-avx2-aaaa", "1", k))
         << "k=" << k;
     EXPECT_EQ(got("cpu-x86_64-avx2-aaaa", "", k), expect("cpu-x86_64-avx2-aaaa", "", k))
@@ -142,7 +154,8 @@ TEST_P(StoreConformance, TopKMatchesAFullSortAtEverySize) {
       if (same[i]->uid == r.uid) return false;
     return true;
   });
-  for (int k : {5, 32, 40})
+  ExpectBestRowsMatch(dsn_, "after the prune");
+  for (int k : {5, 16, 32, 40})
     EXPECT_EQ(got("cpu-x86_64-avx2-aaaa", "1.0", k), expect("cpu-x86_64-avx2-aaaa", "1", k))
         << "after prune, k=" << k;
 }
@@ -299,6 +312,7 @@ TEST_P(StoreConformance, PruneKeepsTheBestAndNeverTouchesOtherVersions) {
   EXPECT_EQ(top[1].median_s, 2e-3);
   EXPECT_EQ(
       Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .k = 10}).size(), 5u);
+  ExpectBestRowsMatch(dsn_, "after the prune");
   EXPECT_FALSE(store_->Prune("halide", "1.0", -1).ok());
 }
 
@@ -314,6 +328,7 @@ TEST_P(StoreConformance, DeleteRemovesWhatTheFilterSelectsAndRefusesEverything) 
   auto top = Top({.workload_key = "conv2d-w0", .target_key = "cpu-x86_64-avx2-aaaa", .k = 5});
   ASSERT_EQ(top.size(), 1u) << "deleted records are gone from top-k too";
   EXPECT_EQ(top[0].framework_version, "1.0");
+  ExpectBestRowsMatch(dsn_, "after the delete");
 }
 
 // Three measurements of one config become one record with all nine times, oldest first; other
@@ -348,7 +363,28 @@ TEST_P(StoreConformance, MergeDuplicatesKeepsEveryTimeOfAConfig) {
                   .k = 5});
   ASSERT_EQ(top.size(), 2u);
   EXPECT_EQ(top[0].uid, merged[0].uid) << "top-k sees the merged record";
+  ExpectBestRowsMatch(dsn_, "after the merge");
   EXPECT_EQ(*store_->MergeDuplicates(), 0) << "nothing left to merge";
+}
+
+// The check the tests above rely on sees a stale, emptied or missing best_rows row.
+TEST_P(StoreConformance, BestRowsCheckNoticesAStaleRow) {
+  if (GetParam() == "memory") GTEST_SKIP() << "no best_rows";
+  std::vector<Record> rs;
+  for (int i = 0; i < 20; ++i)
+    rs.push_back(
+        MakeRecord({.config = "{\"i\":" + std::to_string(i) + "}", .median = (20 - i) * 1e-4}));
+  ASSERT_EQ(Put(rs), 20);
+  ASSERT_TRUE(CheckBestRows(dsn_).ok());
+  auto db = OpenSqlSession(dsn_);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  // The fastest record deleted behind the summary's back: its row is now stale.
+  ASSERT_TRUE((*db)->Query("DELETE FROM records WHERE uid = $1", {rs.back().uid}).ok());
+  EXPECT_FALSE(CheckBestRows(dsn_).ok());
+  ASSERT_TRUE((*db)->ExecScript("UPDATE best_rows SET body = ''").ok());
+  EXPECT_FALSE(CheckBestRows(dsn_).ok());
+  ASSERT_TRUE((*db)->ExecScript("DELETE FROM best_rows").ok());
+  EXPECT_FALSE(CheckBestRows(dsn_).ok());
 }
 
 // Quotes, semicolons, SQL comments and non-ASCII text are data, never SQL.
@@ -371,6 +407,7 @@ TEST_P(StoreConformance, HostileStringsAreStoredVerbatim) {
   EXPECT_EQ(top[0].provenance.host, r.provenance.host);
   EXPECT_EQ(top[0].uid, r.ComputeUid()) << "content read back is bit-identical";
   EXPECT_EQ(*store_->Count({}), 2) << "no statement was injected";
+  ExpectBestRowsMatch(dsn_, "hostile strings");
 }
 
 // Export to JSON lines, import into a fresh store of the same kind, export again: the two files
@@ -413,6 +450,15 @@ TEST_P(StoreConformance, ExportImportRoundTripIsBitExactAndIdempotent) {
   EXPECT_EQ(*(*other)->Put(imported), 0) << "importing twice adds nothing";
   EXPECT_EQ(export_all(**other), first);
   for (size_t i = 0; i < rs.size(); ++i) EXPECT_EQ(imported[i].uid, rs[i].uid);
+  ExpectBestRowsMatch(*dsn, "after the import");
+  // Top-k reads the awkward doubles back bit-exact too (the SQL stores: from best_rows' text).
+  for (int i = 0; i < 5; ++i) {
+    auto top = (*other)->TopK({.workload_key = rs[static_cast<size_t>(i)].workload_key,
+                               .target_key = rs[static_cast<size_t>(i)].target_key,
+                               .k = 3});
+    ASSERT_TRUE(top.ok() && top->size() == 1u) << "workload " << i;
+    EXPECT_EQ((*top)[0].ComputeUid(), rs[static_cast<size_t>(i)].uid) << "workload " << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,

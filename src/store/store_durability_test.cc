@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "opal/record_store.h"
+#include "store/best_records.h"
 #include "store/schema.h"
 #include "store/sql_session.h"
 #include "store/store_test_util.h"
@@ -33,8 +34,11 @@ TEST_P(SharedStore, ConcurrentWritersFromSeveralProcessesLoseNothing) {
       for (int b = 0; b < kBatches; ++b) {
         std::vector<Record> rs;
         for (int i = 0; i < kPerBatch; ++i)
-          rs.push_back(MakeRecord({.workload = b % 7, .config = "{\"p\":" + std::to_string(p) + ",\"i\":" +
-                                                                 std::to_string(b * kPerBatch + i) + "}"}));
+          rs.push_back(MakeRecord({.workload = b % 7,
+                                   .config = "{\"p\":" + std::to_string(p) +
+                                             ",\"i\":" + std::to_string(b * kPerBatch + i) + "}",
+                                   // ties on purpose: the summaries order them by uid
+                                   .median = 1e-3 * (1 + (p * 7919 + b * 31 + i * 17) % 40)}));
         auto n = (*s)->Put(rs);
         if (!n.ok()) {
           fprintf(stderr, "writer %d: %s\n", p, n.status().message().c_str());
@@ -54,6 +58,9 @@ TEST_P(SharedStore, ConcurrentWritersFromSeveralProcessesLoseNothing) {
   auto s = RecordStore::Open(*dsn);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*(*s)->Count({}), kProcs * kBatches * kPerBatch);
+  // Every group's one-row summary holds its best records although writers raced on it.
+  Status rows = CheckBestRows(*dsn);
+  EXPECT_TRUE(rows.ok()) << rows.message();
 }
 
 // A store written by schema version 1 (before framework_major existed) is migrated on open and
@@ -82,6 +89,60 @@ TEST_P(SharedStore, OlderSchemaIsMigratedOnOpen) {
   ASSERT_TRUE(top.ok()) << top.status().message();
   ASSERT_EQ(top->size(), 1u);
   EXPECT_EQ((*top)[0].median_s, 0.5);
+  Status rows = CheckBestRows(*dsn);
+  EXPECT_TRUE(rows.ok()) << rows.message();
+}
+
+// A store of schema 6 (best_records, no best_rows) is migrated in place on open: every group's
+// row is filled from its summary, and lookups read it.
+TEST_P(SharedStore, Schema6IsMigratedInPlace) {
+  auto dsn = FreshDsn(GetParam());
+  ASSERT_TRUE(dsn.ok()) << dsn.status().message();
+  {
+    auto old = OpenSqlSession(*dsn, /*max_version=*/6);
+    ASSERT_TRUE(old.ok()) << old.status().message();
+    EXPECT_EQ(*ReadSchemaVersion(**old), 6);
+    SqlSession& db = **old;
+    ASSERT_TRUE(
+        db.ExecScript("INSERT INTO workloads (key, op, json) VALUES ('conv2d-w0', 'conv2d', '{}'), "
+                      "('conv2d-w1', 'conv2d', '{}')")
+            .ok());
+    ASSERT_TRUE(
+        db.ExecScript(
+              "INSERT INTO targets (key, coarse_key, canonical) VALUES ('cpu-a', 'cpu', 'cpu')")
+            .ok());
+    // 40 records: 2 workloads x 2 versions x 10, one failed in 5, medians with ties.
+    for (int i = 0; i < 40; ++i) {
+      const std::string version = i % 2 ? "3.4" : "4.0";
+      ASSERT_TRUE(
+          db.Query(
+                "INSERT INTO records (uid, workload_id, target_id, framework, framework_version, "
+                "framework_major, config, status, error, times, median_s, gflops, opal_version, "
+                "compiler, halide_version, llvm_version, host, worker_id, timestamp_us) VALUES "
+                "($1, $2, "
+                "1, 'halide', $3, $4, '{}', $5, '', '[0.5]', $6, 1.0, '0.0.1', 'gcc', '14', '14', "
+                "'h', 'w', $7)",
+                {"u" + std::to_string(i), int64_t{1 + i % 4 / 2}, version, version.substr(0, 1),
+                 std::string(i % 5 == 4 ? "crash" : "ok"), 1e-3 * (1 + (i * 7) % 9), int64_t{i}})
+              .ok());
+    }
+    ASSERT_TRUE(db.Transaction([&] { return RebuildBestRecordsTable(db); }).ok());
+  }
+  auto s = RecordStore::Open(*dsn);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(*(*s)->SchemaVersion(), CurrentSchemaVersion());
+  Status rows = CheckBestRows(*dsn);
+  EXPECT_TRUE(rows.ok()) << rows.message();
+  auto top = (*s)->TopK(
+      {.workload_key = "conv2d-w1", .target_key = "cpu-a", .framework = "halide", .k = 20});
+  ASSERT_TRUE(top.ok()) << top.status().message();
+  auto small = (*s)->TopK(
+      {.workload_key = "conv2d-w1", .target_key = "cpu-a", .framework = "halide", .k = 3});
+  ASSERT_TRUE(small.ok()) << small.status().message();
+  ASSERT_EQ(top->size(), 16u);  // 20 records of the workload, 4 failed
+  ASSERT_EQ(small->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*small)[i].uid, (*top)[i].uid) << i;
+  for (size_t i = 1; i < top->size(); ++i) EXPECT_LE((*top)[i - 1].median_s, (*top)[i].median_s);
 }
 
 TEST_P(SharedStore, NewerSchemaIsRefusedWithAClearMessage) {

@@ -2,13 +2,18 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <chrono>
+#include <bit>
 #include <cctype>
+#include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
+#include "store/best_rows.h"
 #include "store/sql_session.h"
 
 namespace opal::store::testing {
@@ -91,6 +96,71 @@ Result<std::vector<double>> RoundTripMicros(const std::string& dsn, int n) {
     us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   return us;
+}
+
+Status CheckBestRows(const std::string& dsn) {
+  OPAL_ASSIGN_OR_RETURN(auto db, OpenSqlSession(dsn));
+  // A record as the body's fields, doubles as their bits; groups by "w t framework major".
+  using Fields = std::vector<std::string>;
+  auto bits = [](double v) { return std::to_string(std::bit_cast<uint64_t>(v)); };
+  auto sort = [](std::vector<Fields>& rs) {
+    std::sort(rs.begin(), rs.end(), [](const Fields& a, const Fields& b) {
+      const double ma = std::bit_cast<double>(std::stoull(a[kBestMedian]));
+      const double mb = std::bit_cast<double>(std::stoull(b[kBestMedian]));
+      return ma != mb ? ma < mb : a[kBestUid] < b[kBestUid];
+    });
+  };
+  std::map<std::string, std::vector<Fields>> want, got;
+  auto group = [](const SqlRowView& r) {
+    return r.Text(0) + " " + r.Text(1) + " " + r.Text(2) + " " + r.Text(3);
+  };
+  OPAL_RETURN_IF_ERROR(db->Query(
+      "SELECT workload_id, target_id, framework, framework_major, uid, framework_version, config, "
+      "error, times, median_s, gflops, opal_version, compiler, halide_version, llvm_version, host, "
+      "worker_id, timestamp_us FROM records WHERE status = 'ok'",
+      {}, [&](const SqlRowView& r) {
+        Fields f;
+        for (int c = 4; c < 18; ++c)
+          f.push_back(c == 9 || c == 10 ? bits(r.Real(c))
+                      : c == 17         ? std::to_string(r.Int(c))
+                                        : r.Text(c));
+        want[group(r)].push_back(std::move(f));
+        return true;
+      }));
+  Status bad = Status::Ok();
+  OPAL_RETURN_IF_ERROR(
+      db->Query("SELECT workload_id, target_id, framework, framework_major, body FROM best_rows",
+                {}, [&](const SqlRowView& r) {
+                  std::vector<BestRowFields> decoded;
+                  const std::string body = r.Text(4);
+                  bad = DecodeBestRow(body, decoded);
+                  for (const BestRowFields& d : decoded) {
+                    Fields f(d.begin(), d.end());
+                    for (int c : {kBestMedian, kBestGflops}) {
+                      double v = 0;
+                      std::from_chars(d[c].data(), d[c].data() + d[c].size(), v);
+                      f[c] = bits(v);
+                    }
+                    got[group(r)].push_back(std::move(f));
+                  }
+                  return bad.ok();
+                }));
+  OPAL_RETURN_IF_ERROR(bad);
+  for (auto& [g, rs] : want) {
+    sort(rs);
+    if (rs.size() > static_cast<size_t>(kBestInRow)) rs.resize(kBestInRow);
+  }
+  for (auto& [g, rs] : got) sort(rs);
+  for (const auto& [g, rs] : want) {
+    if (!got.contains(g)) return Error(ErrorCode::kFailed, "best_rows: group {} has no row", g);
+    if (got[g] != rs)
+      return Error(ErrorCode::kFailed, "best_rows: group {} holds {} records, not its {} best", g,
+                   got[g].size(), rs.size());
+  }
+  for (const auto& [g, rs] : got)
+    if (!want.contains(g))
+      return Error(ErrorCode::kFailed, "best_rows: group {} has no valid record", g);
+  return Status::Ok();
 }
 
 Result<double> DatabaseBytes(const std::string& dsn) {

@@ -42,6 +42,12 @@ Result<std::unique_ptr<RecordStore>> FreshStore(const std::string& kind);
 // reached, kInternal when the database exists already.
 Result<std::string> NewPostgresDatabase(const std::string& server_dsn, const std::string& name);
 
+// For a SQL store: Ok when every best_rows row holds exactly its group's fastest valid records
+// (the kBestInRow first by (median_s, uid), every field bit-exact as in records) and every group
+// with a valid record has its row; else kFailed naming the first difference. Tests call it after
+// each kind of change to the records.
+Status CheckBestRows(const std::string& dsn);
+
 // Bytes the PostgreSQL database of `dsn` takes on disk (pg_database_size: tables, indexes, TOAST).
 Result<double> DatabaseBytes(const std::string& dsn);
 
