@@ -358,9 +358,11 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
       [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.bound_value < y.bound_value; });
   log::Debug("search: bounds at {:.3f} s, best {:.3f}, bound {:.3f}", elapsed(), best,
              res.stats.lower_bound);
-  // Balanced seeds with every variant, the most promising size before the next.
+  // Balanced seeds: the first variant over every size, then the others, most promising sizes
+  // first.
   const auto balanced_deadline = at(0.85);
-  for (const SpaceForBatch& sp : spaces) balanced(sp, true, balanced_deadline);
+  for (bool more : {false, true})
+    for (const SpaceForBatch& sp : spaces) balanced(sp, more, balanced_deadline);
   log::Debug("search: balanced seeds at {:.3f} s, best {:.3f}", elapsed(), best);
   // Bounds below the incumbent are refined again against it (until 0.97 T): a closer incumbent
   // narrows the range of cycles and tails to cover, and the boxes are split finer (to 0.2 % of

@@ -189,9 +189,9 @@ void SeedBalancedPlans(const PlanContext& ctx, const Goal& goal, const SearchOpt
     bool relaxed;
   };
   static const std::vector<Variant> kFirst = {{0, 0, false}},
-                                    kMore = {{0, 0, false}, {0, 0, true},     {0, -1, true},
-                                             {1, 0, false}, {1, 0.06, false}, {0.5, 0, false},
-                                             {4, 0, false}, {1, 0.03, false}, {4, 0.03, false}};
+                                    kMore = {{0, 0, true},     {0, -1, true},   {1, 0, false},
+                                             {1, 0.06, false}, {0.5, 0, false}, {4, 0, false},
+                                             {1, 0.03, false}, {4, 0.03, false}};
   const auto& variants = more ? kMore : kFirst;
   const bool relaxed = more && !sp.relaxed_config.empty();
   if (relaxed) {
