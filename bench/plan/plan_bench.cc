@@ -2,6 +2,9 @@
 // 256 and 1,024 GPUs available; prints the median time of SearchPlan (throughput goal) over
 // repeats, and the time of the full report (homogeneous baselines + Pareto front).
 //   plan_bench [repeats=3] [time limit s=2, 0 = none] [gpu counts...]
+// Under each row, the last search's best plan split into the schedule's terms (fill, transfers,
+// steady state, tail) beside the stated bound; OPAL_PLAN_STAGES=1 lists its stages too, and
+// OPAL_LOG=debug the search's phases and, per micro-batch size, the relaxation's cheapest box.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -98,6 +101,22 @@ int main(int argc, char** argv) {
     fmt::print("{:>6}  {:>9.3f} {:>9.3f} {:>9.3f}  {:>10} {:>10.3f}  {:>10.2f}  {}\n", total,
                times.front(), times[times.size() / 2], times.back(), last.stats.nodes,
                rep.ok() ? report_s : -1.0, last.found ? last.best.iter_time : 0.0, shape);
+    if (last.found) {
+      const PipelineTerms& t = last.best.terms;
+      fmt::print(
+          "        terms: fill {:.3f} + p2p {:.3f} + steady {:.3f} ({} x {:.5f}) + tail {:.3f}; "
+          "bound {:.3f}\n",
+          t.fill_layers, t.fill_p2p, t.steady, last.best.num_micro - 1,
+          t.steady / std::max(1, last.best.num_micro - 1), t.tail, last.stats.lower_bound);
+      if (std::getenv("OPAL_PLAN_STAGES"))
+        for (const auto& st : last.best.stages)
+          fmt::print(
+              "        [{},{}) {} tp{} dp{}{} fb {:.4f} p2p {:.4f} ar {:.3f} upd {:.3f} mem "
+              "{:.1f}\n",
+              st.first, st.end, cluster->pools[st.pool].gpu.name, st.tp, st.dp,
+              st.mixed.empty() ? "" : " mixed", st.fwd + st.bwd, st.p2p_out, st.allreduce,
+              st.update, st.memory / 1e9);
+    }
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "opal/log.h"
 #include "opal/plan_search.h"
 #include "plan/cost_terms.h"
 #include "plan/search_space.h"
@@ -270,15 +271,45 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   const bool limited = options.time_limit_s > 0;
   const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                  std::chrono::duration<double>(options.time_limit_s));
-  // With a time limit, the balanced seeds of all micro-batch sizes run until half of it (or a
-  // quarter after the bounds, when building the spaces took longer).
-  const auto seed_deadline =
-      limited ? t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                         std::chrono::duration<double>(options.time_limit_s / 2))
-              : std::chrono::steady_clock::time_point::max();
+  double min_price = kInf;
+  for (const auto& p : ctx.cluster->pools) min_price = std::min(min_price, p.PricePerGpuHour());
+  const double iters = static_cast<double>(ctx.model->iterations);
+  // With a time limit T, the phases end at shares of it: uniform seeds 0.2 T, first balanced
+  // seeds of the three most promising sizes 0.3 T, bounds 0.55 T,
+  // balanced seeds 0.85 T, bounds refined 0.97 T, then the branch and bound.
+  auto at = [&](double share) {
+    return limited ? t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(options.time_limit_s * share))
+                   : std::chrono::steady_clock::time_point::max();
+  };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   for (int b : MicroBatchCandidates(*ctx.model, options)) {
     SpaceForBatch sp = BuildSpace(ctx, options, b, &cache);
     if (sp.configs.empty()) continue;
+    // The space's own bound (sum + cycle bounds): orders the uniform seeds and skips them.
+    const int L = static_cast<int>(ctx.model->layers.size());
+    std::vector<int> counts;
+    for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
+    sp.bound_value = GoalValue(
+        goal, iters,
+        sp.lb_sum[L] + (sp.num_micro - 1) * std::max(sp.CycleBound(L, counts), sp.full_cycle_bound),
+        min_price);
+    spaces.push_back(std::move(sp));
+  }
+  log::Debug("search: {} spaces built at {:.3f} s", spaces.size(), elapsed());
+  // Uniform seeds, most promising micro-batch sizes first (smallest own bound); with a time
+  // limit they stop at 0.2 T, and a size whose own bound reaches the incumbent gets none
+  // (its plans cannot win).
+  std::stable_sort(
+      spaces.begin(), spaces.end(),
+      [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.bound_value < y.bound_value; });
+  const auto uniform_deadline = at(0.2);
+  for (SpaceForBatch& sp : spaces) {
+    if (sp.bound_value >= best ||
+        (best < kInf && std::chrono::steady_clock::now() > uniform_deadline))
+      continue;
     SearchResult seed;
     seed.objective = kInf;
     SeedUniformPlans(ctx, goal, options, sp, &seed);
@@ -288,24 +319,28 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
       res.best = seed.best;
       res.found = true;
     }
-    spaces.push_back(std::move(sp));
   }
+  auto balanced = [&](const SpaceForBatch& sp, bool more,
+                      std::chrono::steady_clock::time_point until) {
+    if (sp.bound_value >= best) return;
+    SearchResult seed;
+    seed.objective = kInf;
+    SeedBalancedPlans(ctx, goal, options, sp, pre, more, &seed, until);
+    if (seed.found && seed.objective < best) {
+      best = seed.objective;
+      res.best = seed.best;
+      res.found = true;
+    }
+  };
+  // A close incumbent lets the bounds below stop early: the first balanced seeds of the three
+  // most promising sizes.
+  for (size_t i = 0; i < spaces.size() && i < 3; ++i) balanced(spaces[i], false, at(0.3));
   res.stats.complete = true;
   // Lower bounds per micro-batch size (PlanTimeLowerBound), refined up to the time at which no
-  // plan can beat the incumbent; with a time limit they share up to a quarter of it. A size whose
+  // plan can beat the incumbent; with a time limit they stop at 0.55 T. A size whose
   // bound reaches the incumbent is not searched.
-  double min_price = kInf;
-  for (const auto& p : ctx.cluster->pools) min_price = std::min(min_price, p.PricePerGpuHour());
-  const double iters = static_cast<double>(ctx.model->iterations);
-  auto after = [&](double share) {
-    return limited ? std::chrono::steady_clock::now() +
-                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                             std::chrono::duration<double>(options.time_limit_s * share))
-                   : std::chrono::steady_clock::time_point::max();
-  };
-  fprintf(stderr, "%s t=%.3f best=%.3f\n", "seeded-uniform",
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
-  const auto bound_deadline = after(0.25);
+  log::Debug("search: uniform seeds at {:.3f} s, best {:.3f}", elapsed(), best);
+  const auto bound_deadline = at(0.55);
   res.stats.lower_bound = kInf;
   for (SpaceForBatch& sp : spaces) {
     const TimeBound tb =
@@ -321,23 +356,31 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   std::stable_sort(
       spaces.begin(), spaces.end(),
       [](const SpaceForBatch& x, const SpaceForBatch& y) { return x.bound_value < y.bound_value; });
-  fprintf(stderr, "%s t=%.3f best=%.3f\n", "bounds",
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
-  const auto balanced_deadline = std::max(seed_deadline, after(0.25));
+  log::Debug("search: bounds at {:.3f} s, best {:.3f}, bound {:.3f}", elapsed(), best,
+             res.stats.lower_bound);
+  // Balanced seeds: the first variant over every size, then the others, most promising sizes
+  // first.
+  const auto balanced_deadline = at(0.85);
   for (bool more : {false, true})
-    for (const SpaceForBatch& sp : spaces) {
-      if (sp.bound_value >= best) continue;
-      SearchResult seed;
-      seed.objective = kInf;
-      SeedBalancedPlans(ctx, goal, options, sp, pre, more, &seed, balanced_deadline);
-      if (seed.found && seed.objective < best) {
-        best = seed.objective;
-        res.best = seed.best;
-        res.found = true;
-      }
+    for (const SpaceForBatch& sp : spaces) balanced(sp, more, balanced_deadline);
+  log::Debug("search: balanced seeds at {:.3f} s, best {:.3f}", elapsed(), best);
+  // Bounds below the incumbent are refined again against it (until 0.97 T): a closer incumbent
+  // narrows the range of cycles and tails to cover, and the boxes are split finer (to 0.2 % of
+  // it).
+  if (limited) {
+    const auto until = at(0.97);
+    for (SpaceForBatch& sp : spaces) {
+      if (sp.bound_value >= best || std::chrono::steady_clock::now() > until) continue;
+      const TimeBound tb =
+          PlanTimeLowerBound(ctx, sp, pre, TimeAbove(goal, best, min_price), until);
+      sp.bound_value = std::max(sp.bound_value, GoalValue(goal, iters, tb.seconds, min_price));
     }
-  fprintf(stderr, "%s t=%.3f best=%.3f\n", "balanced",
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), best);
+    res.stats.lower_bound = kInf;
+    for (const SpaceForBatch& sp : spaces)
+      res.stats.lower_bound = std::min(res.stats.lower_bound, sp.bound_value);
+    log::Debug("search: bounds refined at {:.3f} s, bound {:.3f}", elapsed(),
+               res.stats.lower_bound);
+  }
   for (size_t i = 0; i < spaces.size(); ++i) {
     const SpaceForBatch& sp = spaces[i];
     if (sp.bound_value >= best) continue;  // no plan of this size beats the incumbent

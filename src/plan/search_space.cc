@@ -120,13 +120,16 @@ std::vector<std::vector<ReplicaGroup>> StageChoices(const PlanContext& ctx, cons
           out.push_back({ReplicaGroup{p, tp, dp, micro_batch / dp}});
   }
   if (o.max_mixed_replicas < 2 || o.only_pool >= 0 || !o.allow_heterogeneous) return out;
-  // One replica's forward + backward over the whole model: what the split balances.
+  // One replica's forward + backward over the whole model: what the split balances (summed once
+  // per pool, tp and samples).
+  std::map<std::tuple<int, int, int>, double> sums;
   auto model_seconds = [&](int pool, int tp, int n) {
+    auto [it, fresh] = sums.emplace(std::make_tuple(pool, tp, n), 0.0);
+    if (!fresh) return it->second;
     const auto* t = cache->Get(pool, tp, n);
-    if (!t) return std::numeric_limits<double>::infinity();
-    double s = 0;
-    for (const auto& x : *t) s += x.fwd + x.bwd;
-    return s;
+    if (!t) return it->second = std::numeric_limits<double>::infinity();
+    for (const auto& x : *t) it->second += x.fwd + x.bwd;
+    return it->second;
   };
   for (int a = 0; a < P; ++a)
     for (int b = a + 1; b < P; ++b)
@@ -144,23 +147,27 @@ std::vector<std::vector<ReplicaGroup>> StageChoices(const PlanContext& ctx, cons
   return out;
 }
 
-int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector<int>& set) {
-  const ModelSpec& m = *ctx.model;
-  std::vector<double> params, act, rep, exact;
+LayerFigures::LayerFigures(const ModelSpec& m, const std::vector<int>& set) {
   for (int l : set) {
     params.push_back(m.layers[l].params);
     act.push_back(m.layers[l].act_bytes);
     rep.push_back(m.layers[l].act_replicated);
     exact.push_back(m.layers[l].act_exact);
   }
-  std::sort(params.begin(), params.end());
-  std::sort(act.begin(), act.end());
-  std::sort(rep.begin(), rep.end());
-  std::sort(exact.begin(), exact.end());
+  for (auto* v : {&params, &act, &rep, &exact}) std::sort(v->begin(), v->end());
+}
+
+int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector<int>& set) {
+  return MemoryLayers(ctx, c, LayerFigures(*ctx.model, set));
+}
+
+int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const LayerFigures& f) {
+  const ModelSpec& m = *ctx.model;
+  const auto &params = f.params, &act = f.act, &rep = f.rep, &exact = f.exact;
   StageMemoryInput in;
   in.inflight = 1;
   in.state_bytes_per_param = m.state_bytes_per_param;
-  const int n = static_cast<int>(set.size());
+  const int n = static_cast<int>(params.size());
   for (int k = 0; k < n; ++k) {
     in.params += params[k];
     in.act_sharded += act[k];
@@ -220,9 +227,10 @@ double CoverBound(const PlanContext& ctx, const SpaceForBatch& sp, const std::ve
   std::vector<int> all(L);
   for (int l = 0; l < L; ++l) all[l] = l;
   double hi = lo;
+  const LayerFigures set_figs(m, set), all_figs(m, all);
   for (const auto& c : sp.configs) {
     Cfg x;
-    x.k_mem = MemoryLayers(ctx, c, set);
+    x.k_mem = MemoryLayers(ctx, c, set_figs);
     if (x.k_mem == 0) continue;
     // A stage's forward+backward is at least each group's own sum over its layers, so at least
     // each group's sum over its k fastest layers of the set.
@@ -236,7 +244,7 @@ double CoverBound(const PlanContext& ctx, const SpaceForBatch& sp, const std::ve
     }
     // A stage that cannot hold every layer has a neighbour: two transfers per cycle at least
     // (its own side of each).
-    if (MemoryLayers(ctx, c, all) < L)
+    if (MemoryLayers(ctx, c, all_figs) < L)
       for (const auto& at : GroupsAt(ctx, c))
         x.p2p = std::max(
             x.p2p, 2 * P2pSideSeconds(

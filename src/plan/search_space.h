@@ -96,6 +96,12 @@ double ConfigMemory(const PlanContext& ctx, const ModelPrefix& pre, const StageC
 // parameters and in activations, each sorted on its own) with one micro-batch in flight must fit
 // every group.
 int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const std::vector<int>& set);
+// The same with the set's figures sorted once (for many configurations).
+struct LayerFigures {
+  LayerFigures(const ModelSpec& m, const std::vector<int>& set);
+  std::vector<double> params, act, rep, exact;  // each sorted on its own
+};
+int MemoryLayers(const PlanContext& ctx, const StageConfig& c, const LayerFigures& figures);
 
 // kInvalidArgument/kInvalidModel when the context cannot be searched (no layers, no pools, a
 // job-level goal without a job length).
@@ -118,8 +124,9 @@ SpaceForBatch BuildSpace(const PlanContext& ctx, const SearchOptions& o, int mic
 // Scores cheap good plans of the space into `res` (which keeps the best), to start the branch and
 // bound with a tight bound (seed_plans.cc): uniform ones (one configuration, even layer split)
 // and tau-balanced ones (greedy covers at a stage-time target), the latter until `deadline`:
-// each pool's configuration the one covering the most layers, or with `more` four variants that
-// weigh each stage as some layers (fewer, larger stages: less fill) and cap a stage's tail.
+// each pool's configuration the one covering the most layers, and with `more` also variants
+// that follow the relaxation's configurations, weigh each stage as some layers (fewer, larger
+// stages: less fill) and cap a stage's tail; the orders over the most pools first.
 void SeedUniformPlans(const PlanContext& ctx, const Goal& goal, const SearchOptions& o,
                       const SpaceForBatch& sp, SearchResult* res);
 void SeedBalancedPlans(

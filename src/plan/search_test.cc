@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "opal/plan_search.h"
@@ -203,6 +204,37 @@ TEST(OPAL_PLAN_SUITE, TimeLowerBoundNeverAboveTheFastestPlan) {
   }
   EXPECT_GT(compared, 10);
   EXPECT_GT(tighter, 0);
+}
+
+TEST(OPAL_PLAN_SUITE, StageChargesPinnedByHand) {
+  // An embedding (fb 1 ms, tail 10 ms), 10 blocks (10 ms, 50 ms), a head (4 ms, 20 ms); a
+  // stage's side of two transfers 2 ms, cycle C = 45 ms, tail tau = 1 s.
+  std::vector<ClassFigures> cls = {{1, 0.001, 0.01}, {10, 0.010, 0.05}, {1, 0.004, 0.02}};
+  // Uniform with k_all = 5: 12 / 5 = 2.4. Blocks: k_big = min(8, floor(43 / 10) = 4,
+  // floor(1 / 0.05) = 20) = 4: 10 / 4 = 2.5. Time: (1 + 100 + 4) / 43 = 2.44. Blocks win.
+  auto w = StageCharges(cls, 1, 5, 8, 0.002, 0.045, 1.0);
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_DOUBLE_EQ(w[0], 0);
+  EXPECT_DOUBLE_EQ(w[1], 0.25);
+  EXPECT_DOUBLE_EQ(w[2], 0);
+  // The tail caps blocks at floor(0.1 / 0.05) = 2 per stage: 10 / 2 = 5.
+  w = StageCharges(cls, 1, 5, 8, 0.002, 0.045, 0.1);
+  EXPECT_DOUBLE_EQ(w[1], 0.5);
+  // k_all = 3: uniform 12 / 3 = 4 beats the blocks' 2.5.
+  w = StageCharges(cls, 1, 3, 8, 0.002, 0.045, 1.0);
+  EXPECT_DOUBLE_EQ(w[0], 1.0 / 3);
+  EXPECT_DOUBLE_EQ(w[1], 1.0 / 3);
+  // A 40 ms head: time (1 + 100 + 40) / 49.9 = 2.826 beats blocks 10 / floor(49.9 / 10) = 2.5.
+  cls[2].fb = 0.040;
+  w = StageCharges(cls, 1, 6, 8, 0.002, 0.0519, 1.0);  // uniform: 12 / 6 = 2
+  EXPECT_NEAR(w[1], 0.010 / 0.0499, 1e-12);
+  EXPECT_NEAR(w[2], 0.040 / 0.0499, 1e-12);
+  // No stage holds a block (C below one block's time and its transfers): nothing is charged by
+  // the blocks' rule, and without a cycle (C infinite) only the uniform one applies.
+  w = StageCharges(cls, 1, 0, 8, 0.002, 0.011, 1.0);
+  EXPECT_NEAR(w[1], 0.010 / 0.009, 1e-12);
+  w = StageCharges(cls, 1, 4, 8, 0.002, std::numeric_limits<double>::infinity(), 1.0);
+  EXPECT_DOUBLE_EQ(w[1], 0.25);
 }
 
 TEST(OPAL_PLAN_SUITE, OnlyPoolRestrictsToOneGpuType) {

@@ -143,6 +143,21 @@ void SeedBalancedPlans(const PlanContext& ctx, const Goal& goal, const SearchOpt
   const auto& P = ctx.cluster->pools;
   std::vector<std::vector<int>> orders;
   const int n = static_cast<int>(pools.size());
+  // Larger clusters: the 4, 5, ... pools that do the most work per GPU (SpaceForBatch::pool_rate),
+  // in the two orders below, so that plans over more than three GPU types are tried too; first,
+  // as they use the most GPUs (with a deadline, they are the ones tried).
+  std::vector<int> by_rate = pools;
+  std::stable_sort(by_rate.begin(), by_rate.end(),
+                   [&](int x, int y) { return sp.pool_rate[x] > sp.pool_rate[y]; });
+  for (int k = 4; k <= n; ++k) {
+    std::vector<int> sub(by_rate.begin(), by_rate.begin() + k);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
+    orders.push_back(sub);
+    std::stable_sort(sub.begin(), sub.end(),
+                     [&](int x, int y) { return sp.pool_rate[x] > sp.pool_rate[y]; });
+    if (sub != orders.back()) orders.push_back(sub);
+  }
   for (int mask = 1; mask < (1 << n); ++mask) {
     if (__builtin_popcount(static_cast<unsigned>(mask)) < 2 ||
         __builtin_popcount(static_cast<unsigned>(mask)) > 3)
@@ -155,20 +170,6 @@ void SeedBalancedPlans(const PlanContext& ctx, const Goal& goal, const SearchOpt
     orders.push_back(sub);
     std::stable_sort(sub.begin(), sub.end(),
                      [&](int x, int y) { return P[x].gpu.tensor_flops > P[y].gpu.tensor_flops; });
-    if (sub != orders.back()) orders.push_back(sub);
-  }
-  // Larger clusters: the 4, 5, ... pools that do the most work per GPU (SpaceForBatch::pool_rate),
-  // in the same two orders, so that plans over more than three GPU types are tried too.
-  std::vector<int> by_rate = pools;
-  std::stable_sort(by_rate.begin(), by_rate.end(),
-                   [&](int x, int y) { return sp.pool_rate[x] > sp.pool_rate[y]; });
-  for (int k = 4; k <= n; ++k) {
-    std::vector<int> sub(by_rate.begin(), by_rate.begin() + k);
-    std::stable_sort(sub.begin(), sub.end(),
-                     [&](int x, int y) { return P[x].gpu.memory > P[y].gpu.memory; });
-    orders.push_back(sub);
-    std::stable_sort(sub.begin(), sub.end(),
-                     [&](int x, int y) { return sp.pool_rate[x] > sp.pool_rate[y]; });
     if (sub != orders.back()) orders.push_back(sub);
   }
   double hi = 0;
@@ -188,8 +189,9 @@ void SeedBalancedPlans(const PlanContext& ctx, const Goal& goal, const SearchOpt
     bool relaxed;
   };
   static const std::vector<Variant> kFirst = {{0, 0, false}},
-                                    kMore = {{0, 0, true},  {0, -1, true},    {1, 0, false},
-                                             {4, 0, false}, {1, 0.03, false}, {4, 0.03, false}};
+                                    kMore = {{0, 0, true},     {0, -1, true},   {1, 0, false},
+                                             {1, 0.06, false}, {0.5, 0, false}, {4, 0, false},
+                                             {1, 0.03, false}, {4, 0.03, false}};
   const auto& variants = more ? kMore : kFirst;
   const bool relaxed = more && !sp.relaxed_config.empty();
   if (relaxed) {
@@ -218,9 +220,10 @@ void SeedBalancedPlans(const PlanContext& ctx, const Goal& goal, const SearchOpt
           if (log::GetLevel() <= log::Level::kDebug) {
             Plan q = p;
             if (EstimatePlan(ctx, &q).ok())
-              log::Debug("seed b={} tau={:.3f}: {} stages, {} GPUs, T={:.2f} fits={}",
-                         sp.micro_batch, tau, q.stages.size(), q.Gpus(), q.iter_time,
-                         q.fits_memory);
+              log::Debug(
+                  "seed b={} tau={:.3f} v={}/{}/{} pools={}: {} stages, {} GPUs, T={:.2f} fits={}",
+                  sp.micro_batch, tau, per_stage, tail_share, forced, order.size(), q.stages.size(),
+                  q.Gpus(), q.iter_time, q.fits_memory);
           }
           Consider(ctx, goal, p, res);
           b = tau;

@@ -7,6 +7,7 @@
 #include <map>
 #include <queue>
 
+#include "opal/log.h"
 #include "plan/iteration_terms.h"
 
 namespace opal::plan {
@@ -34,6 +35,7 @@ struct Config {
   std::vector<char> class_fits;                // per class: some member fits alone
   std::vector<double> fb_prefix, tail_prefix;  // sums of the k smallest
   int k_mem = 0;
+  int big_mem = 0;       // layers of the most numerous class a stage holds at most as memory goes
   double cycle_p2p = 0;  // its side of two transfers, in every cycle (0: may be the only stage)
   double fill_p2p = 0;   // its side of one transfer, in the fill once per stage
   std::vector<std::pair<int, double>> gpus;  // pool, GPUs of it
@@ -62,18 +64,27 @@ class Relaxation {
       if (l.out_bytes > 0) min_out = std::min(min_out, l.out_bytes);
     std::vector<int> all(L);
     for (int l = 0; l < L; ++l) all[l] = l;
+    const LayerFigures all_figs(m, all);
     for (const auto& c : sp.configs) {
       Config x;
       const auto at = GroupsAt(ctx, c);
       // Seconds per gradient byte at the links' peaks: the all-reduce of a stage is at least its
       // layers' sum of this times their gradient bytes.
       const double ar = GradAllReduceSeconds(at, 1.0, ctx.options.hierarchical_allreduce, true);
+      // A stage's forward+backward is at least any one group's sum over its layers, and its
+      // optimizer step any one group's: the figures are those of one group throughout, the one
+      // slowest over the whole model (a stage of two pools runs at its slower one's pace; the
+      // per-layer fastest group would bound it too, but loosely).
+      const GroupTimes* slow_fb = &c.times[0];
+      const GroupTimes* slow_upd = &c.times[0];
+      for (const auto& t : c.times) {
+        if (t.fwd[L] + t.bwd[L] > slow_fb->fwd[L] + slow_fb->bwd[L]) slow_fb = &t;
+        if (t.upd[L] > slow_upd->upd[L]) slow_upd = &t;
+      }
       for (int l = 0; l < L; ++l) {
-        double fb = kInf, upd = kInf;
-        for (const auto& t : c.times) {
-          fb = std::min(fb, t.fwd[l + 1] - t.fwd[l] + t.bwd[l + 1] - t.bwd[l]);
-          upd = std::min(upd, t.upd[l + 1] - t.upd[l]);
-        }
+        const GroupTimes& t = *slow_fb;
+        const double fb = t.fwd[l + 1] - t.fwd[l] + t.bwd[l + 1] - t.bwd[l];
+        const double upd = slow_upd->upd[l + 1] - slow_upd->upd[l];
         // The tied parameters are reduced once when one stage holds both ends: leave them out.
         double params = m.layers[l].params;
         if (l == 0 || l == L - 1) params = std::max(0.0, params - m.tied_params);
@@ -85,7 +96,7 @@ class Relaxation {
       }
       x.fb_prefix = SortedPrefix(x.fb);
       x.tail_prefix = SortedPrefix(x.tail);
-      x.k_mem = MemoryLayers(ctx, c, all);
+      x.k_mem = MemoryLayers(ctx, c, all_figs);
       if (x.k_mem < L && min_out < kInf)
         for (const auto& g : at) {
           const double side =
@@ -118,6 +129,15 @@ class Relaxation {
       classes_[it->second].count += 1;
       class_of[l] = it->second;
     }
+    big_ = 0;
+    for (size_t i = 1; i < classes_.size(); ++i)
+      if (classes_[i].count > classes_[big_].count) big_ = i;
+    std::vector<int> big_members;
+    for (int l = 0; l < L; ++l)
+      if (class_of[l] == static_cast<int>(big_)) big_members.push_back(l);
+    const LayerFigures big_figs(m, big_members);
+    for (size_t c = 0; c < configs_.size(); ++c)
+      configs_[c].big_mem = MemoryLayers(ctx, sp.configs[c], big_figs);
     for (auto& x : configs_) {
       x.class_fb.assign(classes_.size(), kInf);
       x.class_tail.assign(classes_.size(), kInf);
@@ -136,21 +156,36 @@ class Relaxation {
   // A lower bound on the fill of every plan whose cycles are <= C and tails <= tau (kInf: none
   // has); `lambda` (one per pool) starts the dual ascent and returns its best point. Stops once
   // the bound reaches `need`.
-  // A configuration that can hold a class's layers: its cost and GPUs per layer.
+  // A configuration that can hold a class's layers: its cost and stages per layer (`w`: a plan
+  // has at least sum over its layers on the configuration of w stages of it).
   struct Option {
     double cost;
-    int config, k;
+    int config;
+    double w;
   };
+
+  // Stages of configuration x per layer of each class at (C, tau) (StageCharges).
+  std::vector<double> Charges(const Config& x, double C, double tau) const {
+    std::vector<ClassFigures> figs;
+    for (size_t i = 0; i < classes_.size(); ++i)
+      figs.push_back({classes_[i].count, x.class_fb[i], x.class_tail[i]});
+    return StageCharges(figs, static_cast<int>(big_), x.Layers(C, tau), x.big_mem, x.cycle_p2p, C,
+                        tau);
+  }
+
   // Per class, the options at (C, tau); false when some class has none.
   bool Options(double C, double tau, std::vector<std::vector<Option>>* opts) const {
     opts->assign(classes_.size(), {});
+    std::vector<std::vector<double>> charges(configs_.size());
+    for (size_t c = 0; c < configs_.size(); ++c) charges[c] = Charges(configs_[c], C, tau);
     for (size_t i = 0; i < classes_.size(); ++i) {
       for (size_t c = 0; c < configs_.size(); ++c) {
         const Config& x = configs_[c];
         if (!x.class_fits[i] || x.class_tail[i] > tau || x.class_fb[i] + x.cycle_p2p > C) continue;
-        const int k = x.Layers(C, tau);
-        if (k < 1) continue;
-        (*opts)[i].push_back({x.class_fb[i] + x.fill_p2p / k, static_cast<int>(c), k});
+        // No stage of x holds a layer at (C, tau).
+        if (x.Layers(C, tau) < 1) continue;
+        const double w = charges[c][i];
+        (*opts)[i].push_back({x.class_fb[i] + x.fill_p2p * w, static_cast<int>(c), w});
       }
       if ((*opts)[i].empty()) return false;  // no stage can hold these layers
     }
@@ -163,15 +198,12 @@ class Relaxation {
     std::vector<int> out(pools_, -1);
     std::vector<std::vector<Option>> opts;
     if (classes_.empty() || !Options(C, tau, &opts)) return out;
-    size_t big = 0;
-    for (size_t i = 1; i < classes_.size(); ++i)
-      if (classes_[i].count > classes_[big].count) big = i;
     std::vector<double> low(pools_, kInf);
-    for (const Option& o : opts[big]) {
+    for (const Option& o : opts[big_]) {
       const auto& gpus = configs_[o.config].gpus;
       if (gpus.size() != 1) continue;
       const auto [p, g] = gpus[0];
-      const double r = o.cost + lambda[p] * g / o.k;
+      const double r = o.cost + lambda[p] * g * o.w;
       if (r < low[p]) low[p] = r, out[p] = o.config;
     }
     return out;
@@ -195,12 +227,12 @@ class Relaxation {
         double low = kInf;
         for (const Option& o : opts[i]) {
           double r = o.cost;
-          for (const auto& [p, g] : configs_[o.config].gpus) r += lam[p] * g / o.k;
+          for (const auto& [p, g] : configs_[o.config].gpus) r += lam[p] * g * o.w;
           if (r < low) low = r, arg = &o;
         }
         v += classes_[i].count * low;
         for (const auto& [p, g] : configs_[arg->config].gpus)
-          grad[p] += classes_[i].count * g / arg->k;
+          grad[p] += classes_[i].count * g * arg->w;
       }
       ++programs_;
       if (v > best) {
@@ -225,11 +257,39 @@ class Relaxation {
 
   long long programs() const { return programs_; }
 
+  // Debug: the Lagrangian's choice per class at (C, tau, lambda).
+  void Describe(const SpaceForBatch& sp, const PlanContext& ctx, double C, double tau,
+                const std::vector<double>& lam) const {
+    std::vector<std::vector<Option>> opts;
+    if (!Options(C, tau, &opts)) return;
+    for (size_t i = 0; i < classes_.size(); ++i) {
+      const Option* arg = nullptr;
+      double low = kInf;
+      for (const Option& o : opts[i]) {
+        double r = o.cost;
+        for (const auto& [p, g] : configs_[o.config].gpus) r += lam[p] * g * o.w;
+        if (r < low) low = r, arg = &o;
+      }
+      const auto& g = sp.configs[arg->config].groups[0];
+      log::Debug(
+          "  class {} x{}: {} tp{} dp{} groups {} w={:.4f} cost={:.4f} fb={:.4f} tail={:.4f} "
+          "gpus/layer={:.2f}",
+          classes_[i].layer, classes_[i].count, ctx.cluster->pools[g.pool].gpu.name, g.tp, g.count,
+          sp.configs[arg->config].groups.size(), arg->w, arg->cost,
+          configs_[arg->config].class_fb[i], configs_[arg->config].class_tail[i],
+          1.0 * sp.configs[arg->config].gpus * arg->w);
+    }
+    std::string l;
+    for (double x : lam) l += fmt::format(" {:.3g}", x);
+    log::Debug("  lambda{}", l);
+  }
+
  private:
   int pools_ = 0;
   std::vector<int> counts_;
   std::vector<Config> configs_;
   std::vector<LayerClass> classes_;
+  size_t big_ = 0;  // the most numerous class
   long long programs_ = 0;
 };
 
@@ -240,6 +300,39 @@ struct Box {
 };
 
 }  // namespace
+
+std::vector<double> StageCharges(const std::vector<ClassFigures>& classes, int big, int k_all,
+                                 int k_big_mem, double cycle_p2p, double C, double tau) {
+  const size_t n = classes.size();
+  std::vector<double> best(n, 0), w(n, 0);
+  double best_total = 0;
+  auto consider = [&] {
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) total += classes[i].count * w[i];
+    if (total > best_total) best_total = total, best = w;
+  };
+  if (k_all >= 1) {
+    std::fill(w.begin(), w.end(), 1.0 / k_all);
+    consider();
+  }
+  if (big >= 0 && big < static_cast<int>(n)) {
+    const double fb = classes[big].fb, tl = classes[big].tail;
+    // Rounded generously: a k_big too large only weakens the bound.
+    double kb = k_big_mem;
+    if (C < kInf && fb > 0) kb = std::min(kb, std::floor((C - cycle_p2p) / fb * (1 + 1e-9)));
+    if (tl > 0) kb = std::min(kb, std::floor(tau / tl * (1 + 1e-9)));
+    if (kb >= 1) {
+      std::fill(w.begin(), w.end(), 0.0);
+      w[big] = 1.0 / kb;
+      consider();
+    }
+  }
+  if (C < kInf && C > cycle_p2p) {
+    for (size_t i = 0; i < n; ++i) w[i] = classes[i].fb / (C - cycle_p2p);
+    consider();
+  }
+  return best;
+}
 
 TimeBound PlanTimeLowerBound(const PlanContext& ctx, const SpaceForBatch& sp,
                              const ModelPrefix& pre, double stop_at,
@@ -281,6 +374,12 @@ TimeBound PlanTimeLowerBound(const PlanContext& ctx, const SpaceForBatch& sp,
         out.tail = b.t1;
         out.pool_config = rx.PoolConfigs(b.c1, b.t1, b.lambda);
       }
+      log::Debug(
+          "bound b={} M={} lb={:.3f} c0={:.5f} c1={:.5f} t0={:.4f} t1={:.4f} c_lo={:.5f} "
+          "lb_sum={:.3f} fill={:.3f}",
+          sp.micro_batch, sp.num_micro, b.lb, b.c0, b.c1, b.t0, b.t1, c_lo, sp.lb_sum[L],
+          b.lb - value(b.c0, b.t0));
+      if (log::GetLevel() <= log::Level::kDebug) rx.Describe(sp, ctx, b.c1, b.t1, b.lambda);
       break;
     }
     if (cw >= tw) {
