@@ -223,13 +223,8 @@ class Relaxation {
         grad[p] = -counts_[p];
       }
       for (size_t i = 0; i < classes_.size(); ++i) {
-        const Option* arg = nullptr;
         double low = kInf;
-        for (const Option& o : opts[i]) {
-          double r = o.cost;
-          for (const auto& [p, g] : configs_[o.config].gpus) r += lam[p] * g * o.w;
-          if (r < low) low = r, arg = &o;
-        }
+        const Option* arg = Cheapest(opts[i], lam, &low);
         v += classes_[i].count * low;
         for (const auto& [p, g] : configs_[arg->config].gpus)
           grad[p] += classes_[i].count * g * arg->w;
@@ -257,19 +252,25 @@ class Relaxation {
 
   long long programs() const { return programs_; }
 
+  // The option of a class whose cost plus its GPUs priced at `lam` is lowest; that price in *low.
+  const Option* Cheapest(const std::vector<Option>& options, const std::vector<double>& lam, double* low) const {
+    const Option* arg = nullptr;
+    for (const Option& o : options) {
+      double r = o.cost;
+      for (const auto& [p, g] : configs_[o.config].gpus) r += lam[p] * g * o.w;
+      if (r < *low) *low = r, arg = &o;
+    }
+    return arg;
+  }
+
   // Debug: the Lagrangian's choice per class at (C, tau, lambda).
   void Describe(const SpaceForBatch& sp, const PlanContext& ctx, double C, double tau,
                 const std::vector<double>& lam) const {
     std::vector<std::vector<Option>> opts;
     if (!Options(C, tau, &opts)) return;
     for (size_t i = 0; i < classes_.size(); ++i) {
-      const Option* arg = nullptr;
       double low = kInf;
-      for (const Option& o : opts[i]) {
-        double r = o.cost;
-        for (const auto& [p, g] : configs_[o.config].gpus) r += lam[p] * g * o.w;
-        if (r < low) low = r, arg = &o;
-      }
+      const Option* arg = Cheapest(opts[i], lam, &low);
       const auto& g = sp.configs[arg->config].groups[0];
       log::Debug(
           "  class {} x{}: {} tp{} dp{} groups {} w={:.4f} cost={:.4f} fb={:.4f} tail={:.4f} "
