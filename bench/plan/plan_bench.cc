@@ -4,7 +4,8 @@
 //   plan_bench [repeats=3] [time limit s=2, 0 = none] [gpu counts...]
 // Under each row, the last search's best plan split into the schedule's terms (fill, transfers,
 // steady state, tail) beside the stated bound; OPAL_PLAN_STAGES=1 lists its stages too, and
-// OPAL_LOG=debug the search's phases and, per micro-batch size, the relaxation's cheapest box.
+// OPAL_LOG=debug the search's phases and, per micro-batch size, the relaxation's cheapest box;
+// OPAL_PLAN_THREADS=N runs the searches on N threads (default: every hardware thread).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   opal::log::InitFromEnv();
   int repeats = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
   double limit = argc > 2 ? std::atof(argv[2]) : 2.0;
+  const int threads = std::getenv("OPAL_PLAN_THREADS") ? std::atoi(std::getenv("OPAL_PLAN_THREADS")) : 0;
   std::vector<int> totals;
   for (int i = 3; i < argc; ++i) totals.push_back(std::atoi(argv[i]));
   if (totals.empty()) totals = {64, 256, 1024};
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
       auto t0 = std::chrono::steady_clock::now();
       SearchOptions so;
       so.time_limit_s = limit;
+      so.threads = threads;
       auto res = SearchPlan(ctx, Goal{}, so);
       times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       if (!res.ok()) {
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     SearchOptions so;
     so.time_limit_s = limit;
+    so.threads = threads;
     auto rep = MakePlanReport(ctx, Goal{}, so);
     double report_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string shape = "no plan fits";
@@ -101,6 +105,12 @@ int main(int argc, char** argv) {
     fmt::print("{:>6}  {:>9.3f} {:>9.3f} {:>9.3f}  {:>10} {:>10.3f}  {:>10.2f}  {}\n", total,
                times.front(), times[times.size() / 2], times.back(), last.stats.nodes,
                rep.ok() ? report_s : -1.0, last.found ? last.best.iter_time : 0.0, shape);
+    if (rep.ok() && rep->best.found)
+      fmt::print("        report: best plan {:.2f} s/iteration, {}\n", rep->best.best.iter_time,
+                 rep->best.stats.complete
+                     ? std::string("optimal")
+                     : fmt::format("within {:.3f}x of the optimum",
+                                   rep->best.objective / rep->best.stats.lower_bound));
     if (last.found) {
       const PipelineTerms& t = last.best.terms;
       fmt::print(

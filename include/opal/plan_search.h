@@ -29,6 +29,10 @@ struct SearchOptions {
   // Stop the branch and bound after this many seconds and return the best plan found so far
   // (SearchStats::complete tells whether optimality was proven). 0: no limit (exact).
   double time_limit_s = 0;
+  // Threads for the independent parts of a search (the micro-batch sizes' bounds and seeds) and
+  // of a report (its searches). 0: the hardware's threads. The result without a time limit does
+  // not depend on it.
+  int threads = 0;
 };
 
 struct SearchStats {

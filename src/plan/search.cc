@@ -12,6 +12,7 @@
 #include "opal/log.h"
 #include "opal/plan_search.h"
 #include "plan/cost_terms.h"
+#include "plan/parallel.h"
 #include "plan/search_space.h"
 #include "plan/time_bound.h"
 
@@ -269,6 +270,8 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   LayerTimeCache cache(ctx);
   std::vector<SpaceForBatch> spaces;
   const bool limited = options.time_limit_s > 0;
+  // The micro-batch sizes' bounds and balanced seeds are independent: computed in parallel.
+  const int threads = options.threads > 0 ? options.threads : DefaultPlanThreads();
   const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                  std::chrono::duration<double>(options.time_limit_s));
   double min_price = kInf;
@@ -320,21 +323,34 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
       res.found = true;
     }
   }
-  auto balanced = [&](const SpaceForBatch& sp, bool more,
+  // Balanced seeds of the spaces `idx`, in parallel: a size whose bound reaches the incumbent
+  // (as it stood before them) gets none; the best seed of all becomes the incumbent.
+  auto balanced = [&](const std::vector<int>& idx, bool more,
                       std::chrono::steady_clock::time_point until) {
-    if (sp.bound_value >= best) return;
-    SearchResult seed;
-    seed.objective = kInf;
-    SeedBalancedPlans(ctx, goal, options, sp, pre, more, &seed, until);
-    if (seed.found && seed.objective < best) {
-      best = seed.objective;
-      res.best = seed.best;
-      res.found = true;
+    std::vector<SearchResult> seeds(idx.size());
+    const double before = best;
+    ParallelFor(static_cast<int>(idx.size()), threads, [&](int j) {
+      seeds[j].objective = kInf;
+      const SpaceForBatch& sp = spaces[idx[j]];
+      if (sp.bound_value >= before) return;
+      SeedBalancedPlans(ctx, goal, options, sp, pre, more, &seeds[j], until);
+    });
+    for (SearchResult& seed : seeds) {
+      if (seed.found && seed.objective < best) {
+        best = seed.objective;
+        res.best = std::move(seed.best);
+        res.found = true;
+      }
     }
+  };
+  auto first_spaces = [&](size_t n) {
+    std::vector<int> idx;
+    for (size_t i = 0; i < spaces.size() && i < n; ++i) idx.push_back(static_cast<int>(i));
+    return idx;
   };
   // A close incumbent lets the bounds below stop early: the first balanced seeds of the three
   // most promising sizes.
-  for (size_t i = 0; i < spaces.size() && i < 3; ++i) balanced(spaces[i], false, at(0.3));
+  balanced(first_spaces(3), false, at(0.3));
   res.stats.complete = true;
   // Lower bounds per micro-batch size (PlanTimeLowerBound), refined up to the time at which no
   // plan can beat the incumbent; with a time limit they stop at 0.55 T. A size whose
@@ -342,9 +358,14 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   log::Debug("search: uniform seeds at {:.3f} s, best {:.3f}", elapsed(), best);
   const auto bound_deadline = at(0.55);
   res.stats.lower_bound = kInf;
-  for (SpaceForBatch& sp : spaces) {
-    const TimeBound tb =
-        PlanTimeLowerBound(ctx, sp, pre, TimeAbove(goal, best, min_price), bound_deadline);
+  std::vector<TimeBound> bounds(spaces.size());
+  ParallelFor(static_cast<int>(spaces.size()), threads, [&](int i) {
+    bounds[i] = PlanTimeLowerBound(ctx, spaces[i], pre, TimeAbove(goal, best, min_price),
+                                   bound_deadline);
+  });
+  for (size_t i = 0; i < spaces.size(); ++i) {
+    SpaceForBatch& sp = spaces[i];
+    const TimeBound& tb = bounds[i];
     sp.bound_value = GoalValue(goal, iters, tb.seconds, min_price);
     sp.relaxed_cycle = tb.cycle;
     sp.relaxed_tail = tb.tail;
@@ -361,20 +382,20 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   // Balanced seeds: the first variant over every size, then the others, most promising sizes
   // first.
   const auto balanced_deadline = at(0.85);
-  for (bool more : {false, true})
-    for (const SpaceForBatch& sp : spaces) balanced(sp, more, balanced_deadline);
+  for (bool more : {false, true}) balanced(first_spaces(spaces.size()), more, balanced_deadline);
   log::Debug("search: balanced seeds at {:.3f} s, best {:.3f}", elapsed(), best);
   // Bounds below the incumbent are refined again against it (until 0.97 T): a closer incumbent
   // narrows the range of cycles and tails to cover, and the boxes are split finer (to 0.2 % of
   // it).
   if (limited) {
     const auto until = at(0.97);
-    for (SpaceForBatch& sp : spaces) {
-      if (sp.bound_value >= best || std::chrono::steady_clock::now() > until) continue;
+    ParallelFor(static_cast<int>(spaces.size()), threads, [&](int i) {
+      SpaceForBatch& sp = spaces[i];
+      if (sp.bound_value >= best || std::chrono::steady_clock::now() > until) return;
       const TimeBound tb =
           PlanTimeLowerBound(ctx, sp, pre, TimeAbove(goal, best, min_price), until);
       sp.bound_value = std::max(sp.bound_value, GoalValue(goal, iters, tb.seconds, min_price));
-    }
+    });
     res.stats.lower_bound = kInf;
     for (const SpaceForBatch& sp : spaces)
       res.stats.lower_bound = std::min(res.stats.lower_bound, sp.bound_value);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <random>
 
+#include "opal/plan_report.h"
 #include "opal/plan_search.h"
 #include "plan/search_space.h"
 #include "plan/time_bound.h"
@@ -235,6 +236,50 @@ TEST(OPAL_PLAN_SUITE, StageChargesPinnedByHand) {
   EXPECT_NEAR(w[1], 0.010 / 0.009, 1e-12);
   w = StageCharges(cls, 1, 4, 8, 0.002, std::numeric_limits<double>::infinity(), 1.0);
   EXPECT_DOUBLE_EQ(w[1], 0.25);
+}
+
+TEST(OPAL_PLAN_SUITE, SameResultOnOneThreadAndOnSeveral) {
+  // The micro-batch sizes' bounds and seeds, and the report's searches, run side by side
+  // (SearchOptions::threads); without a time limit the plan, its bound and the report do not
+  // depend on how many threads ran them.
+  std::mt19937 rng(424242);
+  int reports = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    Instance in = RandomInstance(rng);
+    RandomSource perf(900 + static_cast<uint32_t>(trial));
+    CostOptions co;
+    co.reserve_bytes = 0.5e9;
+    PlanContext ctx{&in.model, &in.cluster, &perf, co};
+    SearchOptions one, many;
+    one.max_stages = many.max_stages = 3;
+    one.max_tp = many.max_tp = 4;
+    one.threads = 1;
+    many.threads = 5;
+    for (const Goal& g : {Goal{Goal::Kind::kThroughput, 0}, Goal{Goal::Kind::kMinCostPerIter, 0}}) {
+      auto a = SearchPlan(ctx, g, one), b = SearchPlan(ctx, g, many);
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_EQ(a->found, b->found) << "trial " << trial;
+      if (!a->found) continue;
+      EXPECT_EQ(a->objective, b->objective) << "trial " << trial;
+      EXPECT_EQ(a->stats.lower_bound, b->stats.lower_bound) << "trial " << trial;
+      ASSERT_EQ(a->best.stages.size(), b->best.stages.size()) << "trial " << trial;
+      for (size_t i = 0; i < a->best.stages.size(); ++i) {
+        EXPECT_EQ(a->best.stages[i].first, b->best.stages[i].first);
+        EXPECT_EQ(a->best.stages[i].pool, b->best.stages[i].pool);
+        EXPECT_EQ(a->best.stages[i].dp, b->best.stages[i].dp);
+      }
+    }
+    auto ra = MakePlanReport(ctx, Goal{}, one), rb = MakePlanReport(ctx, Goal{}, many);
+    ASSERT_TRUE(ra.ok() && rb.ok());
+    ASSERT_EQ(ra->homogeneous.size(), rb->homogeneous.size());
+    for (size_t i = 0; i < ra->homogeneous.size(); ++i)
+      EXPECT_EQ(ra->homogeneous[i].objective, rb->homogeneous[i].objective) << "pool " << i;
+    ASSERT_EQ(ra->pareto.size(), rb->pareto.size()) << "trial " << trial;
+    for (size_t i = 0; i < ra->pareto.size(); ++i)
+      EXPECT_EQ(ra->pareto[i].iter_time, rb->pareto[i].iter_time);
+    reports += !ra->pareto.empty();
+  }
+  EXPECT_GT(reports, 0) << "no instance had a plan: the comparison would be vacuous";
 }
 
 TEST(OPAL_PLAN_SUITE, OnlyPoolRestrictsToOneGpuType) {

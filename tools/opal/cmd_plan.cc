@@ -35,7 +35,7 @@ struct Options {
        op_model = false, op_model_check = false, layers_vs_profiles = false;
   int max_mixed = 4;
   int64_t iterations = 0, global_batch = 0;
-  int max_stages = 0, max_tp = 8, max_micro_batch = 512, pareto_points = 4;
+  int max_stages = 0, max_tp = 8, max_micro_batch = 512, pareto_points = 4, threads = 0;
   double time_limit = 2;
   std::vector<int> micro_batches;
 };
@@ -374,6 +374,7 @@ Status Run(const Options& o) {
   so.max_mixed_replicas = o.max_mixed;
   so.time_limit_s = o.time_limit;
   so.pareto_points = o.pareto_points;
+  so.threads = o.threads;
   OPAL_ASSIGN_OR_RETURN(PlanReport rep, MakePlanReport(ctx, goal, so));
   if (!rep.best.found)
     return Error(ErrorCode::kFailed,
@@ -464,6 +465,10 @@ void AddPlanCommand(CLI::App& app, CommandFn* run) {
   sub->add_option("--time-limit", o->time_limit,
                   "Seconds per search before returning the best plan so far (default 2; 0 = search "
                   "to the proven optimum)");
+  sub->add_option("--threads", o->threads,
+                  "Threads for the search's independent parts and the report's searches (default "
+                  "0: every hardware thread; the plan found without a time limit is the same)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--pareto-points", o->pareto_points,
                   "Price caps tried for the time/cost front (default 4)");
   sub->add_flag("--p2p-split-tp", o->p2p_split,
