@@ -1,5 +1,7 @@
 #include "plan/parallel.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <thread>
@@ -8,6 +10,10 @@
 namespace opal::plan {
 
 int DefaultPlanThreads() {
+  // The CPUs this process may run on (a container's cpuset), not every CPU of the host.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 

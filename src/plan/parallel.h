@@ -6,7 +6,8 @@
 
 namespace opal::plan {
 
-// Threads a plan search uses when SearchOptions::threads is 0: the hardware's threads (at least 1).
+// Threads a plan search uses when SearchOptions::threads is 0: the CPUs this process may run on
+// (its affinity mask; at least 1).
 int DefaultPlanThreads();
 
 // Calls fn(i) once for every i in [0, n), on up to `threads` threads (the caller's among them),
