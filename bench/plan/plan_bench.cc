@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   opal::log::InitFromEnv();
   int repeats = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
   double limit = argc > 2 ? std::atof(argv[2]) : 2.0;
-  const int threads = std::getenv("OPAL_PLAN_THREADS") ? std::atoi(std::getenv("OPAL_PLAN_THREADS")) : 0;
+  const char* threads_env = std::getenv("OPAL_PLAN_THREADS");
+  const int threads = threads_env ? std::atoi(threads_env) : 0;
   std::vector<int> totals;
   for (int i = 3; i < argc; ++i) totals.push_back(std::atoi(argv[i]));
   if (totals.empty()) totals = {64, 256, 1024};

@@ -30,8 +30,8 @@ struct SearchOptions {
   // (SearchStats::complete tells whether optimality was proven). 0: no limit (exact).
   double time_limit_s = 0;
   // Threads for the independent parts of a search (the micro-batch sizes' bounds and seeds) and
-  // of a report (its searches). 0: the CPUs the process may run on. The result without a time limit does
-  // not depend on it.
+  // of a report (its searches). 0: the CPUs the process may run on. The result without a time
+  // limit does not depend on it.
   int threads = 0;
 };
 

@@ -467,7 +467,8 @@ void AddPlanCommand(CLI::App& app, CommandFn* run) {
                   "to the proven optimum)");
   sub->add_option("--threads", o->threads,
                   "Threads for the search's independent parts and the report's searches (default "
-                  "0: every CPU this process may run on; the plan found without a time limit is the same)")
+                  "0: every CPU this process may run on; the plan found without a time limit is "
+                  "the same)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--pareto-points", o->pareto_points,
                   "Price caps tried for the time/cost front (default 4)");
