@@ -288,13 +288,13 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
+  const int L = static_cast<int>(ctx.model->layers.size());
+  std::vector<int> counts;
+  for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
   for (int b : MicroBatchCandidates(*ctx.model, options)) {
     SpaceForBatch sp = BuildSpace(ctx, options, b, &cache);
     if (sp.configs.empty()) continue;
     // The space's own bound (sum + cycle bounds): orders the uniform seeds and skips them.
-    const int L = static_cast<int>(ctx.model->layers.size());
-    std::vector<int> counts;
-    for (const auto& p : ctx.cluster->pools) counts.push_back(p.count);
     sp.bound_value = GoalValue(
         goal, iters,
         sp.lb_sum[L] + (sp.num_micro - 1) * std::max(sp.CycleBound(L, counts), sp.full_cycle_bound),
@@ -323,15 +323,14 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
       res.found = true;
     }
   }
-  // Balanced seeds of the spaces `idx`, in parallel: a size whose bound reaches the incumbent
-  // (as it stood before them) gets none; the best seed of all becomes the incumbent.
-  auto balanced = [&](const std::vector<int>& idx, bool more,
-                      std::chrono::steady_clock::time_point until) {
-    std::vector<SearchResult> seeds(idx.size());
+  // Balanced seeds of the `n` most promising spaces, in parallel: a size whose bound reaches the
+  // incumbent (as it stood before them) gets none; the best seed of all becomes the incumbent.
+  auto balanced = [&](size_t n, bool more, std::chrono::steady_clock::time_point until) {
+    std::vector<SearchResult> seeds(std::min(n, spaces.size()));
     const double before = best;
-    ParallelFor(static_cast<int>(idx.size()), threads, [&](int j) {
+    ParallelFor(static_cast<int>(seeds.size()), threads, [&](int j) {
       seeds[j].objective = kInf;
-      const SpaceForBatch& sp = spaces[idx[j]];
+      const SpaceForBatch& sp = spaces[j];
       if (sp.bound_value >= before) return;
       SeedBalancedPlans(ctx, goal, options, sp, pre, more, &seeds[j], until);
     });
@@ -343,14 +342,9 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
       }
     }
   };
-  auto first_spaces = [&](size_t n) {
-    std::vector<int> idx;
-    for (size_t i = 0; i < spaces.size() && i < n; ++i) idx.push_back(static_cast<int>(i));
-    return idx;
-  };
   // A close incumbent lets the bounds below stop early: the first balanced seeds of the three
   // most promising sizes.
-  balanced(first_spaces(3), false, at(0.3));
+  balanced(3, false, at(0.3));
   res.stats.complete = true;
   // Lower bounds per micro-batch size (PlanTimeLowerBound), refined up to the time at which no
   // plan can beat the incumbent; with a time limit they stop at 0.55 T. A size whose
@@ -359,9 +353,9 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   const auto bound_deadline = at(0.55);
   res.stats.lower_bound = kInf;
   std::vector<TimeBound> bounds(spaces.size());
+  const double stop_at = TimeAbove(goal, best, min_price);
   ParallelFor(static_cast<int>(spaces.size()), threads, [&](int i) {
-    bounds[i] = PlanTimeLowerBound(ctx, spaces[i], pre, TimeAbove(goal, best, min_price),
-                                   bound_deadline);
+    bounds[i] = PlanTimeLowerBound(ctx, spaces[i], pre, stop_at, bound_deadline);
   });
   for (size_t i = 0; i < spaces.size(); ++i) {
     SpaceForBatch& sp = spaces[i];
@@ -382,18 +376,18 @@ Result<SearchResult> SearchPlan(const PlanContext& ctx, const Goal& goal,
   // Balanced seeds: the first variant over every size, then the others, most promising sizes
   // first.
   const auto balanced_deadline = at(0.85);
-  for (bool more : {false, true}) balanced(first_spaces(spaces.size()), more, balanced_deadline);
+  for (bool more : {false, true}) balanced(spaces.size(), more, balanced_deadline);
   log::Debug("search: balanced seeds at {:.3f} s, best {:.3f}", elapsed(), best);
   // Bounds below the incumbent are refined again against it (until 0.97 T): a closer incumbent
   // narrows the range of cycles and tails to cover, and the boxes are split finer (to 0.2 % of
   // it).
   if (limited) {
     const auto until = at(0.97);
+    const double refine_at = TimeAbove(goal, best, min_price);
     ParallelFor(static_cast<int>(spaces.size()), threads, [&](int i) {
       SpaceForBatch& sp = spaces[i];
       if (sp.bound_value >= best || std::chrono::steady_clock::now() > until) return;
-      const TimeBound tb =
-          PlanTimeLowerBound(ctx, sp, pre, TimeAbove(goal, best, min_price), until);
+      const TimeBound tb = PlanTimeLowerBound(ctx, sp, pre, refine_at, until);
       sp.bound_value = std::max(sp.bound_value, GoalValue(goal, iters, tb.seconds, min_price));
     });
     res.stats.lower_bound = kInf;

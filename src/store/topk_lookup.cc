@@ -181,10 +181,6 @@ Status TopKLookup::Best(const TopKQuery& q, const KeyRow& workload, const KeyRow
   return bad;
 }
 
-}  // namespace opal::store
-
-namespace opal::store {
-
 std::string TopKLookup::FrameworkFilter(const TopKQuery& q, const std::string& alias,
                                         SqlParams& params) {
   std::string sql;
