@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "lower/lower_planes.h"
+
 namespace opal::lower {
 namespace {
 
@@ -123,6 +125,15 @@ Result<KernelDef> LowerPool(KernelBuilder& b) {
   b.set_kind("pool");
   const std::string& op = b.node().op_type;
   if (op == "LRN") return Lrn(b);
+  if ((op == "GlobalAveragePool" || op == "GlobalMaxPool") && b.InShape(0).size() >= 3 &&
+      (b.InValue(0).dtype == DType::kFloat32 || b.InValue(0).dtype == DType::kFloat64)) {
+    const Shape& in = b.InShape(0);
+    int64_t plane = 1;
+    for (size_t j = 2; j < in.size(); ++j) plane *= in[j];
+    const bool max = op == "GlobalMaxPool";
+    return LowerPlaneReduction(b, in[0] * in[1], plane, max ? PlaneOp::kMax : PlaneOp::kSum,
+                               max ? 1.0 : 1.0 / static_cast<double>(plane));
+  }
   if (op == "MaxPool" && b.HasOutput(1)) return b.Unsupported("MaxPool's Indices output");
   OPAL_ASSIGN_OR_RETURN(TensorRef x, b.Input(0));
   if (x.rank() < 3) return b.Unsupported(fmt::format("{} of rank {}", op, x.rank()));

@@ -1,6 +1,9 @@
 #include "lower/lower_reduce.h"
 
 #include <cmath>
+#include <optional>
+
+#include "lower/lower_planes.h"
 
 namespace opal::lower {
 namespace {
@@ -77,10 +80,30 @@ Result<std::vector<bool>> ReducedAxes(KernelBuilder& b, int rank) {
   return reduced;
 }
 
-Result<KernelDef> LowerReduceOp(KernelBuilder& b) {
-  OPAL_ASSIGN_OR_RETURN(TensorRef x, b.Input(0));
+// Mean, sum, max or min over trailing axes of a float tensor: a reduction of contiguous planes.
+std::optional<Result<KernelDef>> TryPlaneReduction(KernelBuilder& b, const std::vector<bool>& reduced) {
   const std::string& op = b.node().op_type;
-  OPAL_ASSIGN_OR_RETURN(std::vector<bool> reduced, ReducedAxes(b, x.rank()));
+  const DType dt = b.InValue(0).dtype;
+  int first = 0;
+  if ((dt != DType::kFloat32 && dt != DType::kFloat64) || !ReducesTrailingAxes(reduced, &first))
+    return std::nullopt;
+  const Shape& in = b.InShape(0);
+  int64_t rows = 1, plane = 1;
+  for (size_t d = 0; d < in.size(); ++d) (static_cast<int>(d) < first ? rows : plane) *= in[d];
+  if (op == "ReduceMean")
+    return LowerPlaneReduction(b, rows, plane, PlaneOp::kSum, 1.0 / static_cast<double>(plane));
+  if (op == "ReduceSum") return LowerPlaneReduction(b, rows, plane, PlaneOp::kSum);
+  if (op == "ReduceMax") return LowerPlaneReduction(b, rows, plane, PlaneOp::kMax);
+  if (op == "ReduceMin") return LowerPlaneReduction(b, rows, plane, PlaneOp::kMin);
+  return std::nullopt;
+}
+
+Result<KernelDef> LowerReduceOp(KernelBuilder& b) {
+  if (!b.HasInput(0)) return Error(ErrorCode::kInvalidModel, "{}: input 0 is missing", b.node().Describe());
+  const std::string& op = b.node().op_type;
+  OPAL_ASSIGN_OR_RETURN(std::vector<bool> reduced, ReducedAxes(b, static_cast<int>(b.InShape(0).size())));
+  if (auto planes = TryPlaneReduction(b, reduced)) return std::move(*planes);
+  OPAL_ASSIGN_OR_RETURN(TensorRef x, b.Input(0));
   const auto vars = MakeVars(x.rank());
   AxisReduction a = MakeReduction(x.shape, reduced, vars);
   const Expr v = x(a.idx);

@@ -95,21 +95,29 @@ Result<TensorRef> KernelBuilder::Input(size_t i) {
   if (!HasInput(i)) {
     return Error(ErrorCode::kInvalidModel, "{}: input {} is missing", n_.Describe(), i);
   }
+  return InputAs(i, InShape(i));
+}
+
+Result<TensorRef> KernelBuilder::InputAs(size_t i, const Shape& shape) {
+  if (!HasInput(i)) {
+    return Error(ErrorCode::kInvalidModel, "{}: input {} is missing", n_.Describe(), i);
+  }
   const ValueId id = n_.inputs[i];
   for (size_t k = 0; k < def_.input_values.size(); ++k) {
-    if (def_.input_values[k] == id) return refs_[k];
+    if (def_.input_values[k] == id && refs_[k].shape == shape) return refs_[k];
   }
   const Value& v = g_.value(id);
+  OPAL_CHECK(NumElements(shape) == NumElements(v.shape), "{}: input {} read as {} elements, has {}",
+             n_.Describe(), i, NumElements(shape), NumElements(v.shape));
   auto t = HalideTypeOf(v.dtype);
   if (!t.ok()) return Unsupported(fmt::format("input {} of type {}", i, DTypeName(v.dtype)));
-  Halide::ImageParam p(*t, static_cast<int>(v.shape.size()),
-                       fmt::format("in{}", def_.inputs.size()));
-  ArgView view = DenseView(v.shape);
+  Halide::ImageParam p(*t, static_cast<int>(shape.size()), fmt::format("in{}", def_.inputs.size()));
+  ArgView view = DenseView(shape);
   ConstrainView(p, view);
   def_.inputs.push_back(p);
   def_.input_values.push_back(id);
   def_.input_views.push_back(view);
-  refs_.push_back(TensorRef{Func(p), v.shape, *t});
+  refs_.push_back(TensorRef{Func(p), shape, *t});
   return refs_.back();
 }
 

@@ -67,6 +67,9 @@ class KernelBuilder {
   const Tensor* Constant(size_t i) const;
   // Input i as a runtime parameter (one param per distinct value, in first-use order).
   Result<TensorRef> Input(size_t i);
+  // Input i read as `shape`, a shape of the same element count: its dense bytes seen with another
+  // shape (e.g. an NCHW tensor as N x C x HW, each plane one contiguous axis).
+  Result<TensorRef> InputAs(size_t i, const Shape& shape);
   // kUnsupported unless input i is present and constant; returns its int64 values.
   Result<std::vector<int64_t>> ConstantInts(size_t i, const std::string& what) const;
 

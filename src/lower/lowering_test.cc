@@ -120,6 +120,23 @@ TEST(Lowering, ReductionsAndSoftmaxMatchReference) {
         },
         {}, 12);
   }
+  // Over trailing axes: contiguous planes (short, with a body and a tail, split over tasks), with
+  // and without keepdims, and over every axis (one plane, a scalar without keepdims).
+  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"}) {
+    for (const Shape& s : std::vector<Shape>{{2, 6, 9, 11}, {2, 40, 33, 17}}) {
+      for (int keep : {1, 0}) {
+        CheckAgainstReference(
+            op, {s},
+            [keep](N& n) {
+              AttrInts(n, "axes", {2, -1});
+              AttrInt(n, "keepdims", keep);
+            },
+            {}, 12);
+        CheckAgainstReference(
+            op, {s}, [keep](N& n) { AttrInt(n, "keepdims", keep); }, {}, 12);
+      }
+    }
+  }
   for (const char* op : {"Softmax", "LogSoftmax"}) {
     CheckAgainstReference(op, {{3, 5, 7}}, [](N& n) { AttrInt(n, "axis", -2); });
     CheckAgainstReference(
@@ -167,8 +184,12 @@ TEST(Lowering, PoolingMatchesReference) {
     AttrInts(n, "kernel_shape", {3, 3});
     AttrString(n, "auto_pad", "SAME_UPPER");
   });
-  CheckAgainstReference("GlobalAveragePool", {{2, 3, 5, 6}});
-  CheckAgainstReference("GlobalMaxPool", {{2, 3, 5, 6}});
+  // Global pools: planes shorter than the vector accumulators, with a body and a tail, split over
+  // parallel tasks (with a partial last task), and of rank 3 and 5.
+  for (const char* op : {"GlobalAveragePool", "GlobalMaxPool"}) {
+    for (const Shape& s : std::vector<Shape>{{2, 3, 5, 6}, {1, 40, 13, 11}, {2, 47, 56, 56}, {2, 5, 100}, {1, 4, 3, 5, 7}})
+      CheckAgainstReference(op, {s});
+  }
 }
 
 TEST(Lowering, DataMovementMatchesReference) {
