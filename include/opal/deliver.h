@@ -1,7 +1,8 @@
 // `opal deliver`: the whole path from an ONNX model to a measured deployable library.
 //
-//   tasks -> store lookup (this machine, then machines of the same kind) -> for workloads the
-//   store lacks: tuning within the time budget (when > 0), then in the build a few candidates
+//   tasks -> store lookup (this machine, then machines of the same kind) -> for workloads with no
+//   record of this machine: tuning within the time budget (when > 0; a search starts from the
+//   records of machines of the same kind), then in the build, for those still missing, a few candidates
 //   measured here (the default, nearby workloads' best, the cost model's picks) -> build -> load
 //   and benchmark the library -> compare with PyTorch on the same model (when available).
 #pragma once
@@ -18,7 +19,7 @@ namespace opal {
 
 struct DeliverOptions {
   BuildOptions build;        // build.store is required (the store of records)
-  double budget_s = 0;       // tuning time for workloads missing from the store (0 = no tuning)
+  double budget_s = 0;       // tuning time for workloads with no record of this machine (0 = none)
   int bench_runs = 30;       // timed runs of the built library (after 3 warm-up runs)
   int threads = 0;           // kernel threads for the benchmark and PyTorch (0 = the host's cores)
   ProgressStyle progress = ProgressStyle::kAuto;  // of the tuning (opal/progress.h)

@@ -46,6 +46,11 @@ struct SearchOptions {
   int population = 16;            // evolutionary: configs kept as parents
   double explore = 0.15;          // evolutionary: share of fresh random candidates
   uint64_t seed = 0;              // 0 = random
+  // First of all, measure up to this many of the workload's best configs on other machines of
+  // this target's coarse kind (records that travel: another AVX-512 server's tuning), at most a
+  // quarter of max_trials (at least one); they start the search from what a machine of the same
+  // kind learnt, and their times there are never taken for this machine's. 0 = off.
+  int coarse = 4;
   bool try_default_first = true;  // measure the template's known-good config first
   // Then measure the best configs of up to this many of the nearest other workloads of the op in
   // the store (TransferConfigs), at most a quarter of max_trials; 0 = off.

@@ -86,10 +86,14 @@ Result<DeliverReport> Deliver(const DeliverOptions& o) {
     }
     OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> best,
                           BestStoredConfigs(*fw, *o.build.store, t.workload, host, 1, /*coarse=*/true));
+    const bool exact = !best.empty() && best[0].record.target_key == host.ExactKey();
     if (!best.empty()) {
-      d.source = best[0].record.target_key == host.ExactKey() ? "exact" : "coarse";
+      d.source = exact ? "exact" : "coarse";
       d.gflops = best[0].record.gflops;
-    } else {
+    }
+    // With a budget, a workload known only from other machines of this kind is tuned here too
+    // (its search measures their best configs first), not just one no record covers.
+    if (best.empty() || (!exact && o.budget_s > 0)) {
       misses.tasks.push_back(t);
       misses.total_flops += t.total_flops;
     }
@@ -97,7 +101,8 @@ Result<DeliverReport> Deliver(const DeliverOptions& o) {
   }
   for (Task& t : misses.tasks) t.share = misses.total_flops > 0 ? t.total_flops / misses.total_flops : 0;
 
-  // Tuning of the misses within the budget (zero-shot happens in the build when a model is given):
+  // Tuning of the misses (no record of this machine) within the budget (zero-shot happens in the
+  // build when a model is given):
   // up to 200 trials a task, the time split by FLOP share, a task stopped after 40 trials
   // without a new best so that the budget goes where it still pays.
   if (o.budget_s > 0 && o.build.cost_model.empty() && !misses.tasks.empty()) {

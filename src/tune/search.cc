@@ -91,9 +91,22 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
   progress.best_gflops = result.best ? result.best->gflops : 0;
 
   std::vector<Config> queue;
+  if (o.coarse > 0) {
+    const int n = std::min(o.coarse, std::max(1, o.max_trials / 4));
+    OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> travelled,
+                          BestStoredConfigs(fw, store, w, t, static_cast<int>(top.size()) + n, /*coarse=*/true));
+    for (const StoredConfig& sc : travelled) {
+      if (static_cast<int>(queue.size()) >= n) break;
+      if (sc.record.target_key == t.ExactKey() || measured.count(sc.config.CanonicalJson())) continue;
+      if (std::find(queue.begin(), queue.end(), sc.config) == queue.end()) queue.push_back(sc.config);
+    }
+    if (!queue.empty()) log::Debug("{}: {} configs of machines of this kind to measure first", w.Key(), queue.size());
+  }
   if (o.try_default_first) {
     for (const Config& c : fw.SeedConfigs(w, t)) {
-      if (space.Contains(c) && !measured.count(c.CanonicalJson())) queue.push_back(c);
+      if (space.Contains(c) && !measured.count(c.CanonicalJson()) &&
+          std::find(queue.begin(), queue.end(), c) == queue.end())
+        queue.push_back(c);
     }
   }
   if (o.revalidate > 0) {

@@ -131,6 +131,64 @@ TEST(Search, RankHookChoosesTheMeasuredCandidate) {
   EXPECT_EQ(measured, chosen_min);
 }
 
+// Records travel: on a machine with no record of its own, the search first measures the best
+// configs another machine of the same kind found, fastest first, and keeps only its own times.
+TEST(Search, ConfigsOfAMachineOfTheSameKindAreMeasuredFirst) {
+  auto fw = MakeTuningFramework("halide").value();
+  auto store = RecordStore::Open("memory:").value();
+  const Target host = Target::DetectHost();
+  Target other = host;
+  other.model += " (a sibling)";
+  other.l3_bytes *= 2;
+  ASSERT_NE(other.ExactKey(), host.ExactKey());
+  ASSERT_EQ(other.CoarseKey(), host.CoarseKey());
+  const Workload w = Tiny();
+  SearchOptions first = Quick(5);
+  first.strategy = "random";
+  first.try_default_first = false;
+  ASSERT_TRUE(TuneWorkload(*fw, w, other, *store, first).ok());
+  auto theirs = BestStoredConfigs(*fw, *store, w, other, 2);
+  ASSERT_TRUE(theirs.ok());
+  ASSERT_EQ(theirs->size(), 2u);
+
+  SearchOptions o = Quick(8);  // a quarter of the trials: 2 travelled configs
+  o.strategy = "random";
+  o.seed = 3;
+  auto r = TuneWorkload(*fw, w, host, *store, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->trials, 8);
+  ASSERT_TRUE(r->best.has_value());
+  EXPECT_EQ(r->best->target_key, host.ExactKey());
+  std::vector<std::string> ours;
+  ASSERT_TRUE(store
+                  ->Scan({},
+                         [&](const Record& rec) {
+                           if (rec.target_key == host.ExactKey()) ours.push_back(rec.config_json);
+                           return true;
+                         })
+                  .ok());
+  ASSERT_EQ(ours.size(), 8u);
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT_EQ(Config::FromJson(ours[i]).value(), (*theirs)[i].config) << "trial " << i;
+
+  // Off: the first trial is the template's seed, not a travelled config.
+  auto store2 = RecordStore::Open("memory:").value();
+  ASSERT_TRUE(TuneWorkload(*fw, w, other, *store2, first).ok());
+  o.coarse = 0;
+  o.max_trials = 1;
+  ASSERT_TRUE(TuneWorkload(*fw, w, host, *store2, o).ok());
+  std::vector<std::string> mine;
+  ASSERT_TRUE(store2
+                  ->Scan({},
+                         [&](const Record& rec) {
+                           if (rec.target_key == host.ExactKey()) mine.push_back(rec.config_json);
+                           return true;
+                         })
+                  .ok());
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(Config::FromJson(mine[0]).value(), fw->SeedConfigs(w, host).at(0));
+}
+
 TEST(Search, SplitBudgetFollowsShares) {
   TaskList tl;
   for (double share : {0.7, 0.25, 0.05}) {

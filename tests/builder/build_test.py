@@ -8,6 +8,8 @@ usage: build_test.py OPAL_BINARY SHARED_MODELS_DIR
 import json
 import sqlite3
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -222,6 +224,35 @@ class Deliver(unittest.TestCase):
             self.assertGreater(j["pytorch"]["p50_ms"], 0)
             self.assertGreater(j["opal"]["p50_ms"], 0)
             self.assertTrue(os.path.exists(os.path.join(d, "out", "libmodel.so")))
+
+            # The same records as another machine of this kind measured them: without a budget
+            # they serve as they are ("coarse"); with one, the workload is tuned here, starting
+            # from that machine's best config.
+            host = json.loads(run("target", "--json").stdout)
+            sib_text = re.sub(r'model="[^"]*"', 'model="A sibling CPU"', host["canonical"])
+            sib = json.loads(run("target", "--target", sib_text, "--json").stdout)
+            self.assertEqual(sib["coarse_key"], host["coarse_key"])
+            self.assertNotEqual(sib["exact_key"], host["exact_key"])
+            best = sqlite3.connect(db).execute(
+                "select config from records where status = 'ok' order by median_s limit 1").fetchone()[0]
+            db2 = os.path.join(d, "s2.db")
+            shutil.copy(db, db2)
+            with sqlite3.connect(db2) as c:  # the store's one target becomes the sibling
+                c.execute("update targets set key = ?, canonical = ? where key = ?",
+                          (sib["exact_key"], sib["canonical"], host["exact_key"]))
+            r = run("deliver", p, "-o", os.path.join(d, "out1"), "--store", "sqlite:" + db2, "--runs", "3",
+                    "--measure", "0", "--no-pytorch", "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([t["source"] for t in json.loads(r.stdout)["tasks"]], ["coarse"])
+            r = run("deliver", p, "-o", os.path.join(d, "out2"), "--store", "sqlite:" + db2, "--runs", "3",
+                    "--budget", "3", "--no-pytorch", "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([t["source"] for t in json.loads(r.stdout)["tasks"]], ["tuned"])
+            first = sqlite3.connect(db2).execute(
+                "select r.config from records r join targets t on t.id = r.target_id "
+                "where t.key = ? order by r.id limit 1", (host["exact_key"],)).fetchone()
+            self.assertIsNotNone(first)
+            self.assertEqual(json.loads(first[0]), json.loads(best))
 
 
 class ChannelVectorisedConv(unittest.TestCase):

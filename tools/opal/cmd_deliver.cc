@@ -94,7 +94,7 @@ void AddDeliverCommand(CLI::App& app, CommandFn* run) {
       "deliver", "Tasks -> store lookup -> tuning of misses -> build -> benchmark, with a PyTorch comparison");
   c->add_option("model", o->model, "ONNX model")->required();
   c->add_option("-o,--output", o->out, "Output folder (default opal-out/<model folder name>)");
-  c->add_option("--budget", o->budget_s, "Seconds of tuning for workloads missing from the store (default 0)");
+  c->add_option("--budget", o->budget_s, "Seconds of tuning for workloads with no record of this machine (default 0)");
   c->add_option("--store", o->store, "Store DSN (default $OPAL_STORE or the user's SQLite store)");
   c->add_option("--cost-model", o->cost_model, "Cost model: zero-shot for workloads missing from the store (a file, or @NAME of a model registered in the store)");
   c->add_option("--input", o->inputs, "Graph inputs that stay runtime inputs (repeatable)");
