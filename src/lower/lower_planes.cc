@@ -30,8 +30,10 @@ Result<KernelDef> LowerPlaneReduction(KernelBuilder& b, int64_t rows, int64_t pl
   const Expr identity = op == PlaneOp::kSum   ? Halide::cast(t, 0)
                         : op == PlaneOp::kMax ? LowestOf(t)
                                               : HighestOf(t);
-  // Four vector accumulators per row, read in memory order, then the row's tail.
-  const int lanes = std::max(1, b.options().vector_lanes), width = 4 * lanes;
+  // Up to four vector accumulators per row (fewer on short planes), read in memory order, then
+  // the row's tail.
+  const int lanes = std::max(1, b.options().vector_lanes);
+  const int width = lanes * static_cast<int>(std::clamp<int64_t>(plane / lanes, 1, 4));
   const int64_t body = plane / width * width;
   Var l("l"), row("row");
   Func part("part");
