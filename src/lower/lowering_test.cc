@@ -285,10 +285,16 @@ TEST(Lowering, DepthwiseConvMatchesReference) {
                                          {2, 12, 33, 5, 2, 1, {2, 0, 1, 2}},
                                          {3, 9, 20, 3, 1, 2, {0, 0, 0, 0}},
                                          {2, 16, 16, 3, 2, 1, {0, 0, 1, 1}},
-                                         // narrower than a vector, stride 1: on the padded grid
+                                         // narrower than a vector, stride 1
                                          {4, 7, 7, 5, 1, 1, {2, 2, 2, 2}},
                                          {3, 6, 6, 3, 1, 1, {0, 1, 2, 0}},
                                          {2, 5, 7, 5, 1, 1, {2, 2, 2, 2}},
+                                         // at most half a vector wide (these tests lower with 8
+                                         // lanes): on the flattened padded plane
+                                         {4, 4, 4, 3, 1, 1, {1, 1, 1, 1}},
+                                         {2, 6, 3, 3, 1, 1, {1, 1, 1, 1}},
+                                         {5, 4, 4, 5, 1, 1, {2, 2, 2, 2}},
+                                         {3, 5, 4, 3, 1, 1, {0, 1, 2, 0}},
                                          // stride 2 onto a plane narrower than a vector
                                          {6, 14, 14, 3, 2, 1, {1, 1, 1, 1}}}) {
     SCOPED_TRACE(::testing::Message() << "c" << t.c << " " << t.h << "x" << t.w << " k" << t.k << " s"
