@@ -34,21 +34,6 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
   // The channel plane with its zero border: padded(px, py) = input(px - pl, py - pt).
   const int PW = (OW - 1) * sw + (KW - 1) * dw + 1, PH = (OH - 1) * sh + (KH - 1) * dh + 1;
   const int CW = std::min(W, PW - pl), CH = std::min(H, PH - pt);  // the input the outputs read
-  // Which of two ways makes the plane: on 14- and 28-wide planes zeros plus a copy of the rows
-  // (dense vector loads) beat one select-and-clamp definition (gathers) by 1.1-1.6x; on 56- and
-  // 112-wide planes (and 7-wide) the select was 1.1-1.3x faster (a model of MobileNet's seven
-  // depthwise shapes, `opal run --profile`, 3 alternating runs at 1 and 2 threads).
-  const bool copy_rows = CW > 0 && CH > 0 && W >= 12 && W <= 32;
-  Halide::Func padded("padded");
-  Halide::RDom r(0, std::max(CW, 1), 0, std::max(CH, 1), "r");
-  if (copy_rows) {
-    padded(x, y, c, b) = 0.f;
-    padded(r.x + pl, r.y + pt, c, b) = in(r.x, r.y, c, b);
-  } else {
-    Expr ix = x - pl, iy = y - pt;
-    Expr inside = ix >= 0 && ix < W && iy >= 0 && iy < H;
-    padded(x, y, c, b) = Halide::select(inside, in(Halide::clamp(ix, 0, W - 1), Halide::clamp(iy, 0, H - 1), c, b), 0.f);
-  }
   // Planes narrower than a vector (stride 1): the outputs are computed on the padded plane's
   // grid, flattened, so that a vector holds pixels of several rows and every tap is one contiguous
   // load: grid(j) = sum of taps of plane(j + ky*PW + kx), output (x, y) = grid(y*PW + x), the
@@ -57,7 +42,13 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
   const int lanes = o.vector_lanes;
   const bool on_grid =
       sw == 1 && sh == 1 && dw == 1 && dh == 1 && 2 * OW <= lanes && OH * PW >= lanes && CW > 0 && CH > 0;
-  Halide::Func flat("plane"), grid("grid");
+  // Which of two ways makes the plane: on 14- and 28-wide planes zeros plus a copy of the rows
+  // (dense vector loads) beat one select-and-clamp definition (gathers) by 1.1-1.6x; on 56- and
+  // 112-wide planes (and 7-wide) the select was 1.1-1.3x faster (a model of MobileNet's seven
+  // depthwise shapes, `opal run --profile`, 3 alternating runs at 1 and 2 threads).
+  const bool copy_rows = CW > 0 && CH > 0 && W >= 12 && W <= 32;
+  Halide::Func padded("padded"), flat("plane"), grid("grid");
+  Halide::RDom r(0, std::max(CW, 1), 0, std::max(CH, 1), "r");
   Var j("j");
   Expr acc = 0.f;
   if (on_grid) {
@@ -70,6 +61,15 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
     grid(j, c, b) = g;
     acc = grid(y * PW + x, c, b);
   } else {
+    if (copy_rows) {
+      padded(x, y, c, b) = 0.f;
+      padded(r.x + pl, r.y + pt, c, b) = in(r.x, r.y, c, b);
+    } else {
+      Expr ix = x - pl, iy = y - pt;
+      Expr inside = ix >= 0 && ix < W && iy >= 0 && iy < H;
+      padded(x, y, c, b) =
+          Halide::select(inside, in(Halide::clamp(ix, 0, W - 1), Halide::clamp(iy, 0, H - 1), c, b), 0.f);
+    }
     for (int ky = 0; ky < KH; ++ky)
       for (int kx = 0; kx < KW; ++kx) acc += padded(x * sw + kx * dw, y * sh + ky * dh, c, b) * wt(kx, ky, c);
   }
@@ -97,7 +97,7 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
   out.fuse(c, b, f).parallel(f);
   // A vector's taps are one chain of dependent FMAs (KH*KW of them): up to four vectors side by
   // side keep the FMA units busy instead of waiting on each chain's latency.
-  Var xu("xu"), xv("xv"), jo("jo"), ji("ji"), ju("ju"), jv("jv");
+  Var xu("xu"), xv("xv");
   if (OW >= vec) {
     const int u = std::clamp(OW / vec, 1, 4);
     out.split(x, xo, xi, vec * u, Halide::TailStrategy::ShiftInwards).split(xi, xu, xv, vec).vectorize(xv).unroll(xu);
@@ -114,6 +114,7 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
     }
   }
   if (on_grid) {
+    Var jo("jo"), ji("ji"), ju("ju"), jv("jv");
     const int u = std::clamp(OH * PW / lanes, 1, 4);
     grid.compute_at(out, f).bound(j, 0, OH * PW);
     grid.split(j, jo, ji, lanes * u, Halide::TailStrategy::ShiftInwards).split(ji, ju, jv, lanes).vectorize(jv).unroll(ju);
@@ -122,10 +123,11 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
     while (row > 4 && row > CW) row /= 2;
     // Distinct columns of a row land on distinct elements: no race, whatever Halide can prove.
     if (CW >= row) flat.update().allow_race_conditions().vectorize(r.x, row, Halide::TailStrategy::GuardWithIf);
+  } else {
+    padded.compute_at(out, f).bound(x, 0, PW).bound(y, 0, PH);
+    if (PW >= vec) padded.vectorize(x, vec, Halide::TailStrategy::GuardWithIf);
+    if (copy_rows && CW >= vec) padded.update().vectorize(r.x, vec, Halide::TailStrategy::GuardWithIf);
   }
-  padded.compute_at(out, f).bound(x, 0, PW).bound(y, 0, PH);
-  if (PW >= vec) padded.vectorize(x, vec, Halide::TailStrategy::GuardWithIf);
-  if (copy_rows && CW >= vec) padded.update().vectorize(r.x, vec, Halide::TailStrategy::GuardWithIf);
   Halide::OutputImageParam ob = out.output_buffer();
   for (size_t i = 0; i < out_view.dims.size(); ++i)
     ob.dim(static_cast<int>(i))

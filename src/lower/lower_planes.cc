@@ -9,6 +9,8 @@ using Halide::Func;
 using Halide::RDom;
 using Halide::Var;
 
+bool PlaneReductionSupports(DType t) { return t == DType::kFloat32 || t == DType::kFloat64; }
+
 bool ReducesTrailingAxes(const std::vector<bool>& reduced, int* first) {
   const int r = static_cast<int>(reduced.size());
   int k = r;
@@ -27,6 +29,9 @@ Result<KernelDef> LowerPlaneReduction(KernelBuilder& b, int64_t rows, int64_t pl
   auto combine = [op](const Expr& a, const Expr& v) {
     return op == PlaneOp::kSum ? a + v : op == PlaneOp::kMax ? Halide::max(a, v) : Halide::min(a, v);
   };
+  auto reduce = [op](const Expr& v) {  // over the RDom in v
+    return op == PlaneOp::kSum ? Halide::sum(v) : op == PlaneOp::kMax ? Halide::maximum(v) : Halide::minimum(v);
+  };
   const Expr identity = op == PlaneOp::kSum   ? Halide::cast(t, 0)
                         : op == PlaneOp::kMax ? LowestOf(t)
                                               : HighestOf(t);
@@ -43,15 +48,10 @@ Result<KernelDef> LowerPlaneReduction(KernelBuilder& b, int64_t rows, int64_t pl
     part(l, row) = combine(part(l, row), x({row, r * width + l}));
   }
   RDom lane(0, width, "lane");
-  Expr acc = op == PlaneOp::kSum   ? Halide::sum(part(lane, row))
-             : op == PlaneOp::kMax ? Halide::maximum(part(lane, row))
-                                   : Halide::minimum(part(lane, row));
+  Expr acc = reduce(part(lane, row));
   if (plane > body) {
     RDom tail(static_cast<int>(body), static_cast<int>(plane - body), "tail");
-    const Expr v = x({row, tail});
-    acc = combine(acc, op == PlaneOp::kSum   ? Halide::sum(v)
-                       : op == PlaneOp::kMax ? Halide::maximum(v)
-                                             : Halide::minimum(v));
+    acc = combine(acc, reduce(x({row, tail})));
   }
   if (op == PlaneOp::kSum && scale != 1.0) acc = acc * Halide::cast(t, Expr(scale));
   Func red("red");

@@ -19,6 +19,9 @@ enum class PlaneOp { kSum, kMax, kMin };
 Result<KernelDef> LowerPlaneReduction(KernelBuilder& b, int64_t rows, int64_t plane, PlaneOp op,
                                       double scale = 1.0);
 
+// Whether LowerPlaneReduction takes tensors of type t (float32 and float64).
+bool PlaneReductionSupports(DType t);
+
 // Whether `reduced` (per axis) is a non-empty run of trailing axes; sets *first to its first axis.
 bool ReducesTrailingAxes(const std::vector<bool>& reduced, int* first);
 

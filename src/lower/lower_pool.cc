@@ -126,7 +126,7 @@ Result<KernelDef> LowerPool(KernelBuilder& b) {
   const std::string& op = b.node().op_type;
   if (op == "LRN") return Lrn(b);
   if ((op == "GlobalAveragePool" || op == "GlobalMaxPool") && b.InShape(0).size() >= 3 &&
-      (b.InValue(0).dtype == DType::kFloat32 || b.InValue(0).dtype == DType::kFloat64)) {
+      PlaneReductionSupports(b.InValue(0).dtype)) {
     const Shape& in = b.InShape(0);
     int64_t plane = 1;
     for (size_t j = 2; j < in.size(); ++j) plane *= in[j];

@@ -83,9 +83,8 @@ Result<std::vector<bool>> ReducedAxes(KernelBuilder& b, int rank) {
 // Mean, sum, max or min over trailing axes of a float tensor: a reduction of contiguous planes.
 std::optional<Result<KernelDef>> TryPlaneReduction(KernelBuilder& b, const std::vector<bool>& reduced) {
   const std::string& op = b.node().op_type;
-  const DType dt = b.InValue(0).dtype;
   int first = 0;
-  if ((dt != DType::kFloat32 && dt != DType::kFloat64) || !ReducesTrailingAxes(reduced, &first))
+  if (!PlaneReductionSupports(b.InValue(0).dtype) || !ReducesTrailingAxes(reduced, &first))
     return std::nullopt;
   const Shape& in = b.InShape(0);
   int64_t rows = 1, plane = 1;

@@ -131,6 +131,19 @@ TEST(Search, RankHookChoosesTheMeasuredCandidate) {
   EXPECT_EQ(measured, chosen_min);
 }
 
+// The configs measured on target t, in the order they were stored.
+std::vector<Config> ConfigsMeasuredOn(RecordStore& store, const Target& t) {
+  std::vector<Config> out;
+  EXPECT_TRUE(store
+                  .Scan({},
+                        [&](const Record& rec) {
+                          if (rec.target_key == t.ExactKey()) out.push_back(Config::FromJson(rec.config_json).value());
+                          return true;
+                        })
+                  .ok());
+  return out;
+}
+
 // Records travel: on a machine with no record of its own, the search first measures the best
 // configs another machine of the same kind found, fastest first, and keeps only its own times.
 TEST(Search, ConfigsOfAMachineOfTheSameKindAreMeasuredFirst) {
@@ -159,17 +172,9 @@ TEST(Search, ConfigsOfAMachineOfTheSameKindAreMeasuredFirst) {
   EXPECT_EQ(r->trials, 8);
   ASSERT_TRUE(r->best.has_value());
   EXPECT_EQ(r->best->target_key, host.ExactKey());
-  std::vector<std::string> ours;
-  ASSERT_TRUE(store
-                  ->Scan({},
-                         [&](const Record& rec) {
-                           if (rec.target_key == host.ExactKey()) ours.push_back(rec.config_json);
-                           return true;
-                         })
-                  .ok());
+  const std::vector<Config> ours = ConfigsMeasuredOn(*store, host);
   ASSERT_EQ(ours.size(), 8u);
-  for (size_t i = 0; i < 2; ++i)
-    EXPECT_EQ(Config::FromJson(ours[i]).value(), (*theirs)[i].config) << "trial " << i;
+  for (size_t i = 0; i < 2; ++i) EXPECT_EQ(ours[i], (*theirs)[i].config) << "trial " << i;
 
   // Off: the first trial is the template's seed, not a travelled config.
   auto store2 = RecordStore::Open("memory:").value();
@@ -177,16 +182,9 @@ TEST(Search, ConfigsOfAMachineOfTheSameKindAreMeasuredFirst) {
   o.coarse = 0;
   o.max_trials = 1;
   ASSERT_TRUE(TuneWorkload(*fw, w, host, *store2, o).ok());
-  std::vector<std::string> mine;
-  ASSERT_TRUE(store2
-                  ->Scan({},
-                         [&](const Record& rec) {
-                           if (rec.target_key == host.ExactKey()) mine.push_back(rec.config_json);
-                           return true;
-                         })
-                  .ok());
+  const std::vector<Config> mine = ConfigsMeasuredOn(*store2, host);
   ASSERT_EQ(mine.size(), 1u);
-  EXPECT_EQ(Config::FromJson(mine[0]).value(), fw->SeedConfigs(w, host).at(0));
+  EXPECT_EQ(mine[0], fw->SeedConfigs(w, host).at(0));
 }
 
 TEST(Search, SplitBudgetFollowsShares) {
