@@ -105,8 +105,29 @@ std::vector<int64_t> PackedWeightsShape(const Workload& w, const ContractionKnob
     const int64_t rx = int64_t(k.vec) * k.rx, n = w.Get("n");
     return {(n + rx - 1) / rx, w.Get("k"), rx};
   }
+  if (w.op() == "conv2d" && k.pack_a == 1) {
+    const Contraction c = ContractionOf(w);
+    const int64_t ry = k.ry, np = (c.ny + ry - 1) / ry;
+    return {w.Get("groups") * np, c.nr, ry};
+  }
   return {};
 }
+
+namespace {
+
+// Conv weights [groups*kg][nr] (ONNX, row-major) as panels [groups*np][nr][ry]; channels past kg zero.
+void PackConvWeightPanels(const Workload& w, const std::vector<int64_t>& shape, const float* src, float* dst) {
+  const int64_t g = w.Get("groups"), kg = w.Get("k") / g, np = shape[0] / g, nr = shape[1], ry = shape[2];
+  for (int64_t gi = 0; gi < g; ++gi)
+    for (int64_t p = 0; p < np; ++p)
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t l = 0; l < ry; ++l) {
+          const int64_t ch = p * ry + l;
+          dst[((gi * np + p) * nr + r) * ry + l] = ch < kg ? src[(gi * kg + ch) * nr + r] : 0.f;
+        }
+}
+
+}  // namespace
 
 void PackWeights(const Workload& w, const ContractionKnobs& k, const float* src, float* dst) {
   if (UsesChan(w, k)) {
@@ -115,6 +136,10 @@ void PackWeights(const Workload& w, const ContractionKnobs& k, const float* src,
   }
   const std::vector<int64_t> s = PackedWeightsShape(w, k);
   OPAL_CHECK(s.size() == 3, "{} with this config reads its weights as given", w.Summary());
+  if (w.op() == "conv2d") {
+    PackConvWeightPanels(w, s, src, dst);
+    return;
+  }
   const int64_t np = s[0], kk = s[1], rx = s[2], n = w.Get("n");
   const bool tb = w.json().at("trans_b").get<bool>();  // B is [n][k] instead of [k][n]
   for (int64_t p = 0; p < np; ++p)

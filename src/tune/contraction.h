@@ -31,7 +31,10 @@ void PackChanWeights(const Workload& w, int64_t panel, const float* onnx, float*
 // (by the measurement), as a framework re-lays out weights when it loads a model:
 //  - `chan 1` convs: PackChanWeights's panels of ChanWeightPanel channels (as many elements);
 //  - dense with `pack_b 3`: B in panels of RX = vec*rx columns, [ceil(n/RX)][k][RX], the columns
-//    past n zero (each register tile's B is one contiguous stream, no per-call packing).
+//    past n zero (each register tile's B is one contiguous stream, no per-call packing);
+//  - pixel-vectorised convs (`chan 0`) with `pack_a 1`: the weights (A) in panels of RY = ry output
+//    channels per group, [groups * ceil(kg/RY)][c/groups*kh*kw][RY], the channels past kg zero
+//    (kg = k/groups), instead of being packed again on every call.
 // PackedWeightsShape is {} when `k` reads the weights as given.
 struct ContractionKnobs;
 std::vector<int64_t> PackedWeightsShape(const Workload& w, const ContractionKnobs& k);

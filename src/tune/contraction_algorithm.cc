@@ -13,6 +13,9 @@ using Halide::ImageParam;
 using Halide::RDom;
 using Halide::Var;
 
+int CeilDiv(int a, int b) { return (a + b - 1) / b; }  // a >= 0, b > 0
+int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }  // b > 0
+
 Expr Clamped(Expr v, int64_t extent) {
   return Halide::clamp(Halide::likely(v), 0, static_cast<int>(extent - 1));
 }
@@ -88,24 +91,29 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
       const int rows = static_cast<int>(gs.oh) + (static_cast<int>(KH) - 1) * dh / sh + 1;
       const int plane = rows * pitch, per_ci = phases * plane, total = static_cast<int>(cg) * per_ci;
       ImageParam In(Halide::Float(32), 4, "input");
-      Func padded = Halide::BoundaryConditions::constant_exterior(
-          In, 0.f,
-          {{0, static_cast<int>(W)}, {0, static_cast<int>(H)}, {Expr(), Expr()}, {Expr(), Expr()}});
-      // grid_flat(j, bb) = grid_row(j % pitch, j / pitch, bb): one row of the grid (of one phase
-      // of one input channel) is computed and copied at a time (the schedule's choice), so that
-      // the row's indices are scalars and its columns a (strided) vector load of one input row.
-      const Var gcol = st->gcol, gr = st->gr, j = st->j, bb = st->bb;
-      Expr row = gr % rows, ph = (gr / rows) % phases, ci_j = gr / (rows * phases);
-      st->grid_row(gcol, gr, bb) = padded(gcol * sw + ph % npw - static_cast<int>(w.Get("pad_left")),
-                                        row * sh + ph / npw - static_cast<int>(w.Get("pad_top")), ci_j, bb);
-      st->grid_flat(j, bb) = st->grid_row(j % pitch, j / pitch, bb);
+      // Zeros, then, phase by phase, the input rows and columns that phase holds copied in: a
+      // phase's columns are one input row read with stride sw (dense loads and a shuffle), stored
+      // contiguously, with no clamp or select per element (a clamped read is a gather).
+      const Var j = st->j, bb = st->bb;
+      st->grid_flat(j, bb) = 0.f;
+      const int pl = static_cast<int>(w.Get("pad_left")), pt = static_cast<int>(w.Get("pad_top"));
+      const int nbb = static_cast<int>(c.nb);
+      st->grid_copies.clear();
+      for (int ph = 0; ph < phases; ++ph) {
+        const int py = ph / npw, px = ph % npw;
+        // Grid columns g with 0 <= g*sw + px - pl < W, rows r with 0 <= r*sh + py - pt < H.
+        const int c0 = CeilDiv(std::max(0, pl - px), sw), c1 = std::min(pitch - 1, FloorDiv(static_cast<int>(W) - 1 + pl - px, sw));
+        const int r0 = CeilDiv(std::max(0, pt - py), sh), r1 = std::min(rows - 1, FloorDiv(static_cast<int>(H) - 1 + pt - py, sh));
+        if (c1 < c0 || r1 < r0) continue;
+        Halide::RDom r(c0, c1 - c0 + 1, r0, r1 - r0 + 1, 0, static_cast<int>(cg), 0, nbb, "phase");
+        st->grid_flat(r.z * per_ci + ph * plane + r.y * pitch + r.x, r.w) =
+            In(r.x * sw + px - pl, r.y * sh + py - pt, r.z, r.w);
+        st->grid_copies.push_back({r, c1 - c0 + 1});
+      }
       int lanes = 1;
       while (lanes * 2 <= std::min(pitch, vec)) lanes *= 2;
-      // Parallel over input channels, or over groups of rows when there are few (the stem's 3).
-      const int grid_rows = total / pitch;
       st->grid_total = total;
-      st->grid_pitch = pitch;
-      st->grid_task_rows = cg >= 8 ? grid_rows / static_cast<int>(cg) : std::max(1, grid_rows / 16);
+      st->grid_batches = nbb;
       st->grid_lanes = lanes;
       Expr kx = (k % static_cast<int>(KW)) * dw, ky = ((k / static_cast<int>(KW)) % static_cast<int>(KH)) * dh;
       st->tap(k) = (k / static_cast<int>(KH * KW)) * per_ci + ((ky % sh) * npw + kx % sw) * plane + (ky / sh) * pitch + kx / sw;
@@ -177,9 +185,12 @@ Result<ContractionAlgorithm> DefineContractionAlgorithm(const Workload& w, const
   DefineOperands(w, c0, grid, a.im2col, chan, panel, kn.vec, &a.funcs, &a.stages, &A_, &B_);
   if (!options.weights_as_given) a.funcs.packed_weights = PackedWeightsShape(w, kn);
   const bool dense_panels = w.op() == "dense" && kn.pack_b == 3;
-  if (dense_panels) {  // B is [ceil(n/RX)][k][RX] (PackWeights): replace the param DefineOperands made
+  a.a_prepacked = w.op() == "conv2d" && !chan && kn.pack_a == 1 && !options.weights_as_given;
+  // B is [ceil(n/RX)][k][RX], or a conv's A [groups*ceil(kg/RY)][nr][RY] (PackWeights): replace
+  // the param DefineOperands made.
+  if (dense_panels || a.a_prepacked) {
     const std::vector<int64_t>& ps = a.funcs.packed_weights;
-    Halide::ImageParam Bpk(Halide::Float(32), 3, "B_panels");
+    Halide::ImageParam Bpk(Halide::Float(32), 3, dense_panels ? "B_panels" : "A_panels");
     a.funcs.params[1] = Bpk;
     a.funcs.views[1] = {{ps[2], 1}, {ps[1], ps[2]}, {ps[0], ps[1] * ps[2]}};
     ConstrainToView(a.funcs.params[1], a.funcs.views[1]);
@@ -214,6 +225,10 @@ Result<ContractionAlgorithm> DefineContractionAlgorithm(const Workload& w, const
   const int nb = a.nb = grid && chan ? static_cast<int>(gs.RowBlocks(RY)) : 0;
   if (nb > 0) {
     a.Ap(yv, k, yp, b) = A_(k, (yp / nb) * pitch + (yp % nb) * RY + yv, b);
+  } else if (a.a_prepacked) {
+    const int G = static_cast<int>(w.Get("groups")), np = static_cast<int>(a.funcs.packed_weights[0]) / G;
+    Expr panel = Halide::clamp(Halide::likely(yp), 0, np - 1);
+    a.Ap(yv, k, yp, b) = a.funcs.params[1](yv, k, G > 1 ? (b % G) * np + panel : panel);
   } else {
     a.Ap(yv, k, yp, b) = A_(k, yp * RY + yv, b);
   }

@@ -18,12 +18,18 @@ namespace opal::tune {
 
 // The operand stages some configs compute before the contraction.
 struct OperandStages {
-  // grid: the zero-padded input split into stride phases, flattened (grid_flat(j, bb)), one grid
-  // row at a time (grid_row(gcol, gr, bb)), and the table of each reduction step's offset
-  // (tap(k)). Defined when ContractionAlgorithm::grid.
-  Halide::Func grid_flat{"padded_flat"}, grid_row{"grid_row"}, tap{"tap"};
-  Halide::Var j{"j"}, bb{"bb"}, jo{"jo"}, ji{"ji"}, jr{"jr"}, jc{"jc"}, gcol{"gcol"}, gr{"gr"};
-  int grid_total = 0, grid_pitch = 0, grid_task_rows = 0, grid_lanes = 1;
+  // grid: the zero-padded input split into stride phases, flattened (grid_flat(j, bb)): zeros
+  // (the pure definition), then one update per phase copying the input it holds (grid_copies:
+  // the update's domain, columns x rows x input channels x bb, and its row length); and the table
+  // of each reduction step's offset (tap(k)). Defined when ContractionAlgorithm::grid.
+  struct PhaseCopy {
+    Halide::RDom r;
+    int width = 0;
+  };
+  Halide::Func grid_flat{"padded_flat"}, tap{"tap"};
+  std::vector<PhaseCopy> grid_copies;
+  Halide::Var j{"j"}, bb{"bb"}, jo{"jo"}, ji{"ji"};
+  int grid_total = 0, grid_batches = 0, grid_lanes = 1;
   // im2col: the im2col matrix materialised output row by output row (cols(ox, oy, k, b)).
   // Defined when ContractionAlgorithm::im2col.
   Halide::Func cols{"im2col"};
@@ -36,6 +42,9 @@ struct ContractionAlgorithm {
   // What the config selects (contraction_space.h): channel-vectorised, on the padded grid,
   // im2col materialised, register tiles transposed before they are stored.
   bool chan = false, grid = false, im2col = false, transpose = false;
+  // A pixel-vectorised conv's weights read as panels packed ahead of time (pack_a 1 with packed
+  // weights, PackedWeightsShape): Ap is the packed param read in place, not a stage of its own.
+  bool a_prepacked = false;
   Contraction c;  // the contraction computed (ChanContractionOf with chan)
   int vec = 0, RX = 0, RY = 0;  // vector lanes and register tile
   int TX = 0, TY = 0;           // cache tile (whole grid rows on the grid)

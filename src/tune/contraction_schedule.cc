@@ -1,6 +1,8 @@
 // The schedule of the contraction template (contraction_algorithm.h): every Func of the
 // algorithm placed, tiled, vectorised and parallelised from the config's knobs
 // (contraction_space.h). Nothing here changes what is computed.
+#include <algorithm>
+
 #include "tune/contraction_algorithm.h"
 
 namespace opal::tune {
@@ -10,20 +12,27 @@ using Halide::RVar;
 using Halide::TailStrategy;
 using Halide::Var;
 
-// The operand stages: the padded grid copied a grid row at a time, parallel over input channels
-// (or groups of rows); the tap table once; the im2col matrix parallel over its rows.
+// The operand stages: the padded grid zeroed, then copied phase by phase, parallel over rows;
+// the tap table once; the im2col matrix parallel over its rows.
 void ScheduleOperandStages(ContractionAlgorithm& a) {
   OperandStages& st = a.stages;
   if (a.grid) {
-    st.grid_flat.compute_root()
-        .bound(st.j, 0, st.grid_total)
-        .split(st.j, st.ji, st.jc, st.grid_pitch)
-        .split(st.ji, st.jo, st.jr, st.grid_task_rows, TailStrategy::GuardWithIf)
-        .parallel(st.jo);
-    st.grid_row.compute_at(st.grid_flat, st.jr);
-    if (st.grid_lanes > 1) {
-      st.grid_flat.vectorize(st.jc, st.grid_lanes, TailStrategy::ShiftInwards);
-      st.grid_row.vectorize(st.gcol, st.grid_lanes, TailStrategy::ShiftInwards);
+    // Zeros in up to 32 parallel chunks of the grid (of every batch) of at least 16K elements in
+    // all; each phase's copy parallel over its rows (of every input channel and batch), its
+    // columns vectorised.
+    const int64_t n = int64_t{st.grid_total} * st.grid_batches;
+    const int64_t tasks = std::clamp<int64_t>(n / 16384, 1, 32);
+    const int chunk = static_cast<int>(std::max<int64_t>(st.grid_lanes, (st.grid_total + tasks - 1) / tasks));
+    st.grid_flat.compute_root().bound(st.j, 0, st.grid_total).bound(st.bb, 0, st.grid_batches);
+    st.grid_flat.split(st.j, st.jo, st.ji, chunk, TailStrategy::GuardWithIf).reorder(st.ji, st.bb, st.jo).parallel(st.jo);
+    if (st.grid_lanes > 1) st.grid_flat.vectorize(st.ji, st.grid_lanes, TailStrategy::GuardWithIf);
+    for (size_t u = 0; u < st.grid_copies.size(); ++u) {
+      const OperandStages::PhaseCopy& pc = st.grid_copies[u];
+      RVar rows("rows"), tasks("tasks");
+      // Distinct (row, channel, batch) write distinct grid rows: no race, whatever Halide proves.
+      Halide::Stage copy = st.grid_flat.update(static_cast<int>(u));
+      copy.allow_race_conditions().fuse(pc.r.y, pc.r.z, rows).fuse(rows, pc.r.w, tasks).parallel(tasks);
+      if (st.grid_lanes > 1 && pc.width >= st.grid_lanes) copy.vectorize(pc.r.x, st.grid_lanes, TailStrategy::GuardWithIf);
     }
     st.tap.compute_root().bound(st.k, 0, static_cast<int>(a.c.nr));
   }
@@ -129,7 +138,7 @@ void ScheduleContraction(ContractionAlgorithm& a) {
     }
     Bp.vectorize(xv, vec);
   }
-  if (kn.pack_a > 0) {
+  if (kn.pack_a > 0 && !a.a_prepacked) {
     Ap.bound(yv, 0, RY);
     if (kn.pack_a == 1) {
       Ap.compute_root().fuse(yp, b, f1).parallel(f1);

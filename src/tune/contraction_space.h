@@ -15,7 +15,8 @@
 //   pack_b    B panels [x/RX][r][RX] contiguous: 0 = read in place (only when B is row-major with
 //             x contiguous), 1 = packed once (root), 2 = packed per outer column tile (order 1)
 //   pack_a    A panels [y/RY][r][RY]: 0 = in place, 1 = packed once, 2 = per outer row tile (order
-//   0)
+//             0); with 1, a pixel-vectorised conv's A (its weights) is packed ahead of time
+//             (PackedWeightsShape of contraction.h), not in every call
 //   grid      conv2d with stride 1 and a kernel larger than 1x1 (GridEligible), or with chan 1 any
 //             conv2d not read in place (ChanGridEligible): 0 = implicit im2col over the output
 //             pixels; 1 = the output computed on the grid of ConvGridOf (the padded input's row

@@ -152,6 +152,44 @@ TEST(Templates, DenseWithBPackedAheadOfTime) {
   EXPECT_GE(checked, 4) << "pack_b 3 configs are rarely sampled";
 }
 
+// A pixel-vectorised conv's weights packed ahead of time in panels of RY output channels per group
+// (pack_a 1, chan 0): grouped, batch 2, channels per group not a multiple of RY (the last panel
+// partly zero), a strided 3x3 and a 1x1; and the layout itself, element by element.
+TEST(Templates, ConvWithWeightPanelsPackedAheadOfTime) {
+  const Target host = Target::DetectHost();
+  std::mt19937_64 rng(91);
+  int checked = 0;
+  for (const Workload& w : {Conv({2, 6, 9, 8, 10, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 2}),
+                            Conv({1, 8, 5, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1})}) {
+    ConfigSpace space = ContractionSpace(w, host);
+    for (int tries = 0, found = 0; tries < 2000 && found < 2; ++tries) {
+      auto c = space.Sample(rng);
+      ASSERT_TRUE(c.has_value());
+      const ContractionKnobs k = ContractionKnobs::From(*c);
+      if (k.pack_a != 1 || UsesChan(w, k)) continue;
+      if (found == 0 && (w.Get("k") / w.Get("groups")) % k.ry == 0) continue;  // first: a partial panel
+      ++found;
+      ++checked;
+      ExpectMatchesReference(w, *c, 200 + tries);
+      const std::vector<int64_t> shape = PackedWeightsShape(w, k);
+      const int64_t g = w.Get("groups"), kg = w.Get("k") / g, ry = k.ry, np = (kg + ry - 1) / ry;
+      const int64_t nr = (w.Get("c") / g) * w.Get("kh") * w.Get("kw");
+      ASSERT_EQ(shape, (std::vector<int64_t>{g * np, nr, ry}));
+      std::vector<float> wt(static_cast<size_t>(w.Get("k") * nr)), packed(static_cast<size_t>(NumElements(shape)), NAN);
+      for (size_t i = 0; i < wt.size(); ++i) wt[i] = static_cast<float>(i + 1);
+      PackWeights(w, k, wt.data(), packed.data());
+      for (int64_t gi = 0; gi < g; ++gi)
+        for (int64_t ch = 0; ch < np * ry; ++ch)
+          for (int64_t r = 0; r < nr; ++r) {
+            const float want = ch < kg ? wt[static_cast<size_t>((gi * kg + ch) * nr + r)] : 0.f;
+            ASSERT_EQ(packed[static_cast<size_t>(((gi * np + ch / ry) * nr + r) * ry + ch % ry)], want)
+                << gi << "," << ch << "," << r;
+          }
+    }
+  }
+  EXPECT_GE(checked, 4) << "pack_a 1 pixel-vectorised configs are rarely sampled";
+}
+
 TEST(Templates, DenseOneByOne) { CheckWorkload(Dense(1, 1, 1, false, false), 5, 0); }
 
 TEST(Templates, BatchMatmulBroadcast) {
