@@ -78,6 +78,11 @@ class TuningFramework {
   // Configs known to be good starting points for `w` (may be empty); all in Space(w, t).
   virtual std::vector<Config> SeedConfigs(const Workload& w, const Target& t) const { return {}; }
 
+  // The form of `c`: the knobs that decide the shape of the generated code (which operands are
+  // copied or packed, what is vectorised), not its tile sizes. Configs of one form tend to rank
+  // alike from machine to machine; configs of different forms do not. "" (one form) by default.
+  virtual std::string FormOf(const Config& c) const { return ""; }
+
   // Builds `c` for `w` and measures it on this host (which must be `t`). Never throws.
   virtual TrialResult Measure(const Workload& w, const Config& c, const Target& t,
                               const MeasureOptions& options) = 0;

@@ -89,6 +89,12 @@ Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, R
                                                     const Workload& w, const Target& t, int k,
                                                     bool coarse = false);
 
+// Up to k positions of `ranked` (fastest first) to measure when its ranking is another machine's:
+// the fastest config of each form (TuningFramework::FormOf) in rank order, then, when fewer than
+// k forms are there, the fastest of the rest. A machine's top records are often near copies of one
+// form, which another machine may rank quite differently. Ascending positions; 0 first when any.
+std::vector<size_t> OneOfEachForm(const TuningFramework& fw, const std::vector<StoredConfig>& ranked, int k);
+
 // Re-times `configs` of `w` side by side on target `t` (this host): `rounds` rounds, each
 // measuring every config once (fixed inputs), the order rotating each round so that clock drift
 // hits all alike. Returns per config the median seconds of each of its successful rounds (empty

@@ -30,7 +30,7 @@ ScheduleChooser::ScheduleChooser(RecordStore* store, const Target& target, const
 
 std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
                                                       const std::vector<StoredConfig>& candidates,
-                                                      ScheduleSource source) {
+                                                      ScheduleSource source, const std::vector<int>& ranks) {
   std::vector<Config> configs;
   for (const auto& c : candidates) configs.push_back(c.config);
   const auto times = RetimeSideBySide(*fw_, w, target_, configs, 3);
@@ -45,12 +45,16 @@ std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
       best_i = i;
     }
   }
-  if (best) {
+  if (best && ranks.empty()) {
     best->note = "re-timed the " + std::to_string(candidates.size()) + " best stored configs" +
                  (source == ScheduleSource::kCoarse ? " of machines of this kind" : "") +
                  "; kept #" + std::to_string(best_i + 1);
-    log::Debug("{}: {}", w.Summary(), best->note);
+  } else if (best) {
+    best->note = fmt::format("re-timed {} stored configs of machines of this kind, the best of each form first "
+                             "(ranks {}); kept #{}",
+                             candidates.size(), fmt::join(ranks, ", "), ranks[best_i]);
   }
+  if (best) log::Debug("{}: {}", w.Summary(), best->note);
   return best;
 }
 
@@ -75,14 +79,23 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
     }
     // 2. Another machine of the same kind.
     if (!found) {
+      // Their ranking is another machine's: re-time the best config of each form first (the
+      // best of one form there is often beaten here by another form's).
       const int k = CanMeasure() ? std::max(1, std::min(3, measure_)) : 1;
-      OPAL_ASSIGN_OR_RETURN(best, BestStoredConfigs(*fw_, *store_, w, target_, k, /*coarse=*/true));
+      OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> pool,
+                            BestStoredConfigs(*fw_, *store_, w, target_, 4 * k, /*coarse=*/true));
+      std::vector<int> ranks;
+      best.clear();
+      for (size_t i : OneOfEachForm(*fw_, pool, k)) {
+        best.push_back(pool[i]);
+        ranks.push_back(static_cast<int>(i) + 1);
+      }
       if (!best.empty()) {
         found = true;
         choice = {ScheduleSource::kCoarse, best[0].config, best[0].record.median_s,
                   "the best record of " + best[0].record.target_key, 0};
         if (CanMeasure())
-          if (auto r = Retime(w, best, ScheduleSource::kCoarse)) choice = *r;
+          if (auto r = Retime(w, best, ScheduleSource::kCoarse, ranks)) choice = *r;
       }
     }
     // 3. Candidates measured here: the default, nearby workloads' best, the cost model's picks.

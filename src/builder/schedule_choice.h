@@ -45,9 +45,10 @@ class ScheduleChooser {
   Result<ScheduleChoice> Choose(const Workload& w);
 
  private:
-  // The fastest of `candidates` re-timed in alternating rounds; nullopt when none ran.
+  // The fastest of `candidates` re-timed in alternating rounds; nullopt when none ran. `ranks`:
+  // the candidates' ranks among the stored records when they are not simply the first ones.
   std::optional<ScheduleChoice> Retime(const Workload& w, const std::vector<StoredConfig>& candidates,
-                                       ScheduleSource source);
+                                       ScheduleSource source, const std::vector<int>& ranks = {});
   bool CanMeasure() const { return measure_ > 0 && host_; }
 
   RecordStore* store_;

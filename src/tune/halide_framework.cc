@@ -68,6 +68,13 @@ class HalideFramework : public TuningFramework {
     return tune::ContractionSeeds(w, t);
   }
 
+  std::string FormOf(const Config& c) const override {
+    if (c.template_name != tune::kContractionTemplate) return "";
+    const tune::ContractionKnobs k = tune::ContractionKnobs::From(c);
+    return fmt::format("chan={} grid={} im2col={} pack_a={} pack_b={} transpose={}", k.chan, k.grid, k.im2col,
+                       k.pack_a, k.pack_b, k.transpose);
+  }
+
   TrialResult Measure(const Workload& w, const Config& c, const Target& t,
                       const MeasureOptions& options) override {
     auto space = Space(w, t);

@@ -36,6 +36,22 @@ Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, R
   return out;
 }
 
+std::vector<size_t> OneOfEachForm(const TuningFramework& fw, const std::vector<StoredConfig>& ranked, int k) {
+  const size_t want = static_cast<size_t>(std::max(0, k));
+  std::vector<size_t> out;
+  std::vector<bool> taken(ranked.size(), false);
+  std::set<std::string> forms;
+  for (size_t i = 0; i < ranked.size() && out.size() < want; ++i)
+    if (forms.insert(fw.FormOf(ranked[i].config)).second) {
+      out.push_back(i);
+      taken[i] = true;
+    }
+  for (size_t i = 0; i < ranked.size() && out.size() < want; ++i)
+    if (!taken[i]) out.push_back(i);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 double MedianOf(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -93,12 +109,15 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
   std::vector<Config> queue;
   if (o.coarse > 0) {
     const int n = std::min(o.coarse, std::max(1, o.max_trials / 4));
-    OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> travelled,
-                          BestStoredConfigs(fw, store, w, t, static_cast<int>(top.size()) + n, /*coarse=*/true));
-    for (const StoredConfig& sc : travelled) {
-      if (static_cast<int>(queue.size()) >= n) break;
-      if (sc.record.target_key == t.ExactKey() || measured.count(sc.config.CanonicalJson())) continue;
-      if (std::find(queue.begin(), queue.end(), sc.config) == queue.end()) queue.push_back(sc.config);
+    OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> pool,
+                          BestStoredConfigs(fw, store, w, t, static_cast<int>(top.size()) + 4 * n, /*coarse=*/true));
+    std::vector<StoredConfig> travelled;
+    for (StoredConfig& sc : pool)
+      if (sc.record.target_key != t.ExactKey() && !measured.count(sc.config.CanonicalJson()))
+        travelled.push_back(std::move(sc));
+    for (size_t i : OneOfEachForm(fw, travelled, n)) {
+      const Config& c = travelled[i].config;
+      if (std::find(queue.begin(), queue.end(), c) == queue.end()) queue.push_back(c);
     }
     if (!queue.empty()) log::Debug("{}: {} configs of machines of this kind to measure first", w.Key(), queue.size());
   }

@@ -174,7 +174,16 @@ TEST(Search, ConfigsOfAMachineOfTheSameKindAreMeasuredFirst) {
   EXPECT_EQ(r->best->target_key, host.ExactKey());
   const std::vector<Config> ours = ConfigsMeasuredOn(*store, host);
   ASSERT_EQ(ours.size(), 8u);
-  for (size_t i = 0; i < 2; ++i) EXPECT_EQ(ours[i], (*theirs)[i].config) << "trial " << i;
+  // The sibling's best of each form, in its rank order (OneOfEachForm over its records).
+  auto pool = BestStoredConfigs(*fw, *store, w, other, 20);
+  ASSERT_TRUE(pool.ok());
+  std::vector<StoredConfig> sibling;
+  for (StoredConfig& sc : *pool)
+    if (sc.record.target_key == other.ExactKey()) sibling.push_back(std::move(sc));
+  const std::vector<size_t> first_two = OneOfEachForm(*fw, sibling, 2);
+  ASSERT_EQ(first_two.size(), 2u);
+  EXPECT_EQ(first_two[0], 0u);
+  for (size_t i = 0; i < 2; ++i) EXPECT_EQ(ours[i], sibling[first_two[i]].config) << "trial " << i;
 
   // Off: the first trial is the template's seed, not a travelled config.
   auto store2 = RecordStore::Open("memory:").value();
@@ -185,6 +194,31 @@ TEST(Search, ConfigsOfAMachineOfTheSameKindAreMeasuredFirst) {
   const std::vector<Config> mine = ConfigsMeasuredOn(*store2, host);
   ASSERT_EQ(mine.size(), 1u);
   EXPECT_EQ(mine[0], fw->SeedConfigs(w, host).at(0));
+}
+
+// Another machine's ranking: its best config of each form first, then its next best, in rank order.
+TEST(Search, OneOfEachFormTakesEachFormsBestFirst) {
+  auto fw = MakeTuningFramework("halide").value();
+  const Target host = Target::DetectHost();
+  const Workload w = Tiny();
+  const Config base = fw->SeedConfigs(w, host).at(0);
+  auto with = [&](int pack_a, int ry) {
+    Config c = base;
+    c.knobs["pack_a"] = pack_a;
+    c.knobs["ry"] = ry;
+    return StoredConfig{Record{}, c};
+  };
+  // Forms by rank: A A B A C (pack_a 0, 0, 1, 0, 2); tile sizes do not make a form.
+  const std::vector<StoredConfig> ranked = {with(0, 1), with(0, 2), with(1, 1), with(0, 3), with(2, 1)};
+  EXPECT_NE(fw->FormOf(ranked[0].config), fw->FormOf(ranked[2].config));
+  EXPECT_EQ(fw->FormOf(ranked[0].config), fw->FormOf(ranked[1].config));
+  EXPECT_EQ(OneOfEachForm(*fw, ranked, 1), (std::vector<size_t>{0}));
+  EXPECT_EQ(OneOfEachForm(*fw, ranked, 2), (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(OneOfEachForm(*fw, ranked, 3), (std::vector<size_t>{0, 2, 4}));
+  EXPECT_EQ(OneOfEachForm(*fw, ranked, 4), (std::vector<size_t>{0, 1, 2, 4}));  // then the best of the rest
+  EXPECT_EQ(OneOfEachForm(*fw, ranked, 9), (std::vector<size_t>{0, 1, 2, 3, 4}));
+  EXPECT_TRUE(OneOfEachForm(*fw, {}, 3).empty());
+  EXPECT_TRUE(OneOfEachForm(*fw, ranked, 0).empty());
 }
 
 TEST(Search, SplitBudgetFollowsShares) {
