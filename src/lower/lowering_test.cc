@@ -295,8 +295,13 @@ TEST(Lowering, DepthwiseConvMatchesReference) {
                                          {2, 6, 3, 3, 1, 1, {1, 1, 1, 1}},
                                          {5, 4, 4, 5, 1, 1, {2, 2, 2, 2}},
                                          {3, 5, 4, 3, 1, 1, {0, 1, 2, 0}},
-                                         // stride 2 onto a plane narrower than a vector
-                                         {6, 14, 14, 3, 2, 1, {1, 1, 1, 1}}}) {
+                                         // stride 2 onto a plane narrower than a vector: on
+                                         // the flattened stride phases (5x5, asymmetric pads,
+                                         // none, an input not read to its end)
+                                         {6, 14, 14, 3, 2, 1, {1, 1, 1, 1}},
+                                         {3, 13, 11, 5, 2, 1, {2, 1, 2, 2}},
+                                         {2, 9, 12, 3, 2, 1, {0, 0, 0, 0}},
+                                         {4, 6, 6, 3, 2, 1, {1, 1, 0, 0}}}) {
     SCOPED_TRACE(::testing::Message() << "c" << t.c << " " << t.h << "x" << t.w << " k" << t.k << " s"
                                       << t.stride << " d" << t.dil);
     auto attrs = [&](N& n) {
