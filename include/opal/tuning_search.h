@@ -89,11 +89,6 @@ Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, R
                                                     const Workload& w, const Target& t, int k,
                                                     bool coarse = false);
 
-// Reorders records of other machines (fastest first) so that those measured on a machine of t's
-// model (Target::model: another "AMD EPYC" for an AMD EPYC) come first, each group keeping its
-// order: the times of a machine of another vendor rank its own configs, not this machine's.
-void SameModelFirst(std::vector<StoredConfig>* ranked, const Target& t);
-
 // Up to k positions of `ranked` (fastest first) to measure when its ranking is another machine's:
 // the fastest config of each form (TuningFramework::FormOf) in rank order, then, when fewer than
 // k forms are there, the fastest of the rest. A machine's top records are often near copies of one

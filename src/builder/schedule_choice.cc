@@ -51,7 +51,7 @@ std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
                  "; kept #" + std::to_string(best_i + 1);
   } else if (best) {
     best->note = fmt::format("re-timed {} stored configs of machines of this kind, the best of each form first "
-                             "(ranks {}, this model's records first); kept #{}",
+                             "(ranks {}); kept #{}",
                              candidates.size(), fmt::join(ranks, ", "), ranks[best_i]);
   }
   if (best) log::Debug("{}: {}", w.Summary(), best->note);
@@ -80,12 +80,10 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
     // 2. Another machine of the same kind.
     if (!found) {
       // Their ranking is another machine's: re-time the best config of each form first (the
-      // best of one form there is often beaten here by another form's), those of a machine of
-      // this model (SameModelFirst) before those of other models.
+      // best of one form there is often beaten here by another form's).
       const int k = CanMeasure() ? std::max(1, std::min(3, measure_)) : 1;
       OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> pool,
-                            BestStoredConfigs(*fw_, *store_, w, target_, 8 * k, /*coarse=*/true));
-      SameModelFirst(&pool, target_);
+                            BestStoredConfigs(*fw_, *store_, w, target_, 4 * k, /*coarse=*/true));
       std::vector<int> ranks;
       best.clear();
       for (size_t i : OneOfEachForm(*fw_, pool, k)) {

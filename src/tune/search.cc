@@ -36,19 +36,6 @@ Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, R
   return out;
 }
 
-void SameModelFirst(std::vector<StoredConfig>* ranked, const Target& t) {
-  std::map<std::string, bool> same;  // target string -> of t's model
-  auto of_model = [&](const StoredConfig& sc) {
-    auto it = same.find(sc.record.target_string);
-    if (it == same.end()) {
-      auto parsed = Target::Parse(sc.record.target_string);
-      it = same.emplace(sc.record.target_string, parsed.ok() && parsed->model == t.model).first;
-    }
-    return it->second;
-  };
-  std::stable_partition(ranked->begin(), ranked->end(), of_model);
-}
-
 std::vector<size_t> OneOfEachForm(const TuningFramework& fw, const std::vector<StoredConfig>& ranked, int k) {
   const size_t want = static_cast<size_t>(std::max(0, k));
   std::vector<size_t> out;
@@ -123,12 +110,11 @@ Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Ta
   if (o.coarse > 0) {
     const int n = std::min(o.coarse, std::max(1, o.max_trials / 4));
     OPAL_ASSIGN_OR_RETURN(std::vector<StoredConfig> pool,
-                          BestStoredConfigs(fw, store, w, t, static_cast<int>(top.size()) + 8 * n, /*coarse=*/true));
+                          BestStoredConfigs(fw, store, w, t, static_cast<int>(top.size()) + 4 * n, /*coarse=*/true));
     std::vector<StoredConfig> travelled;
     for (StoredConfig& sc : pool)
       if (sc.record.target_key != t.ExactKey() && !measured.count(sc.config.CanonicalJson()))
         travelled.push_back(std::move(sc));
-    SameModelFirst(&travelled, t);
     for (size_t i : OneOfEachForm(fw, travelled, n)) {
       const Config& c = travelled[i].config;
       if (std::find(queue.begin(), queue.end(), c) == queue.end()) queue.push_back(c);

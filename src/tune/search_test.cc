@@ -221,25 +221,6 @@ TEST(Search, OneOfEachFormTakesEachFormsBestFirst) {
   EXPECT_TRUE(OneOfEachForm(*fw, ranked, 0).empty());
 }
 
-// A machine's own model first: another vendor's times rank that vendor's configs.
-TEST(Search, SameModelFirstKeepsEachMachinesOrder) {
-  const Target host = Target::DetectHost();
-  Target other = host;
-  other.model = host.model + " (another vendor)";
-  auto rec = [](const Target& t, int id) {
-    StoredConfig sc;
-    sc.record.target_string = t.CanonicalString();
-    sc.record.median_s = id;  // the given order: fastest first
-    sc.config.knobs["id"] = id;
-    return sc;
-  };
-  std::vector<StoredConfig> ranked = {rec(other, 0), rec(host, 1), rec(other, 2), rec(host, 3), rec(other, 4)};
-  SameModelFirst(&ranked, host);
-  std::vector<int64_t> order;
-  for (const StoredConfig& sc : ranked) order.push_back(sc.config.knobs.at("id"));
-  EXPECT_EQ(order, (std::vector<int64_t>{1, 3, 0, 2, 4}));
-}
-
 TEST(Search, SplitBudgetFollowsShares) {
   TaskList tl;
   for (double share : {0.7, 0.25, 0.05}) {
