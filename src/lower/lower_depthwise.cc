@@ -81,17 +81,14 @@ Result<KernelDef> LowerDepthwiseConv(const Graph& g, const Node& n, const Worklo
   } else if (on_phases) {
     // Zeros, then each phase's rows and columns that hold input copied in: stride-2 reads of an
     // input row (dense loads and a permute), contiguous stores, no clamp.
-    auto ceil_half = [](int v) { return (std::max(0, v) + 1) / 2; };
-    auto floor_half = [](int v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); };
     flat(j, c, b) = 0.f;
     for (int ph = 0; ph < npy * npx; ++ph) {
       const int py = ph / npx, px = ph % npx;
-      const int r0 = ceil_half(pt - py), r1 = std::min(GR - 1, floor_half(H - 1 + pt - py));
-      const int c0 = ceil_half(pl - px), c1 = std::min(GP - 1, floor_half(W - 1 + pl - px));
-      if (r1 < r0 || c1 < c0) continue;
-      Halide::RDom rp(c0, c1 - c0 + 1, r0, r1 - r0 + 1, "phase");
+      const tune::PhaseSpan cols = tune::PhaseSpanOf(W, pl, px, 2, GP), rows = tune::PhaseSpanOf(H, pt, py, 2, GR);
+      if (cols.size() <= 0 || rows.size() <= 0) continue;
+      Halide::RDom rp(cols.first, cols.size(), rows.first, rows.size(), "phase");
       flat(ph * gplane + rp.y * GP + rp.x, c, b) = in(rp.x * 2 + px - pl, rp.y * 2 + py - pt, c, b);
-      copies.push_back({rp, c1 - c0 + 1});
+      copies.push_back({rp, cols.size()});
     }
     Expr g = 0.f;
     for (int ky = 0; ky < KH; ++ky)

@@ -1,5 +1,7 @@
 #include "tune/contraction.h"
 
+#include <algorithm>
+
 #include "tune/contraction_space.h"
 
 #include "opal/status.h"
@@ -105,12 +107,20 @@ std::vector<int64_t> PackedWeightsShape(const Workload& w, const ContractionKnob
     const int64_t rx = int64_t(k.vec) * k.rx, n = w.Get("n");
     return {(n + rx - 1) / rx, w.Get("k"), rx};
   }
-  if (w.op() == "conv2d" && k.pack_a == 1) {
+  if (PacksConvWeightsAhead(w, k)) {
     const Contraction c = ContractionOf(w);
     const int64_t ry = k.ry, np = (c.ny + ry - 1) / ry;
     return {w.Get("groups") * np, c.nr, ry};
   }
   return {};
+}
+
+PhaseSpan PhaseSpanOf(int extent, int pad, int phase, int stride, int n) {
+  auto floor_div = [stride](int a) { return a >= 0 ? a / stride : -((-a + stride - 1) / stride); };
+  PhaseSpan s;
+  s.first = (std::max(0, pad - phase) + stride - 1) / stride;
+  s.last = std::min(n - 1, floor_div(extent - 1 + pad - phase));
+  return s;
 }
 
 namespace {
@@ -136,7 +146,7 @@ void PackWeights(const Workload& w, const ContractionKnobs& k, const float* src,
   }
   const std::vector<int64_t> s = PackedWeightsShape(w, k);
   OPAL_CHECK(s.size() == 3, "{} with this config reads its weights as given", w.Summary());
-  if (w.op() == "conv2d") {
+  if (PacksConvWeightsAhead(w, k)) {
     PackConvWeightPanels(w, s, src, dst);
     return;
   }

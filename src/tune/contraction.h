@@ -57,6 +57,15 @@ struct ConvGrid {
 };
 ConvGrid ConvGridOf(const Workload& w);
 
+// The positions i in [0, n) of one stride phase (rows or columns) whose input coordinate
+// i*stride + phase - pad lies in [0, extent): the part of the phase a copy of the input fills,
+// the rest being zero padding. Empty when last < first.
+struct PhaseSpan {
+  int first = 0, last = -1;
+  int size() const { return last - first + 1; }
+};
+PhaseSpan PhaseSpanOf(int extent, int pad, int phase, int stride, int n);
+
 // Output rows per tile of a channel-vectorised conv on the grid whose cache tile holds about
 // `tile_pixels` output pixels: the largest divisor of the output height whose rows hold at most
 // that many pixels (at least one row), so that tiles are whole rows and none overlaps another.

@@ -13,9 +13,6 @@ using Halide::ImageParam;
 using Halide::RDom;
 using Halide::Var;
 
-int CeilDiv(int a, int b) { return (a + b - 1) / b; }  // a >= 0, b > 0
-int FloorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }  // b > 0
-
 Expr Clamped(Expr v, int64_t extent) {
   return Halide::clamp(Halide::likely(v), 0, static_cast<int>(extent - 1));
 }
@@ -101,14 +98,13 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
       st->grid_copies.clear();
       for (int ph = 0; ph < phases; ++ph) {
         const int py = ph / npw, px = ph % npw;
-        // Grid columns g with 0 <= g*sw + px - pl < W, rows r with 0 <= r*sh + py - pt < H.
-        const int c0 = CeilDiv(std::max(0, pl - px), sw), c1 = std::min(pitch - 1, FloorDiv(static_cast<int>(W) - 1 + pl - px, sw));
-        const int r0 = CeilDiv(std::max(0, pt - py), sh), r1 = std::min(rows - 1, FloorDiv(static_cast<int>(H) - 1 + pt - py, sh));
-        if (c1 < c0 || r1 < r0) continue;
-        Halide::RDom r(c0, c1 - c0 + 1, r0, r1 - r0 + 1, 0, static_cast<int>(cg), 0, nbb, "phase");
+        const PhaseSpan cols = PhaseSpanOf(static_cast<int>(W), pl, px, sw, pitch);
+        const PhaseSpan rws = PhaseSpanOf(static_cast<int>(H), pt, py, sh, rows);
+        if (cols.size() <= 0 || rws.size() <= 0) continue;
+        Halide::RDom r(cols.first, cols.size(), rws.first, rws.size(), 0, static_cast<int>(cg), 0, nbb, "phase");
         st->grid_flat(r.z * per_ci + ph * plane + r.y * pitch + r.x, r.w) =
             In(r.x * sw + px - pl, r.y * sh + py - pt, r.z, r.w);
-        st->grid_copies.push_back({r, c1 - c0 + 1});
+        st->grid_copies.push_back({r, cols.size()});
       }
       int lanes = 1;
       while (lanes * 2 <= std::min(pitch, vec)) lanes *= 2;
@@ -185,7 +181,7 @@ Result<ContractionAlgorithm> DefineContractionAlgorithm(const Workload& w, const
   DefineOperands(w, c0, grid, a.im2col, chan, panel, kn.vec, &a.funcs, &a.stages, &A_, &B_);
   if (!options.weights_as_given) a.funcs.packed_weights = PackedWeightsShape(w, kn);
   const bool dense_panels = w.op() == "dense" && kn.pack_b == 3;
-  a.a_prepacked = w.op() == "conv2d" && !chan && kn.pack_a == 1 && !options.weights_as_given;
+  a.a_prepacked = PacksConvWeightsAhead(w, kn) && !options.weights_as_given;
   // B is [ceil(n/RX)][k][RX], or a conv's A [groups*ceil(kg/RY)][nr][RY] (PackWeights): replace
   // the param DefineOperands made.
   if (dense_panels || a.a_prepacked) {

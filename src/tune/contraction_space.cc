@@ -77,6 +77,10 @@ bool ChanGridEligible(const Workload& w) { return ChanEligible(w) && Im2colEligi
 
 bool UsesChan(const Workload& w, const ContractionKnobs& k) { return k.chan == 1 && ChanEligible(w); }
 
+bool PacksConvWeightsAhead(const Workload& w, const ContractionKnobs& k) {
+  return w.op() == "conv2d" && !UsesChan(w, k) && k.pack_a == 1;
+}
+
 int64_t ChanWeightPanel(const Workload& w, const ContractionKnobs& k) {
   const int64_t kg = w.Get("k") / w.Get("groups"), tile = int64_t{k.vec} * k.rx;
   return kg % tile == 0 ? tile : kg;

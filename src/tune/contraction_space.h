@@ -84,6 +84,11 @@ bool ChanEligible(const Workload& w);
 // weights as PackChanWeights lays them out. The one test every user of the knob goes through.
 bool UsesChan(const Workload& w, const ContractionKnobs& k);
 
+// True when the config reads a conv's weights, its A operand, as register panels packed ahead of
+// time (pixel-vectorised, pack_a 1: PackedWeightsShape of contraction.h) instead of packing them
+// in every call. The one test every user of the layout goes through.
+bool PacksConvWeightsAhead(const Workload& w, const ContractionKnobs& k);
+
 // Output channels per weight panel of a chan config (PackChanWeights): its register tile's width,
 // vec * rx, when that divides the output channels per group (each panel is then the stream of one
 // register tile), else all of them (one panel).

@@ -227,7 +227,7 @@ class HalideFramework : public TuningFramework {
     double repacked = 0;
     if (k.pack_b == 1) repacked += b_bytes;
     if (k.pack_b == 2) repacked += b_bytes * std::max(1.0, k.order == 1 ? 1.0 : tiles_y);
-    if (k.pack_a == 1 && !(conv && !UsesChan(w, k))) repacked += a_bytes;  // a conv's weights: packed ahead
+    if (k.pack_a == 1 && !PacksConvWeightsAhead(w, k)) repacked += a_bytes;
     if (k.pack_a == 2) repacked += a_bytes * std::max(1.0, k.order == 0 ? 1.0 : tiles_x);
     if (k.im2col == 1) repacked += conv ? b_bytes : 0;
     if (k.grid == 1) repacked += conv ? 4.0 * double(w.Get("c")) * double(w.Get("h")) * double(w.Get("w")) : 0;
