@@ -23,8 +23,15 @@ extern const char* const kBestColumns;
 
 // Inside a transaction, after records with ids > `after_id` were inserted: adds those that are
 // among their group's kBestPerGroup fastest, then drops what they pushed out, and rewrites the
-// best_rows of the groups that received records.
+// best_rows of the groups that received records. Only this transaction's own rows count as new:
+// on PostgreSQL, records other writers committed meanwhile also have larger ids, and taking
+// them in made every writer wait for the others' groups (their own transactions update them).
 Status UpdateBestRecords(SqlSession& db, int64_t after_id);
+
+// The condition (" AND alias.xmin = ...", or "" on SQLite, whose write transaction excludes
+// every other writer) that keeps, of the rows with ids above a transaction's starting point,
+// those written by this transaction.
+std::string WrittenHere(const SqlSession& db, const char* alias);
 
 // Which summary groups to recompute: every condition given (non-zero, non-empty) applies.
 struct BestGroups {

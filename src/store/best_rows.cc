@@ -61,11 +61,10 @@ Status WriteRows(SqlSession& db, const std::string& groups_sql, SqlParams params
       params);
 }
 
-// PostgreSQL: one writer of best_rows at a time, until it commits (readers are not blocked).
-// The statements after it see every committed change to best_records, and a concurrent writer
-// that changes the same groups later rewrites them itself after this transaction commits. (Row
-// locks taken per group cost a write per row: put 1k ran slower.) SQLite's write transaction
-// already excludes every other writer.
+// PostgreSQL: one writer of best_rows at a time, until it commits (readers are not blocked):
+// for a rebuild (it may touch any group). The statements after it see every committed change to
+// best_records, and a concurrent writer that changes the same groups later rewrites them itself
+// after this transaction commits. SQLite's write transaction already excludes every other writer.
 Status LockRows(SqlSession& db) {
   if (!db.dialect().postgres) return Status::Ok();
   return db.ExecScript("LOCK TABLE best_rows IN SHARE ROW EXCLUSIVE MODE");
@@ -105,14 +104,15 @@ Status RefreshBestRows(SqlSession& db, int64_t after_id) {
   // not change (at 10^6 records most new rows enter the summary's 32 but not the first 16). The
   // bounded id range ($2: no upper limit in fact) lets SQLite read the new summary rows through
   // the record_id index (as UpdateBestRecords' trim does).
-  OPAL_RETURN_IF_ERROR(LockRows(db));
   return WriteRows(
       db,
       "SELECT DISTINCT n.workload_id, n.target_id, n.framework, n.framework_major FROM "
-      "best_records n WHERE n.record_id > $1 AND n.record_id <= $2 AND (SELECT count(*) FROM "
-      "(SELECT 1 FROM best_records c WHERE c.workload_id = n.workload_id AND c.target_id = "
-      "n.target_id AND c.framework = n.framework AND c.framework_major = n.framework_major AND "
-      "(c.median_s, c.uid) < (n.median_s, n.uid) LIMIT $3) x) < $3",
+      "best_records n WHERE n.record_id > $1 AND n.record_id <= $2" +
+          WrittenHere(db, "n") +
+          " AND (SELECT count(*) FROM "
+          "(SELECT 1 FROM best_records c WHERE c.workload_id = n.workload_id AND c.target_id = "
+          "n.target_id AND c.framework = n.framework AND c.framework_major = n.framework_major AND "
+          "(c.median_s, c.uid) < (n.median_s, n.uid) LIMIT $3) x) < $3",
       {after_id, std::numeric_limits<int64_t>::max(), int64_t{kBestInRow}});
 }
 

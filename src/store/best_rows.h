@@ -57,10 +57,9 @@ void AppendBestField(std::string& body, std::string_view value);
 // Appends the records of a body to `out` (views into `body`); kInternal when it is malformed.
 Status DecodeBestRow(std::string_view body, std::vector<BestRowFields>& out);
 
-// Inside a transaction, after UpdateBestRecords added summary rows with record_id > after_id:
-// rewrites the best_rows of their groups. On PostgreSQL the rows are locked first (in group
-// order) and the bodies computed by the next statement, whose snapshot then holds every
-// committed change of a concurrent writer to those groups.
+// Inside a transaction, after UpdateBestRecords added summary rows with record_id > after_id
+// (holding their groups' locks): rewrites the best_rows of their groups, computed by one
+// statement whose snapshot holds every committed change of a writer that held a lock first.
 Status RefreshBestRows(SqlSession& db, int64_t after_id);
 // Inside a transaction, after best_records' groups matching `groups` were rebuilt: rewrites
 // their rows (and drops those of groups left without a valid record).

@@ -32,7 +32,8 @@ struct Index {
   const char* name;
   const char* table;
   const char* columns;
-  int dropped = 0;  // the version that dropped it (0 = still there)
+  int dropped = 0;              // the version that dropped it (0 = still there)
+  const char* where = nullptr;  // a partial index: only the rows this condition holds for
 };
 
 // The whole schema. Version 1: workloads, targets, records (every trial, with provenance).
@@ -42,6 +43,9 @@ struct Index {
 // 6: the best-record summary (best_records.h), stored in the order of its groups; records_by_key
 // dropped (records_topk starts with the same columns). 7: the one-row best-k summary
 // (best_rows.h): a group's fastest records in one row, a lookup reads one row per group.
+// 8: the pending tasks indexed in the order a worker takes them, so Acquire reads the first one
+// instead of sorting every pending task (5.8 ms of server CPU per call with 7,000 pending);
+// records_by_version dropped.
 const std::vector<Table>& Tables() {
   static const std::vector<Table> tables = {
       {1,
@@ -166,13 +170,20 @@ const std::vector<Index>& Indexes() {
       {1, "records_by_key", "records", "workload_id, target_id", /*dropped=*/6},
       {1, "targets_by_coarse", "targets", "coarse_key"},
       {2, "records_topk", "records", "workload_id, target_id, status, median_s"},
-      {2, "records_by_version", "records", "framework, framework_version"},
+      // Dropped by 8: a fresh store's planner (no statistics yet) read a workload's measured
+      // configs through it, every record of the framework version (9 ms per call at 5,500
+      // records, the most of a fleet's queue); the bulk operations by version scan anyway.
+      {2, "records_by_version", "records", "framework, framework_version", 8},
       {3, "tasks_ready", "tasks", "target_key, state, seq"},
       {5, "tasks_by_lease", "tasks", "state, lease_expires_us"},
       // Narrow rows of the summary's order (its table rows are whole records): counting the rows
       // that beat a new record and trimming a group read these instead of the records.
       {6, "best_records_rank", "best_records",
        "workload_id, target_id, framework, framework_major, median_s, uid, record_id"},
+      // Acquire's order (seq, id) among the pending tasks of its target and framework; the
+      // entry of a task leaves the index when it stops being pending.
+      {8, "tasks_pending", "tasks", "target_key, framework, framework_major, seq, id", 0,
+       "state = 'pending'"},
   };
   return indexes;
 }
@@ -216,6 +227,8 @@ constexpr Migration kMigrations[] = {
     {5, "task queue: lost holders counted apart from attempts, index of leases"},
     {6, "best-record summary for top-k lookups"},
     {7, "one-row best-k summary per group"},
+    {8,
+     "task queue: pending tasks indexed in the order they are taken; records_by_version dropped"},
 };
 
 std::string ColumnDdl(const Column& c, const SqlDialect& d) {
@@ -251,7 +264,7 @@ std::vector<std::string> MigrationDdl(int version, const SqlDialect& d) {
   for (const Index& i : Indexes()) {
     if (i.since == version)
       out.push_back(std::string("CREATE INDEX ") + i.name + " ON " + i.table + " (" + i.columns +
-                    ")");
+                    ")" + (i.where ? std::string(" WHERE ") + i.where : std::string()));
     if (i.dropped == version) out.push_back(std::string("DROP INDEX IF EXISTS ") + i.name);
   }
   return out;

@@ -63,6 +63,54 @@ TEST_P(SharedStore, ConcurrentWritersFromSeveralProcessesLoseNothing) {
   EXPECT_TRUE(rows.ok()) << rows.message();
 }
 
+// 8 processes race on ONE group, each of their records faster than every record before it, so
+// every Put changes the group's best row: the row must end holding the group's 16 fastest (two
+// writers whose bodies were each computed without the other's record would leave one out), and
+// on PostgreSQL no two writers may have deadlocked (writers of one group that trim its summary
+// rows at once lock them in different orders; each deadlock costs a second and a retry).
+TEST_P(SharedStore, ConcurrentWritersOfOneGroupLeaveItsBestRowWhole) {
+  auto dsn = FreshDsn(GetParam());
+  ASSERT_TRUE(dsn.ok()) << dsn.status().message();
+  ASSERT_TRUE(RecordStore::Open(*dsn).ok());
+  constexpr int kProcs = 8, kPuts = 40;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProcs; ++p) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto s = RecordStore::Open(*dsn);
+      if (!s.ok()) _exit(10);
+      for (int b = 0; b < kPuts; ++b) {
+        const double median = 1e-3 * (1.0 + 1.0 / (1 + b * kProcs + p));
+        auto n = (*s)->Put({MakeRecord(
+            {.config = "{\"p\":" + std::to_string(p) + ",\"b\":" + std::to_string(b) + "}",
+             .median = median})});
+        if (!n.ok()) {
+          fprintf(stderr, "writer %d: %s\n", p, n.status().message().c_str());
+          _exit(11);
+        }
+      }
+      _exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t pid : kids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer exit status " << status;
+  }
+  Status rows = CheckBestRows(*dsn);
+  EXPECT_TRUE(rows.ok()) << rows.message();
+  if (GetParam() == "postgresql") {
+    auto db = OpenSqlSession(*dsn);
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    auto n =
+        (*db)->Rows("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()");
+    ASSERT_TRUE(n.ok() && n->size() == 1) << n.status().message();
+    EXPECT_EQ(n->at(0).at(0), "0") << "writers of one group deadlocked";
+  }
+}
+
 // A store written by schema version 1 (before framework_major existed) is migrated on open and
 // its records answer version-compatible queries.
 TEST_P(SharedStore, OlderSchemaIsMigratedOnOpen) {
@@ -71,9 +119,12 @@ TEST_P(SharedStore, OlderSchemaIsMigratedOnOpen) {
   const char* v1_rows[] = {
       "INSERT INTO workloads (key, op, json) VALUES ('conv2d-w0', 'conv2d', '{}')",
       "INSERT INTO targets (key, coarse_key, canonical) VALUES ('cpu-a', 'cpu', 'cpu')",
-      "INSERT INTO records (uid, workload_id, target_id, framework, framework_version, config, status, error, "
-      "times, median_s, gflops, opal_version, compiler, halide_version, llvm_version, host, worker_id, "
-      "timestamp_us) VALUES ('u1', 1, 1, 'halide', '3.4', '{}', 'ok', '', '[0.5]', 0.5, 1.0, '0.0.1', 'gcc', "
+      "INSERT INTO records (uid, workload_id, target_id, framework, framework_version, config, "
+      "status, error, "
+      "times, median_s, gflops, opal_version, compiler, halide_version, llvm_version, host, "
+      "worker_id, "
+      "timestamp_us) VALUES ('u1', 1, 1, 'halide', '3.4', '{}', 'ok', '', '[0.5]', 0.5, 1.0, "
+      "'0.0.1', 'gcc', "
       "'14', '14', 'h', 'w', 1)"};
   {
     auto old = OpenSqlSession(*dsn, /*max_version=*/1);
@@ -84,8 +135,11 @@ TEST_P(SharedStore, OlderSchemaIsMigratedOnOpen) {
   auto s = RecordStore::Open(*dsn);
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(*(*s)->SchemaVersion(), CurrentSchemaVersion());
-  auto top = (*s)->TopK({.workload_key = "conv2d-w0", .target_key = "cpu-a", .framework = "halide",
-                         .framework_version = "3.9", .k = 5});
+  auto top = (*s)->TopK({.workload_key = "conv2d-w0",
+                         .target_key = "cpu-a",
+                         .framework = "halide",
+                         .framework_version = "3.9",
+                         .k = 5});
   ASSERT_TRUE(top.ok()) << top.status().message();
   ASSERT_EQ(top->size(), 1u);
   EXPECT_EQ((*top)[0].median_s, 0.5);
@@ -153,7 +207,8 @@ TEST_P(SharedStore, NewerSchemaIsRefusedWithAClearMessage) {
   ASSERT_TRUE((*OpenSqlSession(*dsn))->ExecScript(bump).ok());
   auto s = RecordStore::Open(*dsn);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("newer than this opal"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("newer than this opal"), std::string::npos)
+      << s.status().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SharedStore, ::testing::Values("sqlite", "postgresql"),
@@ -166,7 +221,8 @@ TEST(PostgresStore, SurvivesAServerRestart) {
   auto s = RecordStore::Open(*dsn);
   ASSERT_TRUE(s.ok());
   ASSERT_EQ(*(*s)->Put({MakeRecord({.config = "{\"before\":1}"})}), 1);
-  const std::string cmd = std::string(OPAL_SOURCE_DIR) + "/scripts/pg-test-server.sh restart " + PgFixtureDir();
+  const std::string cmd =
+      std::string(OPAL_SOURCE_DIR) + "/scripts/pg-test-server.sh restart " + PgFixtureDir();
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   auto n = (*s)->Put({MakeRecord({.config = "{\"after\":1}"})});
   ASSERT_TRUE(n.ok()) << n.status().message();
@@ -178,12 +234,14 @@ TEST(StoreErrors, BadDsnsAreInvalidArguments) {
   for (const char* dsn : {"", "mysql://localhost/db", "records.db", "sqlite:", "postgresql://"}) {
     auto s = RecordStore::Open(dsn);
     ASSERT_FALSE(s.ok()) << dsn;
-    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument) << dsn << ": " << s.status().message();
+    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument)
+        << dsn << ": " << s.status().message();
     EXPECT_NE(s.status().message().find("sqlite:PATH"), std::string::npos) << s.status().message();
   }
   auto bad_uri = RecordStore::Open("postgresql://u:pw@host:notaport/db");
   ASSERT_FALSE(bad_uri.ok());
-  EXPECT_EQ(bad_uri.status().message().find("pw@"), std::string::npos) << bad_uri.status().message();
+  EXPECT_EQ(bad_uri.status().message().find("pw@"), std::string::npos)
+      << bad_uri.status().message();
 }
 
 TEST(StoreErrors, UnreachableServerIsUnavailableAndHidesThePassword) {
@@ -192,17 +250,20 @@ TEST(StoreErrors, UnreachableServerIsUnavailableAndHidesThePassword) {
   EXPECT_EQ(s.status().code(), ErrorCode::kUnavailable);
   EXPECT_EQ(s.status().message().find("hunter2secret"), std::string::npos) << s.status().message();
   EXPECT_NE(s.status().message().find("127.0.0.1"), std::string::npos) << s.status().message();
-  EXPECT_EQ(RecordStore::RedactDsn("postgresql://a:b@h/d?password=zz"), "postgresql://a:***@h/d?password=***");
+  EXPECT_EQ(RecordStore::RedactDsn("postgresql://a:b@h/d?password=zz"),
+            "postgresql://a:***@h/d?password=***");
 }
 
 TEST(StoreErrors, AFileThatIsNotAStoreIsRefused) {
-  auto path = std::filesystem::temp_directory_path() / ("opal_not_a_store_" + std::to_string(getpid()));
+  auto path =
+      std::filesystem::temp_directory_path() / ("opal_not_a_store_" + std::to_string(getpid()));
   FILE* f = fopen(path.c_str(), "w");
   fputs("this is not a database, it is a text file long enough to have a header page......", f);
   fclose(f);
   auto s = RecordStore::Open("sqlite:" + path.string());
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("not an opal store"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("not an opal store"), std::string::npos)
+      << s.status().message();
   std::filesystem::remove(path);
 }
 

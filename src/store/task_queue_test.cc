@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "opal/record_store.h"
+#include "store/sql_session.h"
 #include "store/store_test_util.h"
 
 namespace opal::store::testing {
@@ -259,6 +260,30 @@ TEST_P(Queue, ConcurrentWorkersTakeEachTaskExactlyOnce) {
     EXPECT_EQ(t.trials, 1) << "task " << t.id;
   }
   EXPECT_EQ(*(*RecordStore::Open(dsn_))->Count({}), 24);
+}
+
+// Acquire's choice (the first pending task of the worker's target and framework, by seq then id)
+// is read from an index in that order, not sorted from every pending task: with 7,000 tasks
+// pending the sort took 5.8 ms of server CPU per Acquire, the most of a fleet's queue. The
+// query is Acquire's subquery; sorting is disabled on PostgreSQL so that only a missing index
+// (not the planner's taste on a small table) leaves a Sort in the plan.
+TEST_P(Queue, AcquireReadsThePendingTasksInOrderFromAnIndex) {
+  ASSERT_TRUE(q_->Submit(Spec(300)).ok());
+  auto db = OpenSqlSession(dsn_);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  const bool pg = (*db)->dialect().postgres;
+  if (pg) ASSERT_TRUE((*db)->ExecScript("ANALYZE tasks; SET enable_sort = off").ok());
+  const std::string next =
+      "SELECT id FROM tasks WHERE target_key = $1 AND state = 'pending' AND framework = $2 AND "
+      "framework_major = $3 ORDER BY seq, id LIMIT 1";
+  auto plan =
+      (*db)->Rows(std::string(pg ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + next,
+                  {std::string("cpu-x86_64-avx2-aaaa"), std::string("halide"), std::string("1")});
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  std::string text;
+  for (const auto& row : *plan) text += row.back() + "\n";
+  EXPECT_NE(text.find("tasks_pending"), std::string::npos) << text;
+  EXPECT_EQ(text.find(pg ? "Sort" : "TEMP B-TREE"), std::string::npos) << text;
 }
 
 TEST_P(Queue, HeartbeatsListWorkers) {
