@@ -30,7 +30,8 @@ ScheduleChooser::ScheduleChooser(RecordStore* store, const Target& target, const
 
 std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
                                                       const std::vector<StoredConfig>& candidates,
-                                                      ScheduleSource source, const std::vector<int>& ranks) {
+                                                      ScheduleSource source,
+                                                      const std::vector<int>& ranks) {
   std::vector<Config> configs;
   for (const auto& c : candidates) configs.push_back(c.config);
   const auto times = RetimeSideBySide(*fw_, w, target_, configs, 3);
@@ -50,9 +51,14 @@ std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
                  (source == ScheduleSource::kCoarse ? " of machines of this kind" : "") +
                  "; kept #" + std::to_string(best_i + 1);
   } else if (best) {
-    best->note = fmt::format("re-timed {} stored configs of machines of this kind, the best of each form first "
-                             "(ranks {}); kept #{}",
-                             candidates.size(), fmt::join(ranks, ", "), ranks[best_i]);
+    // Rank 0 is the template's default, measured beside the stored configs.
+    const bool with_default = ranks.back() == 0;
+    const std::vector<int> stored(ranks.begin(), ranks.end() - (with_default ? 1 : 0));
+    best->note = fmt::format(
+        "re-timed {} stored configs of machines of this kind, the best of each form first "
+        "(ranks {}){}; kept {}",
+        stored.size(), fmt::join(stored, ", "), with_default ? ", and the template's default" : "",
+        ranks[best_i] == 0 ? std::string("the default") : "#" + std::to_string(ranks[best_i]));
   }
   if (best) log::Debug("{}: {}", w.Summary(), best->note);
   return best;
@@ -94,6 +100,17 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
         found = true;
         choice = {ScheduleSource::kCoarse, best[0].config, best[0].record.median_s,
                   "the best record of " + best[0].record.target_key, 0};
+        // The template's default is measured beside them (unless it is one of them): another
+        // machine's best configs can all be slower here than the safe heuristic choice (a
+        // ResNet-50 1x1 conv on an AMD EPYC: Intel's 3 re-timed at 143-170 GFLOP/s, the default
+        // 175-216), and a schedule chosen here should never be worse than the default.
+        const Config fallback = tune::ContractionDefault(w, target_);
+        if (CanMeasure() && std::none_of(best.begin(), best.end(), [&](const StoredConfig& c) {
+              return c.config == fallback;
+            })) {
+          best.push_back({Record{}, fallback});
+          ranks.push_back(0);
+        }
         if (CanMeasure())
           if (auto r = Retime(w, best, ScheduleSource::kCoarse, ranks)) choice = *r;
       }

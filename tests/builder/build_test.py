@@ -244,6 +244,34 @@ class Deliver(unittest.TestCase):
                     "--measure", "0", "--no-pytorch", "--json")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual([t["source"] for t in json.loads(r.stdout)["tasks"]], ["coarse"])
+
+            # With measuring, that machine's best configs are re-timed here together with the
+            # template's default (a schedule chosen here is never worse than the default). The
+            # store is made to hold every config but the default; its summaries are rebuilt by
+            # opening it again from schema 5.
+            wl = sqlite3.connect(db2).execute("select json from workloads").fetchone()[0]
+            r = run("measure", "--workload", wl, "--default", "--rounds", "1", "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            default = json.loads(r.stdout)["sources"][0]["config"]
+            db3 = os.path.join(d, "s3.db")
+            with sqlite3.connect(db2) as src, sqlite3.connect(db3) as dst:
+                src.backup(dst)  # a file copy would miss what db2's write-ahead log holds
+            with sqlite3.connect(db3) as c:
+                ids = [i for i, cfg in c.execute("select id, config from records") if json.loads(cfg) == default]
+                c.executemany("delete from records where id = ?", [(i,) for i in ids])
+                left = c.execute("select count(*) from records where status = 'ok'").fetchone()[0]
+                c.executescript("drop table best_records; drop table best_rows; drop index tasks_pending; "
+                                "update meta set value = '5' where key = 'schema_version';")
+            self.assertGreaterEqual(left, 1)
+            r = run("deliver", p, "-o", os.path.join(d, "out3"), "--store", "sqlite:" + db3, "--runs", "3",
+                    "--no-pytorch", "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            j = json.loads(r.stdout)
+            self.assertEqual([t["source"] for t in j["tasks"]], ["coarse"])
+            node = [n for n in j["build"]["nodes"] if "workload_key" in n][0]
+            self.assertIn("and the template's default", node["schedule_note"])
+            self.assertRegex(node["schedule_note"], r"kept (the default|#\d+)$")
+
             r = run("deliver", p, "-o", os.path.join(d, "out2"), "--store", "sqlite:" + db2, "--runs", "3",
                     "--budget", "3", "--no-pytorch", "--json")
             self.assertEqual(r.returncode, 0, r.stderr)
