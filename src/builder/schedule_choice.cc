@@ -69,7 +69,8 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
   if (!fw_) return Error(ErrorCode::kFailed, "the halide tuning framework is not available");
   ScheduleChoice choice;
   choice.source = ScheduleSource::kDefault;
-  choice.config = tune::ContractionDefault(w, target_);
+  const Config fallback = tune::ContractionDefault(w, target_);
+  choice.config = fallback;
   OPAL_ASSIGN_OR_RETURN(ConfigSpace space, fw_->Space(w, target_));
   std::string why = store_ ? "no valid record of this workload in the current space" : "no store";
   bool found = false;
@@ -104,15 +105,14 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
         // machine's best configs can all be slower here than the safe heuristic choice (a
         // ResNet-50 1x1 conv on an AMD EPYC: Intel's 3 re-timed at 143-170 GFLOP/s, the default
         // 175-216), and a schedule chosen here should never be worse than the default.
-        const Config fallback = tune::ContractionDefault(w, target_);
-        if (CanMeasure() && std::none_of(best.begin(), best.end(), [&](const StoredConfig& c) {
-              return c.config == fallback;
-            })) {
-          best.push_back({Record{}, fallback});
-          ranks.push_back(0);
-        }
-        if (CanMeasure())
+        if (CanMeasure()) {
+          if (std::none_of(best.begin(), best.end(),
+                           [&](const StoredConfig& c) { return c.config == fallback; })) {
+            best.push_back({Record{}, fallback});
+            ranks.push_back(0);
+          }
           if (auto r = Retime(w, best, ScheduleSource::kCoarse, ranks)) choice = *r;
+        }
       }
     }
     // 3. Candidates measured here: the default, nearby workloads' best, the cost model's picks.

@@ -38,8 +38,9 @@ constexpr const char* kSameGroup =
 // the group's best row without the other's record. Writers of other groups go on: a table lock
 // made every AddTrials of a fleet wait for the one before it to commit (123 ms per call, 32
 // workers). Locks: the table in the mode that only a rebuild's lock (best_rows.cc) conflicts
-// with, then a transaction-scoped advisory lock per (workload, target) of the records with
-// id > after_id, in key order (writers never wait for each other in a cycle). Advisory locks
+// with, then a transaction-scoped advisory lock per (workload, target) of this transaction's
+// own records (id > after_id, WrittenHere), in key order (writers never wait for each other in
+// a cycle). Advisory locks
 // write nothing (row locks per group cost a write per row). Keys are the ids modulo 2^31: two
 // groups sharing one only wait for each other. SQLite's write transaction excludes every other
 // writer already.

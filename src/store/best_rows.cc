@@ -63,8 +63,8 @@ Status WriteRows(SqlSession& db, const std::string& groups_sql, SqlParams params
 
 // PostgreSQL: one writer of best_rows at a time, until it commits (readers are not blocked):
 // for a rebuild (it may touch any group). The statements after it see every committed change to
-// best_records, and a concurrent writer that changes the same groups later rewrites them itself
-// after this transaction commits. SQLite's write transaction already excludes every other writer.
+// best_records; a writer of new records (LockGroupsOf, best_records.cc) waits for it to commit.
+// SQLite's write transaction already excludes every other writer.
 Status LockRows(SqlSession& db) {
   if (!db.dialect().postgres) return Status::Ok();
   return db.ExecScript("LOCK TABLE best_rows IN SHARE ROW EXCLUSIVE MODE");

@@ -1,7 +1,6 @@
 // What the shared backends must survive: many processes writing at once, stores made by an older
 // schema, a PostgreSQL server restart, and bad DSNs or unreachable servers.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,37 +23,27 @@ TEST_P(SharedStore, ConcurrentWritersFromSeveralProcessesLoseNothing) {
   ASSERT_TRUE(dsn.ok()) << dsn.status().message();
   ASSERT_TRUE(RecordStore::Open(*dsn).ok());
   constexpr int kProcs = 4, kBatches = 30, kPerBatch = 10;
-  std::vector<pid_t> kids;
-  for (int p = 0; p < kProcs; ++p) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto s = RecordStore::Open(*dsn);  // each process opens its own connection
-      if (!s.ok()) _exit(10);
-      for (int b = 0; b < kBatches; ++b) {
-        std::vector<Record> rs;
-        for (int i = 0; i < kPerBatch; ++i)
-          rs.push_back(MakeRecord({.workload = b % 7,
-                                   .config = "{\"p\":" + std::to_string(p) +
-                                             ",\"i\":" + std::to_string(b * kPerBatch + i) + "}",
-                                   // ties on purpose: the summaries order them by uid
-                                   .median = 1e-3 * (1 + (p * 7919 + b * 31 + i * 17) % 40)}));
-        auto n = (*s)->Put(rs);
-        if (!n.ok()) {
-          fprintf(stderr, "writer %d: %s\n", p, n.status().message().c_str());
-          _exit(11);
-        }
-        if (*n != kPerBatch) _exit(12);
+  const std::vector<int> codes = RunInProcesses(kProcs, [&](int p) {
+    auto s = RecordStore::Open(*dsn);  // each process opens its own connection
+    if (!s.ok()) return 10;
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<Record> rs;
+      for (int i = 0; i < kPerBatch; ++i)
+        rs.push_back(MakeRecord({.workload = b % 7,
+                                 .config = "{\"p\":" + std::to_string(p) +
+                                           ",\"i\":" + std::to_string(b * kPerBatch + i) + "}",
+                                 // ties on purpose: the summaries order them by uid
+                                 .median = 1e-3 * (1 + (p * 7919 + b * 31 + i * 17) % 40)}));
+      auto n = (*s)->Put(rs);
+      if (!n.ok()) {
+        fprintf(stderr, "writer %d: %s\n", p, n.status().message().c_str());
+        return 11;
       }
-      _exit(0);
+      if (*n != kPerBatch) return 12;
     }
-    kids.push_back(pid);
-  }
-  for (pid_t pid : kids) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer exit status " << status;
-  }
+    return 0;
+  });
+  for (int code : codes) EXPECT_EQ(code, 0) << "a writer failed";
   auto s = RecordStore::Open(*dsn);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(*(*s)->Count({}), kProcs * kBatches * kPerBatch);
@@ -73,32 +62,22 @@ TEST_P(SharedStore, ConcurrentWritersOfOneGroupLeaveItsBestRowWhole) {
   ASSERT_TRUE(dsn.ok()) << dsn.status().message();
   ASSERT_TRUE(RecordStore::Open(*dsn).ok());
   constexpr int kProcs = 8, kPuts = 40;
-  std::vector<pid_t> kids;
-  for (int p = 0; p < kProcs; ++p) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto s = RecordStore::Open(*dsn);
-      if (!s.ok()) _exit(10);
-      for (int b = 0; b < kPuts; ++b) {
-        const double median = 1e-3 * (1.0 + 1.0 / (1 + b * kProcs + p));
-        auto n = (*s)->Put({MakeRecord(
-            {.config = "{\"p\":" + std::to_string(p) + ",\"b\":" + std::to_string(b) + "}",
-             .median = median})});
-        if (!n.ok()) {
-          fprintf(stderr, "writer %d: %s\n", p, n.status().message().c_str());
-          _exit(11);
-        }
+  const std::vector<int> codes = RunInProcesses(kProcs, [&](int p) {
+    auto s = RecordStore::Open(*dsn);
+    if (!s.ok()) return 10;
+    for (int b = 0; b < kPuts; ++b) {
+      const double median = 1e-3 * (1.0 + 1.0 / (1 + b * kProcs + p));
+      auto n = (*s)->Put({MakeRecord(
+          {.config = "{\"p\":" + std::to_string(p) + ",\"b\":" + std::to_string(b) + "}",
+           .median = median})});
+      if (!n.ok()) {
+        fprintf(stderr, "writer %d: %s\n", p, n.status().message().c_str());
+        return 11;
       }
-      _exit(0);
     }
-    kids.push_back(pid);
-  }
-  for (pid_t pid : kids) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer exit status " << status;
-  }
+    return 0;
+  });
+  for (int code : codes) EXPECT_EQ(code, 0) << "a writer failed";
   Status rows = CheckBestRows(*dsn);
   EXPECT_TRUE(rows.ok()) << rows.message();
   if (GetParam() == "postgresql") {

@@ -1,5 +1,6 @@
 #include "store/store_test_util.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,8 +81,10 @@ Result<std::unique_ptr<RecordStore>> FreshStore(const std::string& kind) {
 
 Result<std::string> NewPostgresDatabase(const std::string& server_dsn, const std::string& name) {
   for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_') || std::isupper(static_cast<unsigned char>(c)))
-      return Error(ErrorCode::kInvalidArgument, "database name '{}': use lower-case letters, digits and '_'", name);
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_') ||
+        std::isupper(static_cast<unsigned char>(c)))
+      return Error(ErrorCode::kInvalidArgument,
+                   "database name '{}': use lower-case letters, digits and '_'", name);
   OPAL_ASSIGN_OR_RETURN(auto conn, ConnectPostgres(server_dsn));
   OPAL_RETURN_IF_ERROR(conn->ExecScript("CREATE DATABASE " + name));  // an identifier checked above
   return server_dsn.substr(0, server_dsn.rfind('/') + 1) + name;
@@ -93,7 +96,8 @@ Result<std::vector<double>> RoundTripMicros(const std::string& dsn, int n) {
   for (int i = 0; i < n; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     OPAL_RETURN_IF_ERROR(db->Query("SELECT 1", {}, [](const SqlRowView&) { return true; }));
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   return us;
 }
@@ -166,11 +170,28 @@ Status CheckBestRows(const std::string& dsn) {
 Result<double> DatabaseBytes(const std::string& dsn) {
   OPAL_ASSIGN_OR_RETURN(auto conn, ConnectPostgres(dsn));
   double bytes = 0;
-  OPAL_RETURN_IF_ERROR(conn->Query("SELECT pg_database_size(current_database())", {}, [&](const SqlRowView& r) {
-    bytes = r.Real(0);
-    return false;
-  }));
+  OPAL_RETURN_IF_ERROR(
+      conn->Query("SELECT pg_database_size(current_database())", {}, [&](const SqlRowView& r) {
+        bytes = r.Real(0);
+        return false;
+      }));
   return bytes;
+}
+
+std::vector<int> RunInProcesses(int n, const std::function<int(int)>& body) {
+  std::vector<pid_t> kids;
+  for (int i = 0; i < n; ++i) {
+    const pid_t pid = fork();
+    if (pid == 0) _exit(body(i));
+    kids.push_back(pid);  // -1 (fork failed) is reported as a failed process below
+  }
+  std::vector<int> codes;
+  for (pid_t pid : kids) {
+    int status = 0;
+    const bool exited = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+    codes.push_back(exited ? WEXITSTATUS(status) : -1);
+  }
+  return codes;
 }
 
 }  // namespace opal::store::testing

@@ -5,6 +5,7 @@
 // fixture (scripts/pg-test-server.sh); each call makes a new database on it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,7 +15,7 @@
 namespace opal::store::testing {
 
 struct RecordSpec {
-  int workload = 0;                 // workload index: key "conv2d-w<N>"
+  int workload = 0;  // workload index: key "conv2d-w<N>"
   std::string target = "cpu-x86_64-avx2-aaaa";
   std::string coarse = "cpu-x86_64-avx2";
   std::string framework = "halide";
@@ -54,5 +55,10 @@ Result<double> DatabaseBytes(const std::string& dsn);
 // Microseconds of each of `n` round trips of a prepared "SELECT 1" to the store of `dsn`: the
 // floor under any lookup (for benchmarks).
 Result<std::vector<double>> RoundTripMicros(const std::string& dsn, int n);
+
+// Runs body(0) .. body(n - 1) each in its own forked process (each opens its own connections)
+// and waits for all of them; returns each one's exit code (what body returned), or -1 for a
+// process that did not exit normally (a signal).
+std::vector<int> RunInProcesses(int n, const std::function<int(int)>& body);
 
 }  // namespace opal::store::testing

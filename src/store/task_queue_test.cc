@@ -3,8 +3,6 @@
 #include "opal/task_queue.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <map>
 #include <thread>
@@ -226,31 +224,21 @@ TEST_P(Queue, WorkersOfAnotherMajorVersionRefuseWithAReason) {
 TEST_P(Queue, ConcurrentWorkersTakeEachTaskExactlyOnce) {
   auto id = q_->Submit(Spec(24));
   ASSERT_TRUE(id.ok());
-  std::vector<pid_t> kids;
-  for (int p = 0; p < 4; ++p) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto q = TaskQueue::Open(dsn_);
-      if (!q.ok()) _exit(10);
-      const std::string me = "proc" + std::to_string(p);
-      while (true) {
-        auto l = (*q)->Acquire(Caps(me), 30);
-        if (!l.ok()) _exit(11);
-        if (!l->has_value()) break;
-        Record r = MakeRecord(
-            {.workload = static_cast<int>((*l)->task.id), .config = "{\"by\":\"" + me + "\"}"});
-        if (!(*q)->Complete(**l, {r}).ok()) _exit(12);
-      }
-      _exit(0);
+  const std::vector<int> codes = RunInProcesses(4, [&](int p) {
+    auto q = TaskQueue::Open(dsn_);
+    if (!q.ok()) return 10;
+    const std::string me = "proc" + std::to_string(p);
+    while (true) {
+      auto l = (*q)->Acquire(Caps(me), 30);
+      if (!l.ok()) return 11;
+      if (!l->has_value()) break;
+      Record r = MakeRecord(
+          {.workload = static_cast<int>((*l)->task.id), .config = "{\"by\":\"" + me + "\"}"});
+      if (!(*q)->Complete(**l, {r}).ok()) return 12;
     }
-    kids.push_back(pid);
-  }
-  for (pid_t pid : kids) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker status " << status;
-  }
+    return 0;
+  });
+  for (int code : codes) EXPECT_EQ(code, 0) << "a worker failed";
   auto tasks = q_->Tasks(*id);
   ASSERT_TRUE(tasks.ok());
   for (const auto& t : *tasks) {
