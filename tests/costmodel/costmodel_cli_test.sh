@@ -27,6 +27,27 @@ grep -q "registered cost model 'cm1'" "$tmp/train" || fail "train did not regist
 [[ "$("$opal" costmodel list --store "$store" --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)[0]["meta"]["rows"])')" -ge 20 ]] \
   || fail "list --json lacks the training size"
 
+echo "--- held-out workloads: listed by key, left out of training"
+"$opal" tasks --json "$tmp/m.onnx" | "$py" -c '
+import json, sys
+for t in json.load(sys.stdin)["tasks"]: print(json.dumps(t["workload"]))' >"$tmp/all.jsonl"
+head -n 1 "$tmp/all.jsonl" >"$tmp/one.jsonl"
+held="sqlite:$tmp/held.db"  # the model's two workloads and a third one, so two are left to train on
+"$opal" -q tune "$tmp/m.onnx" --trials 30 --store "$held" >/dev/null 2>&1 || fail "tuning (held)"
+"$opal" -q tune --workload '{"dtype":"float32","k":48,"m":16,"n":32,"op":"dense","trans_a":false,"trans_b":false}' \
+  --trials 12 --store "$held" >/dev/null 2>&1 || fail "tuning a third workload"
+"$opal" costmodel train --store "$held" --no-search -o "$tmp/cm_all.json" >/dev/null 2>&1 || fail "train (held)"
+[[ "$("$opal" tasks --json --workloads "$tmp/all.jsonl" | "$py" -c 'import json,sys; print(sorted(t["key"] for t in json.load(sys.stdin)["tasks"]))')" == \
+   "$("$opal" tasks --json "$tmp/m.onnx" | "$py" -c 'import json,sys; print(sorted(t["key"] for t in json.load(sys.stdin)["tasks"]))')" ]] \
+  || fail "tasks --workloads does not give the model's keys"
+rows() { "$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"])' "$1"; }
+"$opal" costmodel train --store "$held" --no-search -o "$tmp/cm_ex.json" --exclude-workloads "$tmp/one.jsonl" \
+  >/dev/null 2>"$tmp/err" || { cat "$tmp/err"; fail "train --exclude-workloads"; }
+left=$(sed -n 's/.*left out \([0-9]*\) trials of 1 excluded workloads.*/\1/p' "$tmp/err")
+[[ -n "$left" && "$left" -gt 0 ]] || { cat "$tmp/err"; fail "train did not leave the listed workload out"; }
+[[ $(( $(rows "$tmp/cm_ex.json") + left )) == "$(rows "$tmp/cm_all.json")" ]] || fail "excluded rows do not add up"
+expect_rc 2 "not valid JSON" "$opal" costmodel train --store "$store" -o "$tmp/x.json" --exclude-workloads "$tmp/m.onnx"
+
 echo "--- a name is not overwritten silently"
 expect_rc 2 "--replace" "$opal" costmodel register "$tmp/cm.json" --name cm1 --store "$store"
 "$opal" costmodel register "$tmp/cm.json" --name cm1 --replace --store "$store" >/dev/null || fail "register --replace"

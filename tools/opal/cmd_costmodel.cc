@@ -1,4 +1,5 @@
-// opal costmodel train --store DSN [--target KEY] [--exclude-model M.onnx]... -o MODEL [--no-search]
+// opal costmodel train --store DSN [--target KEY] [--exclude-model M.onnx]...
+//           [--exclude-workloads FILE]... -o MODEL [--no-search]
 //           [--register NAME [--replace]]
 // opal costmodel eval MODEL|@NAME --store DSN [--target KEY] [--holdout-model M.onnx]... [--json]
 // opal costmodel register MODEL --name NAME [--replace] --store DSN   (also: list, remove NAME)
@@ -25,6 +26,7 @@ struct Flags {
   std::string output;
   std::string model;
   std::vector<std::string> models;  // exclude (train) or holdout (eval)
+  std::vector<std::string> workload_lists;  // train: leave these workloads out (JSON lines)
   std::string name;                 // register under this name
   bool replace = false;
   bool no_search = false;
@@ -49,11 +51,17 @@ Status Register(const CostModel& m, const Flags& f) {
   return Status::Ok();
 }
 
-Result<std::set<std::string>> WorkloadKeysOf(const std::vector<std::string>& models) {
+// The keys of the workloads of these ONNX models and workload list files.
+Result<std::set<std::string>> WorkloadKeysOf(const std::vector<std::string>& models,
+                                             const std::vector<std::string>& lists = {}) {
   std::set<std::string> keys;
   for (const auto& m : models) {
     OPAL_ASSIGN_OR_RETURN(Graph g, ImportOnnxFile(m));
     for (const auto& t : ExtractTasks(g).tasks) keys.insert(t.workload.Key());
+  }
+  for (const auto& l : lists) {
+    OPAL_ASSIGN_OR_RETURN(TaskList tl, ReadWorkloadList(l, "--exclude-workloads"));
+    for (const auto& t : tl.tasks) keys.insert(t.workload.Key());
   }
   return keys;
 }
@@ -74,8 +82,12 @@ Result<std::vector<TrainingRow>> Rows(const Flags& f, TuningFramework& fw) {
 Status Train(const Flags& f) {
   OPAL_ASSIGN_OR_RETURN(auto fw, MakeTuningFramework(f.framework));
   OPAL_ASSIGN_OR_RETURN(auto rows, Rows(f, *fw));
-  OPAL_ASSIGN_OR_RETURN(auto excluded, WorkloadKeysOf(f.models));
+  OPAL_ASSIGN_OR_RETURN(auto excluded, WorkloadKeysOf(f.models, f.workload_lists));
+  const size_t before = rows.size();
   std::erase_if(rows, [&](const TrainingRow& r) { return excluded.count(WorkloadOf(r.group)) > 0; });
+  if (!excluded.empty())
+    std::fprintf(stderr, "opal: left out %zu trials of %zu excluded workloads\n",
+                 before - rows.size(), excluded.size());
   CostModelInfo info;
   info.framework = fw->Name();
   info.framework_version = fw->Version();
@@ -170,6 +182,9 @@ void AddCostModelCommand(CLI::App& app, CommandFn* run) {
   CLI::App* train = cm->add_subcommand("train", "Train on every trial in the store (failed ones as the slowest)");
   train->add_option("-o,--output", f->output, "Model file to write")->required();
   train->add_option("--exclude-model", f->models, "Leave out the workloads of this ONNX model (repeatable)");
+  train->add_option(
+      "--exclude-workloads", f->workload_lists,
+      "Leave out the workloads listed in this file, one JSON object per line (repeatable)");
   train->add_flag("--no-search", f->no_search, "Skip the objective/hyper-parameter search");
   train->add_option("--register", f->name, "Also register the model in the store under this name");
   train->add_flag("--replace", f->replace, "With --register: overwrite a model of that name");

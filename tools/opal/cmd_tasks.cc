@@ -1,4 +1,4 @@
-// opal tasks MODEL.onnx [--json] [--input-shape NAME=DIMS]... [--target STR]
+// opal tasks MODEL.onnx | --workloads FILE  [--json] [--input-shape NAME=DIMS]... [--target STR]
 #include <fmt/format.h>
 
 #include <memory>
@@ -12,6 +12,7 @@ namespace {
 
 struct Options {
   std::string model;
+  std::string workload_list;  // instead of a model: a file of workloads, one JSON object per line
   bool json = false;
   std::vector<std::string> input_shapes;
   std::string target;
@@ -27,14 +28,24 @@ std::string OpCounts(const std::map<std::string, int>& ops) {
 }
 
 Status Run(const Options& o) {
+  if (o.model.empty() == o.workload_list.empty())
+    return Error(ErrorCode::kInvalidArgument, "give one of MODEL.onnx or --workloads FILE");
   OPAL_ASSIGN_OR_RETURN(Target target, ResolveTarget(o.target));
-  ImportOptions io;
-  OPAL_ASSIGN_OR_RETURN(io.input_shapes, ParseInputShapes(o.input_shapes));
-  OPAL_ASSIGN_OR_RETURN(Graph g, ImportOnnxFile(o.model, io));
-  TaskList tasks = ExtractTasks(g);
+  Graph g;
+  TaskList tasks;
+  if (!o.workload_list.empty()) {
+    OPAL_ASSIGN_OR_RETURN(tasks, ReadWorkloadList(o.workload_list, "--workloads"));
+    for (const Task& t : tasks.tasks) tasks.total_flops += t.flops;
+  } else {
+    ImportOptions io;
+    OPAL_ASSIGN_OR_RETURN(io.input_shapes, ParseInputShapes(o.input_shapes));
+    OPAL_ASSIGN_OR_RETURN(g, ImportOnnxFile(o.model, io));
+    tasks = ExtractTasks(g);
+  }
+  const std::string source = o.model.empty() ? o.workload_list : o.model;
   if (o.json) {
     Json j = tasks.ToJson();
-    j["model"] = o.model;
+    j["model"] = source;
     j["opset"] = g.opset;
     j["nodes"] = g.num_nodes();
     j["target"] = target.ToJson();
@@ -43,7 +54,10 @@ Status Run(const Options& o) {
   }
   int tunable_nodes = 0;
   for (const auto& t : tasks.tasks) tunable_nodes += t.count;
-  fmt::print("model   {} (opset {}, {} nodes)\n", o.model, g.opset, g.num_nodes());
+  if (o.model.empty())
+    fmt::print("list    {}\n", source);
+  else
+    fmt::print("model   {} (opset {}, {} nodes)\n", o.model, g.opset, g.num_nodes());
   fmt::print("target  {}  {} ({} cores{})\n", target.ExactKey(), target.model, target.cores,
              target.IsaFamily().empty() ? "" : ", " + target.IsaFamily());
   fmt::print("tasks   {} unique tunable workloads from {} nodes, {}FLOP per inference "
@@ -66,7 +80,10 @@ Status Run(const Options& o) {
 void AddTasksCommand(CLI::App& app, CommandFn* run) {
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("tasks", "List the tunable workloads (tuning tasks) of an ONNX model");
-  sub->add_option("model", o->model, "ONNX model file")->required();
+  sub->add_option("model", o->model, "ONNX model file");
+  sub->add_option(
+      "--workloads", o->workload_list,
+      "Instead of a model: a file of workloads, one JSON object per line (prints their keys)");
   sub->add_flag("--json", o->json, "Print JSON (format opal.tasks/1)");
   sub->add_option("--input-shape", o->input_shapes, "Shape for a graph input: NAME=1x3x224x224 (repeatable)");
   sub->add_option("--target", o->target, "Target string (default: the host)");

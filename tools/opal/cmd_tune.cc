@@ -126,40 +126,22 @@ Status RunZeroShot(const Options& o, TuningFramework& fw, const Target& host, Re
     zo.seed = o.seed ? o.seed + i : 0;
     OPAL_ASSIGN_OR_RETURN(auto r, costmodel::ZeroShotTune(fw, w, host, store, &model, zo));
     const double g = r.best ? r.best->gflops : 0;
-    out["tasks"].push_back({{"workload_key", w.Key()}, {"sampled", r.sampled}, {"measured", r.measured},
-                            {"failed", r.failed}, {"rank_s", r.rank_s}, {"measure_s", r.measure_s}, {"gflops", g}});
+    out["tasks"].push_back({{"workload_key", w.Key()},
+                            {"sampled", r.sampled},
+                            {"measured", r.measured},
+                            {"failed", r.failed},
+                            {"retimed", r.retimed},
+                            {"rank_s", r.rank_s},
+                            {"measure_s", r.measure_s},
+                            {"gflops", g},
+                            {"config", r.best ? Json::parse(r.best->config_json) : Json()},
+                            {"best_from", r.best_from}});
     if (!o.json)
       fmt::print("{:>3}  {:<29} {:>7} {:>8} {:>8.2f} {:>10.1f} {:>8.1f}  {}\n", i + 1, w.Key(), r.sampled, r.measured,
                  r.rank_s, g, r.rank_s + r.measure_s, w.Summary());
   }
   if (o.json) fmt::print("{}\n", out.dump(2));
   return Status::Ok();
-}
-
-// The workloads of a list file: one JSON object per line (a workload, as `opal tasks --json` prints
-// them under "workload"); blank lines and lines starting with '#' are skipped. Duplicates count once.
-Result<TaskList> ReadWorkloadList(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Error(ErrorCode::kNotFound, "--workloads {}: cannot read the file", path);
-  TaskList tl;
-  std::set<std::string> seen;
-  std::string line;
-  for (int no = 1; std::getline(in, line); ++no) {
-    if (line.empty() || line[0] == '#') continue;
-    Json j = Json::parse(line, nullptr, false);
-    if (j.is_discarded()) return Error(ErrorCode::kInvalidArgument, "--workloads {}:{}: not valid JSON", path, no);
-    auto w = Workload::FromJson(j);
-    if (!w.ok()) return w.status().WithContext(fmt::format("--workloads {}:{}", path, no));
-    if (!seen.insert(w->Key()).second) continue;
-    Task t;
-    t.workload = *w;
-    t.count = 1;
-    t.flops = t.total_flops = w->Flops();
-    tl.tasks.push_back(t);
-  }
-  if (tl.tasks.empty()) return Error(ErrorCode::kInvalidArgument, "--workloads {}: no workload in the file", path);
-  for (Task& t : tl.tasks) t.share = 1.0 / static_cast<double>(tl.tasks.size());  // equal budgets
-  return tl;
 }
 
 Status Run(const Options& o) {
@@ -188,7 +170,7 @@ Status Run(const Options& o) {
     tl.total_flops = t.flops;
     total_trials = o.trials > 0 ? o.trials : 200;
   } else if (!o.workload_list.empty()) {
-    OPAL_ASSIGN_OR_RETURN(tl, ReadWorkloadList(o.workload_list));
+    OPAL_ASSIGN_OR_RETURN(tl, ReadWorkloadList(o.workload_list, "--workloads"));
     for (const Task& t : tl.tasks) tl.total_flops += t.flops;
     total_trials = (o.trials > 0 ? o.trials : 64) * static_cast<int>(tl.tasks.size());
   } else {

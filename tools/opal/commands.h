@@ -3,17 +3,17 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "opal/progress.h"
+#include "opal/record_store.h"
 #include "opal/status.h"
 #include "opal/target.h"
+#include "opal/tasks.h"
 #include "opal/tensor.h"
-#include "opal/record_store.h"
 #include "opal/workload.h"
 
 namespace opal::cli {
@@ -52,6 +52,12 @@ Status UseStarterKb(const std::string& store_flag, RecordStore& store, std::stri
 
 // --workload: a workload's JSON object, or a workload key already known to `store`.
 Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store);
+
+// The workloads of a list file (the `flag` that named it, for messages): one JSON object per line
+// (a workload, as `opal tasks --json` prints them under "workload"); blank lines and lines starting
+// with '#' are skipped; duplicates count once; each task gets an equal share. A missing file is
+// kNotFound, a bad line or an empty list kInvalidArgument naming the line.
+Result<TaskList> ReadWorkloadList(const std::string& path, const std::string& flag);
 
 // How long work shows its progress: JSON events with --json, nothing with -q, else a bar on a
 // terminal and periodic lines otherwise (opal/progress.h).

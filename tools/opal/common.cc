@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
+#include <set>
 
 #include "commands.h"
 #include "opal/log.h"
@@ -85,6 +87,32 @@ Result<Workload> ResolveWorkload(const std::string& spec, RecordStore& store) {
                  store.Describe());
   }
   return Workload::FromJson(Json::parse(json));
+}
+
+Result<TaskList> ReadWorkloadList(const std::string& path, const std::string& flag) {
+  std::ifstream in(path);
+  if (!in) return Error(ErrorCode::kNotFound, "{} {}: cannot read the file", flag, path);
+  TaskList tl;
+  std::set<std::string> seen;
+  std::string line;
+  for (int no = 1; std::getline(in, line); ++no) {
+    if (line.empty() || line[0] == '#') continue;
+    Json j = Json::parse(line, nullptr, false);
+    if (j.is_discarded())
+      return Error(ErrorCode::kInvalidArgument, "{} {}:{}: not valid JSON", flag, path, no);
+    auto w = Workload::FromJson(j);
+    if (!w.ok()) return w.status().WithContext(fmt::format("{} {}:{}", flag, path, no));
+    if (!seen.insert(w->Key()).second) continue;
+    Task t;
+    t.workload = *w;
+    t.count = 1;
+    t.flops = t.total_flops = w->Flops();
+    tl.tasks.push_back(t);
+  }
+  if (tl.tasks.empty())
+    return Error(ErrorCode::kInvalidArgument, "{} {}: no workload in the file", flag, path);
+  for (Task& t : tl.tasks) t.share = 1.0 / static_cast<double>(tl.tasks.size());  // equal budgets
+  return tl;
 }
 
 }  // namespace opal::cli
