@@ -32,57 +32,87 @@ def trials_to(recs, level):
 
 
 def remeasured(key):
-    """Median GFLOP/s per search from the side-by-side re-timing (opal measure), or None."""
+    """GFLOP/s of each search's winner per round of the side-by-side re-timing (opal measure), or None."""
     path = os.path.join(out, f"remeasure-{key}.json")
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return None
     by = {}
     for src in json.load(open(path))["sources"]:
         name = src["source"]
-        mode = "default" if name == "default" else os.path.basename(name.split(":", 1)[-1]).split("-", 1)[0]
-        by[mode] = src["median_gflops"]
+        if name == "default":
+            mode = "default"
+        elif name == "config 1":  # run.sh passes the zero-shot's chosen config as --config
+            mode = "zeroshot"
+        else:
+            mode = os.path.basename(name.split(":", 1)[-1]).split("-", 1)[0]
+        by[mode] = src["gflops"]
     return by
 
 
-rows, ratios, speedups, curves, stored_ratios = [], [], [], [], []
+def median(v):
+    v = sorted(v)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2 if v else 0.0
+
+
+def round_ratio(a, b):
+    """Median over rounds of a's GFLOP/s over b's in the same round: the machine's speed drifts
+    between rounds (and switches between two speeds for minutes), a round's pair shares it."""
+    return median([x / y for x, y in zip(a, b) if x > 0 and y > 0]) if a and b else float("nan")
+
+
+rows, ratios, speedups, curves, stored_ratios, over_default = [], [], [], [], [], []
 for line in open(os.path.join(out, "tasks.tsv")):
     m, key, _ = line.rstrip("\n").split("\t")
     zs, tu = best(trials(key, "zeroshot")), best(trials(key, "tuned"))
     if tu > 0 and zs > 0:
         stored_ratios.append(zs / tu)
     rm = remeasured(key)
-    if rm:  # the fair comparison: both winners re-timed side by side
-        zs, tu = rm.get("zeroshot", 0), rm.get("tuned", 0)
+    dflt, zd = 0.0, float("nan")
     ratio = zs / tu if tu > 0 else float("nan")
+    if rm:  # the fair comparison: the winners (and the template's default) re-timed side by side
+        zs, tu, dflt = median(rm.get("zeroshot", [])), median(rm.get("tuned", [])), median(rm.get("default", []))
+        ratio = round_ratio(rm.get("zeroshot", []), rm.get("tuned", []))
+        zd = round_ratio(rm.get("zeroshot", []), rm.get("default", []))
+    if zd == zd:
+        over_default.append(zd)
     tz, tt = times.get((key, "zeroshot"), 0), times.get((key, "tuned"), 0)
-    rows.append((m, key, zs, tu, ratio, tz, tt))
-    if tu > 0 and zs > 0:
+    rows.append((m, key, zs, tu, ratio, tz, tt, dflt, zd))
+    if ratio == ratio and ratio > 0:
         ratios.append(ratio)
         speedups.append(tt / tz if tz > 0 else float("nan"))
     rnd, gd = trials(key, "random"), trials(key, "guided")
     level = 0.95 * max(best(rnd), best(gd))
     curves.append((m, key, trials_to(rnd, level), trials_to(gd, level), len(rnd), len(gd)))
 
-print(f"{'model':<14} {'task':<30} {'zero-shot':>10} {'tuned':>10} {'ratio':>6} {'zs s':>7} {'tuned s':>8}")
-for m, key, zs, tu, ratio, tz, tt in rows:
-    print(f"{m:<14} {key:<30} {zs:>10.1f} {tu:>10.1f} {ratio:>6.2f} {tz:>7.1f} {tt:>8.1f}")
+print(f"{'model':<18} {'task':<24} {'zero-shot':>10} {'tuned':>10} {'default':>8} {'ratio':>6} {'zs/dflt':>7}"
+      f" {'zs s':>7} {'tuned s':>8}")
+for m, key, zs, tu, ratio, tz, tt, dflt, zd in rows:
+    print(f"{m:<18} {key:<24} {zs:>10.1f} {tu:>10.1f} {dflt:>8.1f} {ratio:>6.2f} {zd:>7.2f} {tz:>7.1f} {tt:>8.1f}")
 gm = lambda v: math.exp(sum(math.log(x) for x in v) / len(v)) if v else float("nan")
-print(f"\ngeometric mean: zero-shot / tuned GFLOP/s = {gm(ratios):.3f}; tuning time / zero-shot time = {gm(speedups):.1f}x")
-print(f"(GFLOP/s {'re-timed side by side, medians' if any(remeasured(r[1]) for r in rows) else 'of each search'};"
+print(f"\ngeometric mean: zero-shot / tuned GFLOP/s = {gm(ratios):.3f} (lowest {min(ratios or [float('nan')]):.3f};"
+      f" {sum(r < 0.9 for r in ratios)} of {len(ratios)} below 0.9, {sum(r < 0.8 for r in ratios)} below 0.8);"
+      f" tuning time / zero-shot time = {gm(speedups):.1f}x")
+if over_default:
+    print(f"zero-shot / the template's default GFLOP/s: geometric mean {gm(over_default):.3f},"
+          f" lowest {min(over_default):.3f}")
+print(f"(GFLOP/s {'re-timed side by side: medians, ratios the median of per-round ratios' if any(remeasured(r[1]) for r in rows) else 'of each search'};"
       f" from each search's own best trial the ratio is {gm(stored_ratios):.3f})")
 ev = json.load(open(os.path.join(out, "eval.json")))
 print(f"held-out ranking: pairwise accuracy {ev['pairwise_accuracy']:.3f}, top-1 {ev['top1']:.3f}, "
       f"top-5 {ev['top5']:.3f} over {ev['groups']} tasks ({ev['trials']} trials)")
-print(f"\ntrials to reach 95% of the best found (random vs model-guided):")
 wins = 0
-for m, key, r, g, nr, ng in curves:
-    print(f"  {m:<14} {key:<30} random {r if r else '>' + str(nr):>5}  guided {g if g else '>' + str(ng):>5}")
-    wins += (g or 10**9) < (r or 10**9)
-print(f"model-guided reached it first on {wins} of {len(curves)} tasks")
+if any(nr and ng for *_, nr, ng in curves):  # MODES included random and guided
+    print(f"\ntrials to reach 95% of the best found (random vs model-guided):")
+    for m, key, r, g, nr, ng in curves:
+        print(f"  {m:<14} {key:<30} random {r if r else '>' + str(nr):>5}  guided {g if g else '>' + str(ng):>5}")
+        wins += (g or 10**9) < (r or 10**9)
+    print(f"model-guided reached it first on {wins} of {len(curves)} tasks")
 
 # Search curves: best-so-far GFLOP/s after n trials / best found by any search of that task,
 # geometric mean over tasks, for the default evolutionary search ("tuned"), random and guided.
 modes = [("random", "random"), ("tuned", "evolutionary"), ("guided", "model-guided")]
+modes = [(m, label) for m, label in modes  # the searches that ran
+         if any(trials(line.split("\t")[1], m) for line in open(os.path.join(out, "tasks.tsv")))]
 per_task = {}
 for line in open(os.path.join(out, "tasks.tsv")):
     key = line.split("\t")[1]
@@ -134,7 +164,8 @@ for i, (mode, label) in enumerate(modes):
 svg.append("</svg>")
 open(os.path.join(out, "curves.svg"), "w").write("\n".join(svg) + "\n")
 json.dump({"points": points, "curves": curve, "tasks": len(per_task), "stored_ratio_geomean": gm(stored_ratios),
-           "zero_shot_over_tuned_geomean": gm(ratios), "tuning_time_over_zero_shot_geomean": gm(speedups),
+           "zero_shot_over_tuned_geomean": gm(ratios), "zero_shot_over_tuned_min": min(ratios or [float("nan")]),
+           "zero_shot_over_default_geomean": gm(over_default), "tuning_time_over_zero_shot_geomean": gm(speedups),
            "heldout": ev, "guided_first": wins, "curve_tasks": len(curves)},
           open(os.path.join(out, "summary.json"), "w"), indent=2)
 print(f"\nwrote {os.path.join(out, 'curves.svg')} and summary.json")

@@ -87,6 +87,16 @@ class TuningFramework {
   virtual TrialResult Measure(const Workload& w, const Config& c, const Target& t,
                               const MeasureOptions& options) = 0;
 
+  // Measures `configs` of `w` side by side on this host (`t`): `rounds` rounds, each timing every
+  // config once, the order rotating each round. Returns per config its seconds per call in each
+  // round it ran (empty when it failed; why in `errors`, when given). This default calls Measure
+  // per config and round (median of its repeats); a framework that can keep several kernels in one
+  // process times them milliseconds apart instead, so that a round's times compare even when the
+  // machine's speed jumps between rounds.
+  virtual std::vector<std::vector<double>> MeasureSideBySide(
+      const Workload& w, const std::vector<Config>& configs, const Target& t,
+      const MeasureOptions& options, int rounds, std::vector<std::string>* errors);
+
   // A fixed-length numeric description of (w, c, t) for the cost model: workload fields,
   // knob values and derived quantities (tile bytes, register use, parallel tasks, padding
   // waste, arithmetic intensity). Same length and order as FeatureNames() for every input.

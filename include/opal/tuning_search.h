@@ -95,14 +95,23 @@ Result<std::vector<StoredConfig>> BestStoredConfigs(const TuningFramework& fw, R
 // form, which another machine may rank quite differently. Ascending positions; 0 first when any.
 std::vector<size_t> OneOfEachForm(const TuningFramework& fw, const std::vector<StoredConfig>& ranked, int k);
 
-// Re-times `configs` of `w` side by side on target `t` (this host): `rounds` rounds, each
-// measuring every config once (fixed inputs), the order rotating each round so that clock drift
-// hits all alike. Returns per config the median seconds of each of its successful rounds (empty
-// when every run failed, with the last failure in `errors`, when given). A search's own best
-// trial is biased by drift and by the number of trials; this is the fair comparison.
+// Re-times `configs` of `w` side by side on target `t` (this host) with
+// TuningFramework::MeasureSideBySide: `rounds` rounds, each timing every config once (fixed
+// inputs), the order rotating each round so that clock drift hits all alike. Returns per config
+// its seconds per call in each of its rounds (empty when it failed, with why in `errors`, when
+// given). A search's own best trial is biased by drift and by the number of trials; this is the
+// fair comparison.
 std::vector<std::vector<double>> RetimeSideBySide(TuningFramework& fw, const Workload& w, const Target& t,
                                                   const std::vector<Config>& configs, int rounds,
                                                   std::vector<std::string>* errors = nullptr);
+
+// The fastest of configs re-timed side by side (`times` as RetimeSideBySide returns them: per
+// config its time in each round; a shorter list holds the first rounds): the config whose time
+// over the round's fastest has the lowest median over the rounds all of them ran in -- a paired
+// comparison, which a machine whose speed jumps between rounds does not sway. n (= times.size())
+// when no config has times. `relative`, when given, gets the winner's median ratio (1 when it
+// was the fastest of every round).
+size_t FastestSideBySide(const std::vector<std::vector<double>>& times, double* relative = nullptr);
 
 // Median of `v` (0 when empty).
 double MedianOf(std::vector<double> v);

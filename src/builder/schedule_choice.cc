@@ -34,18 +34,12 @@ std::optional<ScheduleChoice> ScheduleChooser::Retime(const Workload& w,
                                                       const std::vector<int>& ranks) {
   std::vector<Config> configs;
   for (const auto& c : candidates) configs.push_back(c.config);
-  const auto times = RetimeSideBySide(*fw_, w, target_, configs, 3);
-  std::optional<ScheduleChoice> best;
-  size_t best_i = 0;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    if (times[i].empty()) continue;
-    const double s = MedianOf(times[i]);
-    if (!best || s < best->expected_s) {
-      best =
-          ScheduleChoice{source, candidates[i].config, s, "", static_cast<int>(candidates.size())};
-      best_i = i;
-    }
-  }
+  const auto times = RetimeSideBySide(*fw_, w, target_, configs, kRetimeRounds);
+  const size_t best_i = FastestSideBySide(times);
+  if (best_i >= candidates.size()) return std::nullopt;
+  std::optional<ScheduleChoice> best =
+      ScheduleChoice{source, candidates[best_i].config, MedianOf(times[best_i]), "",
+                     static_cast<int>(candidates.size())};
   if (best && ranks.empty()) {
     best->note = "re-timed the " + std::to_string(candidates.size()) + " best stored configs" +
                  (source == ScheduleSource::kCoarse ? " of machines of this kind" : "") +

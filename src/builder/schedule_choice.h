@@ -38,6 +38,9 @@ struct ScheduleChoice {
 
 class ScheduleChooser {
  public:
+  // Rounds of a side-by-side re-timing (each times every candidate once, milliseconds apart).
+  static constexpr int kRetimeRounds = 7;
+
   // `store` and `model` may be null. The framework is the Halide one of src/tune. With
   // `retime_top` > 1 and `target` the host, the best stored configs are re-timed (BuildOptions).
   ScheduleChooser(RecordStore* store, const Target& target, const CostModel* model,

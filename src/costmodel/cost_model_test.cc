@@ -215,6 +215,17 @@ TEST(ZeroShot, MeasuresOnlyTheTopK) {
   EXPECT_EQ(*(*store)->Count({}), 2);
   EXPECT_TRUE(r->best.has_value());
   EXPECT_FALSE(r->best_from.empty());
+  // Both ran, so both were re-timed side by side, and the best is one of the stored trials.
+  EXPECT_EQ(r->retimed, 2);
+  bool best_stored = false;
+  ASSERT_TRUE((*store)
+                  ->Scan({},
+                         [&](const Record& rec) {
+                           best_stored = best_stored || rec.uid == r->best->uid;
+                           return true;
+                         })
+                  .ok());
+  EXPECT_TRUE(best_stored);
   // The template's default config is always among the measured (the safe choice).
   bool default_measured = false;
   const std::string def = (*fw)->SeedConfigs(SmallDense(), t)[0].CanonicalJson();

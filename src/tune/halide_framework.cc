@@ -93,6 +93,27 @@ class HalideFramework : public TuningFramework {
     return tune::MeasureKernel(w, t, build, options, fault);
   }
 
+  // All the configs' kernels in one sandboxed child, timed milliseconds apart.
+  std::vector<std::vector<double>> MeasureSideBySide(const Workload& w,
+                                                     const std::vector<Config>& configs,
+                                                     const Target& t, const MeasureOptions& options,
+                                                     int rounds,
+                                                     std::vector<std::string>* errors) override {
+    std::vector<tune::KernelBuilder> builds;
+    for (const Config& c : configs) {
+      builds.push_back([this, &w, &t, c](bool wrong) -> Result<std::unique_ptr<tune::Kernel>> {
+        auto space = Space(w, t);
+        if (!space.ok()) return space.status();
+        if (!space->Contains(c))
+          return Error(ErrorCode::kInvalidArgument, "config is not in the workload's space");
+        tune::KernelBuildOptions ko;
+        ko.inject_wrong_result = wrong;
+        return tune::BuildHalideKernel(w, c, ko);
+      });
+    }
+    return tune::MeasureKernelsSideBySide(w, t, builds, options, rounds, errors);
+  }
+
   std::vector<std::string> FeatureNames() const override {
     return {"op_dense",
             "op_batch_matmul",

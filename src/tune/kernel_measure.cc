@@ -1,15 +1,19 @@
 #include "tune/kernel_measure.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <optional>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "runtime/thread_pool.h"
 #include "tune/contraction.h"
@@ -105,25 +109,115 @@ TrialResult Fail(TrialStatus s, std::string error, double build_s = 0) {
   return r;
 }
 
-TrialResult MeasureInChild(const Workload& w, const Target& t, const KernelBuilder& build,
-                           const MeasureOptions& options, InjectedFault fault, TrialChannel& ch) {
-  // No core dumps from deliberately broken candidates.
+// What every measuring child does first: no core dumps from deliberately broken candidates, and
+// the kernels' thread pool sized for the target. Returns the device lock's path.
+std::string SetUpChild(const Target& t, const MeasureOptions& options) {
   rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   const int threads = options.threads > 0 ? options.threads : std::max(1, t.cores);
   setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 1);
   opal_rt::SetPoolThreads(threads);  // the pool JIT kernels run their parallel loops on
+  return DeviceLockPath(options, t);
+}
 
-  const std::string lock_path = DeviceLockPath(options, t);
+// Builds one kernel while no other kernel is timed on this machine (BuildSlot).
+Result<std::unique_ptr<Kernel>> BuildInSlot(const KernelBuilder& build, bool wrong,
+                                            const std::string& lock_path, TrialChannel& ch,
+                                            double* build_s) {
   ch.EnterWaitPhase();
   std::optional<BuildSlot> slot(std::in_place, lock_path);  // no build while a kernel is timed
   ch.EnterBuildPhase();
   auto t0 = Clock::now();
-  if (fault == InjectedFault::kBuildError)
+  auto kernel = build(wrong);
+  *build_s += Seconds(t0, Clock::now());
+  return kernel;
+}
+
+// A workload's operands: random inputs in [-1, 1] (from `rng`), the output filled with NaN.
+struct Operands {
+  OperandShapes shapes;
+  std::vector<AlignedFloats> inputs;
+  std::vector<const float*> in_ptrs;
+  AlignedFloats out{1};
+  Operands(const Workload& w, std::mt19937_64& rng) : shapes(OperandsOf(w)) {
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    for (const auto& s : shapes.inputs) {
+      inputs.emplace_back(NumElements(s));
+      for (int64_t i = 0; i < inputs.back().size(); ++i) inputs.back().data()[i] = dist(rng);
+      in_ptrs.push_back(inputs.back().data());
+    }
+    out = AlignedFloats(NumElements(shapes.output));
+    std::fill(out.data(), out.data() + out.size(), std::numeric_limits<float>::quiet_NaN());
+  }
+};
+
+// Prepares `kernel` (weight re-layouts, untimed, as at model load), runs it once and, with
+// `verify`, checks the output against the reference. A failure, or nullopt when it passed.
+std::optional<TrialResult> PrepareAndVerify(const Workload& w, Kernel& kernel, Operands& op,
+                                            bool verify, std::mt19937_64& rng, double build_s,
+                                            double* max_abs_error) {
+  kernel.Prepare(op.in_ptrs);
+  Status st = kernel.Run(op.in_ptrs, op.out.data());
+  if (!st.ok()) return Fail(TrialStatus::kRuntimeError, st.message(), build_s);
+  if (!verify) return std::nullopt;
+  for (int64_t i = 0; i < op.out.size(); ++i) {
+    if (std::isnan(op.out.data()[i])) {
+      return Fail(TrialStatus::kMismatch,
+                  fmt::format("output element {} was not written (or is NaN)", i), build_s);
+    }
+  }
+  for (int64_t i : ElementsToCheck(w, op.shapes.output, rng)) {
+    double abs_sum = 0;
+    const double want = ReferenceElement(w, op.in_ptrs, i, &abs_sum);
+    const double got = op.out.data()[i];
+    const double err = std::fabs(got - want);
+    *max_abs_error = std::max(*max_abs_error, err);
+    if (!(err <= 1e-4 * abs_sum + 1e-6)) {
+      return Fail(TrialStatus::kMismatch,
+                  fmt::format("output element {}: got {:.6g}, reference {:.6g} (tolerance {:.3g})",
+                              i, got, want, 1e-4 * abs_sum + 1e-6),
+                  build_s);
+    }
+  }
+  return std::nullopt;
+}
+
+// Warm-up; the last warm-up time sets how many calls make one repeat (>= min_repeat_s).
+Result<int> WarmUp(Kernel& kernel, Operands& op, const MeasureOptions& options) {
+  double per_call = 0;
+  for (int i = 0; i < std::max(1, options.warmup); ++i) {
+    auto a = Clock::now();
+    Status st = kernel.Run(op.in_ptrs, op.out.data());
+    per_call = Seconds(a, Clock::now());
+    if (!st.ok()) return st;
+  }
+  return std::max(1, static_cast<int>(std::ceil(options.min_repeat_s / std::max(per_call, 1e-7))));
+}
+
+// One timed repeat: `calls` calls, each after the activations are rewritten (untimed) by the
+// pool's threads as a producer kernel would (see ActivationWriter). Seconds per call.
+Result<double> TimeRepeat(Kernel& kernel, Operands& op, ActivationWriter& producer, int calls) {
+  double sum = 0;
+  Status st = Status::Ok();
+  for (int c = 0; c < calls; ++c) {
+    producer.Rewrite();
+    auto a = Clock::now();
+    st = kernel.Run(op.in_ptrs, op.out.data());
+    sum += Seconds(a, Clock::now());
+  }
+  if (!st.ok()) return st;
+  return sum / calls;
+}
+
+TrialResult MeasureInChild(const Workload& w, const Target& t, const KernelBuilder& build,
+                           const MeasureOptions& options, InjectedFault fault, TrialChannel& ch) {
+  const std::string lock_path = SetUpChild(t, options);
+  double build_s = 0;
+  if (fault == InjectedFault::kBuildError) {
+    ch.EnterBuildPhase();
     return Fail(TrialStatus::kBuildError, "injected build error");
-  auto kernel = build(fault == InjectedFault::kWrongResult);
-  const double build_s = Seconds(t0, Clock::now());
-  slot.reset();
+  }
+  auto kernel = BuildInSlot(build, fault == InjectedFault::kWrongResult, lock_path, ch, &build_s);
   if (!kernel.ok()) return Fail(TrialStatus::kBuildError, kernel.status().message(), build_s);
 
   ch.EnterWaitPhase();
@@ -135,17 +229,7 @@ TrialResult MeasureInChild(const Workload& w, const Target& t, const KernelBuild
   const uint64_t seed =
       options.seed ? options.seed : std::random_device{}() ^ (uint64_t(getpid()) << 32);
   std::mt19937_64 rng(seed);
-  OperandShapes shapes = OperandsOf(w);
-  std::vector<AlignedFloats> inputs;
-  std::vector<const float*> in_ptrs;
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (const auto& s : shapes.inputs) {
-    inputs.emplace_back(NumElements(s));
-    for (int64_t i = 0; i < inputs.back().size(); ++i) inputs.back().data()[i] = dist(rng);
-    in_ptrs.push_back(inputs.back().data());
-  }
-  AlignedFloats out(NumElements(shapes.output));
-  std::fill(out.data(), out.data() + out.size(), std::numeric_limits<float>::quiet_NaN());
+  Operands op(w, rng);
 
   if (fault == InjectedFault::kCrash) raise(SIGSEGV);
   if (fault == InjectedFault::kHang) {
@@ -154,64 +238,93 @@ TrialResult MeasureInChild(const Workload& w, const Target& t, const KernelBuild
     }
   }
 
-  (*kernel)->Prepare(in_ptrs);  // weight re-layouts happen once, untimed (as at model load)
-  Status st = (*kernel)->Run(in_ptrs, out.data());
-  if (!st.ok()) return Fail(TrialStatus::kRuntimeError, st.message(), build_s);
-
   TrialResult r;
   r.build_s = build_s;
-  if (options.verify) {
-    for (int64_t i = 0; i < out.size(); ++i) {
-      if (std::isnan(out.data()[i])) {
-        return Fail(TrialStatus::kMismatch,
-                    fmt::format("output element {} was not written (or is NaN)", i), build_s);
-      }
-    }
-    for (int64_t i : ElementsToCheck(w, shapes.output, rng)) {
-      double abs_sum = 0;
-      const double want = ReferenceElement(w, in_ptrs, i, &abs_sum);
-      const double got = out.data()[i];
-      const double err = std::fabs(got - want);
-      r.max_abs_error = std::max(r.max_abs_error, err);
-      if (!(err <= 1e-4 * abs_sum + 1e-6)) {
-        return Fail(
-            TrialStatus::kMismatch,
-            fmt::format("output element {}: got {:.6g}, reference {:.6g} (tolerance {:.3g})", i,
-                        got, want, 1e-4 * abs_sum + 1e-6),
-            build_s);
-      }
-    }
-  }
-
-  // Warm-up; the last warm-up time sets how many calls make one repeat.
-  double per_call = 0;
-  for (int i = 0; i < std::max(1, options.warmup); ++i) {
-    auto a = Clock::now();
-    st = (*kernel)->Run(in_ptrs, out.data());
-    per_call = Seconds(a, Clock::now());
-    if (!st.ok()) return Fail(TrialStatus::kRuntimeError, st.message(), build_s);
-  }
-  const int calls =
-      std::max(1, static_cast<int>(std::ceil(options.min_repeat_s / std::max(per_call, 1e-7))));
+  if (auto failed =
+          PrepareAndVerify(w, **kernel, op, options.verify, rng, build_s, &r.max_abs_error))
+    return *failed;
+  auto calls = WarmUp(**kernel, op, options);
+  if (!calls.ok()) return Fail(TrialStatus::kRuntimeError, calls.status().message(), build_s);
   // In a model a kernel's activations were just written by the previous kernel on every thread
   // of the pool, so part of them sits in another core's cache; a loop of calls on the same
   // buffers would keep them where this kernel's own threads left them and favour schedules
   // whose threads read what they read last time (or one thread reading everything). Before each
   // call the activations are rewritten (same values) in contiguous shares by all the pool's
   // threads, untimed, as a producer kernel would.
-  ActivationWriter producer(w, inputs);
+  ActivationWriter producer(w, op.inputs);
   for (int rep = 0; rep < std::max(1, options.repeats); ++rep) {
-    double sum = 0;
-    for (int c = 0; c < calls; ++c) {
-      producer.Rewrite();
-      auto a = Clock::now();
-      st = (*kernel)->Run(in_ptrs, out.data());
-      sum += Seconds(a, Clock::now());
-    }
-    r.times_s.push_back(sum / calls);
-    if (!st.ok()) return Fail(TrialStatus::kRuntimeError, st.message(), build_s);
+    auto s = TimeRepeat(**kernel, op, producer, *calls);
+    if (!s.ok()) return Fail(TrialStatus::kRuntimeError, s.status().message(), build_s);
+    r.times_s.push_back(*s);
   }
   r.status = TrialStatus::kOk;
+  return r;
+}
+
+// Side by side in one child: builds every kernel, verifies each, then times `rounds` rounds of one
+// repeat per kernel, back to back, the order rotating. times_s holds round r's time of kernel i at
+// r * n + i (n = builds.size()), -1 where kernel i failed (its error is in `error`, prefixed
+// "#i: "); kRuntimeError only when no kernel ran.
+TrialResult MeasureSideBySideInChild(const Workload& w, const Target& t,
+                                     const std::vector<KernelBuilder>& builds,
+                                     const MeasureOptions& options, int rounds, TrialChannel& ch) {
+  const std::string lock_path = SetUpChild(t, options);
+  const size_t n = builds.size();
+  TrialResult r;
+  std::vector<std::unique_ptr<Kernel>> kernels(n);
+  std::vector<std::string> errors(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto k = BuildInSlot(builds[i], false, lock_path, ch, &r.build_s);
+    if (k.ok())
+      kernels[i] = std::move(*k);
+    else
+      errors[i] = "build error: " + k.status().message();
+  }
+  ch.EnterWaitPhase();
+  DeviceLock lock(lock_path);
+  ch.EnterRunPhase();
+  std::mt19937_64 rng(options.seed ? options.seed
+                                   : std::random_device{}() ^ (uint64_t(getpid()) << 32));
+  Operands op(w, rng);
+  std::vector<int> calls(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (!kernels[i]) continue;
+    std::fill(op.out.data(), op.out.data() + op.out.size(),
+              std::numeric_limits<float>::quiet_NaN());
+    if (auto failed = PrepareAndVerify(w, *kernels[i], op, options.verify, rng, r.build_s,
+                                       &r.max_abs_error)) {
+      errors[i] = std::string(TrialStatusName(failed->status)) + ": " + failed->error;
+      kernels[i].reset();
+    } else if (auto c = WarmUp(*kernels[i], op, options); !c.ok()) {
+      errors[i] = "runtime error: " + c.status().message();
+      kernels[i].reset();
+    } else {
+      calls[i] = *c;
+    }
+  }
+  ActivationWriter producer(w, op.inputs);
+  r.times_s.assign(n * static_cast<size_t>(std::max(1, rounds)),
+                   -1.0);  // -1: no time (JSON has no NaN)
+  for (int round = 0; round < std::max(1, rounds); ++round) {
+    for (size_t j = 0; j < n; ++j) {
+      const size_t i = (j + static_cast<size_t>(round)) % n;
+      if (!kernels[i]) continue;
+      auto s = TimeRepeat(*kernels[i], op, producer, calls[i]);
+      if (s.ok()) {
+        r.times_s[static_cast<size_t>(round) * n + i] = *s;
+      } else {
+        errors[i] = "runtime error: " + s.status().message();
+        kernels[i].reset();
+      }
+    }
+  }
+  bool any = false;
+  for (size_t i = 0; i < n; ++i) {
+    any = any || kernels[i] != nullptr;
+    if (!errors[i].empty())
+      r.error += fmt::format("{}#{}: {}", r.error.empty() ? "" : "\n", i, errors[i]);
+  }
+  r.status = any ? TrialStatus::kOk : TrialStatus::kRuntimeError;
   return r;
 }
 
@@ -228,6 +341,47 @@ TrialResult MeasureKernel(const Workload& w, const Target& t, const KernelBuilde
   return RunSandboxed(
       [&](TrialChannel& ch) { return MeasureInChild(w, t, build, options, fault, ch); },
       options.build_timeout_s, options.run_timeout_s);
+}
+
+std::vector<std::vector<double>> MeasureKernelsSideBySide(const Workload& w, const Target& t,
+                                                          const std::vector<KernelBuilder>& builds,
+                                                          const MeasureOptions& options, int rounds,
+                                                          std::vector<std::string>* errors) {
+  const size_t n = builds.size();
+  std::vector<std::vector<double>> out(n);
+  if (errors) errors->assign(n, "");
+  if (n == 0) return out;
+  rounds = std::max(1, rounds);
+  // The run phase holds every kernel's verification, warm-up and rounds: the per-trial limit
+  // scaled by the number of kernels (each round times each once, as a trial's repeats do).
+  const double run_limit =
+      options.run_timeout_s * static_cast<double>(n) *
+      std::max(1.0, static_cast<double>(rounds) / std::max(1, options.repeats));
+  TrialResult r = RunSandboxed(
+      [&](TrialChannel& ch) { return MeasureSideBySideInChild(w, t, builds, options, rounds, ch); },
+      options.build_timeout_s, run_limit);
+  if (r.times_s.size() == n * static_cast<size_t>(rounds)) {
+    for (int round = 0; round < rounds; ++round)
+      for (size_t i = 0; i < n; ++i)
+        if (double s = r.times_s[static_cast<size_t>(round) * n + i]; s > 0) out[i].push_back(s);
+  }
+  if (errors) {
+    for (size_t i = 0; i < n; ++i)
+      if (out[i].empty()) (*errors)[i] = std::string(TrialStatusName(r.status)) + ": " + r.error;
+    // A kernel's own error line ("#i: ...") when the child reported one.
+    size_t pos = 0;
+    while (pos < r.error.size()) {
+      size_t nl = r.error.find('\n', pos);
+      if (nl == std::string::npos) nl = r.error.size();
+      const std::string line = r.error.substr(pos, nl - pos);
+      size_t i = 0, colon = line.find(": ");
+      if (line.size() > 1 && line[0] == '#' && colon != std::string::npos &&
+          std::sscanf(line.c_str() + 1, "%zu", &i) == 1 && i < n)
+        (*errors)[i] = line.substr(colon + 2);
+      pos = nl + 1;
+    }
+  }
+  return out;
 }
 
 }  // namespace opal::tune

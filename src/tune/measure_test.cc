@@ -2,10 +2,12 @@
 // becomes a failed trial with its reason, and the calling process is unharmed.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include "opal/tuning_framework.h"
+#include "tune/kernel_measure.h"
 #include "tune/sandbox.h"
 
 namespace opal {
@@ -83,6 +85,43 @@ TEST_F(MeasureTest, ConfigOutsideTheSpaceIsRejectedWithoutRunning) {
   bad.knobs["rx"] = 99;
   TrialResult r = fw_->Measure(w_, bad, host_, Fast(InjectedFault::kNone));
   EXPECT_EQ(r.status, TrialStatus::kBuildError);
+}
+
+// Several kernels timed side by side in one child: each gets one time per round; a config that
+// fails to build is reported with its reason and the others are still timed; a kernel that
+// crashes the child fails them all, and the caller is unharmed.
+TEST_F(MeasureTest, SideBySideTimesEveryConfigEachRound) {
+  const auto seeds = fw_->SeedConfigs(w_, host_);
+  ASSERT_GE(seeds.size(), 2u);
+  Config outside = seeds[0];
+  outside.knobs.begin()->second = 12345;  // not a value of the space: its build is refused
+  std::vector<std::string> errors;
+  const auto times = fw_->MeasureSideBySide(w_, {seeds[0], outside, seeds[1]}, host_,
+                                            Fast(InjectedFault::kNone), 4, &errors);
+  ASSERT_EQ(times.size(), 3u);
+  EXPECT_EQ(times[0].size(), 4u) << errors[0];
+  EXPECT_EQ(times[2].size(), 4u) << errors[2];
+  for (double t : times[0]) EXPECT_GT(t, 0);
+  EXPECT_TRUE(times[1].empty());
+  EXPECT_NE(errors[1].find("not in the workload's space"), std::string::npos) << errors[1];
+  EXPECT_TRUE(errors[0].empty()) << errors[0];
+}
+
+TEST(Sandbox, SideBySideChildThatCrashesFailsEveryKernel) {
+  const Workload w = SmallDense();
+  const Target host = Target::DetectHost();
+  MeasureOptions o = Fast(InjectedFault::kNone);
+  std::vector<tune::KernelBuilder> builds(2, [](bool) -> Result<std::unique_ptr<tune::Kernel>> {
+    raise(SIGSEGV);
+    return Error(ErrorCode::kFailed, "unreachable");
+  });
+  std::vector<std::string> errors;
+  const auto times = tune::MeasureKernelsSideBySide(w, host, builds, o, 3, &errors);
+  ASSERT_EQ(times.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(times[i].empty());
+    EXPECT_NE(errors[i].find("crash"), std::string::npos) << errors[i];
+  }
 }
 
 TEST(Sandbox, DeviceLockSerializes) {

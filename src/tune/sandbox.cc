@@ -38,12 +38,18 @@ TrialResult DecodeResult(const std::string& text) {
     r.error = "measuring process sent an unreadable report";
     return r;
   }
-  auto st = ParseTrialStatus(j.value("status", ""));
-  r.status = st.ok() ? *st : TrialStatus::kRuntimeError;
-  r.error = j.value("error", "");
-  r.times_s = j.value("times_s", std::vector<double>{});
-  r.build_s = j.value("build_s", 0.0);
-  r.max_abs_error = j.value("max_abs_error", 0.0);
+  try {  // a field of the wrong type (a NaN time is written as null) is an unreadable report too
+    auto st = ParseTrialStatus(j.value("status", ""));
+    r.status = st.ok() ? *st : TrialStatus::kRuntimeError;
+    r.error = j.value("error", "");
+    r.times_s = j.value("times_s", std::vector<double>{});
+    r.build_s = j.value("build_s", 0.0);
+    r.max_abs_error = j.value("max_abs_error", 0.0);
+  } catch (const std::exception& e) {
+    r = TrialResult{};
+    r.status = TrialStatus::kRuntimeError;
+    r.error = std::string("measuring process sent an unreadable report: ") + e.what();
+  }
   return r;
 }
 

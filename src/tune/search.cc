@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -58,25 +59,42 @@ double MedianOf(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-std::vector<std::vector<double>> RetimeSideBySide(TuningFramework& fw, const Workload& w, const Target& t,
+std::vector<std::vector<double>> RetimeSideBySide(TuningFramework& fw, const Workload& w,
+                                                  const Target& t,
                                                   const std::vector<Config>& configs, int rounds,
                                                   std::vector<std::string>* errors) {
-  std::vector<std::vector<double>> out(configs.size());
-  if (errors) errors->assign(configs.size(), "");
   MeasureOptions mo;
   mo.seed = 1;
-  for (int r = 0; r < rounds; ++r) {
-    for (size_t j = 0; j < configs.size(); ++j) {
-      const size_t i = (j + static_cast<size_t>(r)) % configs.size();
-      TrialResult tr = fw.Measure(w, configs[i], t, mo);
-      if (tr.status == TrialStatus::kOk && !tr.times_s.empty()) {
-        out[i].push_back(MedianOf(tr.times_s));
-      } else if (errors) {
-        (*errors)[i] = std::string(TrialStatusName(tr.status)) + ": " + tr.error;
-      }
+  return fw.MeasureSideBySide(w, configs, t, mo, rounds, errors);
+}
+
+size_t FastestSideBySide(const std::vector<std::vector<double>>& times, double* relative) {
+  const size_t n = times.size();
+  // The rounds every config with times ran in (a config's times are its first rounds).
+  size_t complete = std::numeric_limits<size_t>::max(), live = 0;
+  for (const auto& v : times)
+    if (!v.empty()) complete = std::min(complete, v.size()), ++live;
+  std::vector<double> score(n, std::numeric_limits<double>::infinity());
+  for (size_t i = 0; i < n; ++i) {
+    if (times[i].empty()) continue;
+    if (live < 2) {
+      score[i] = 1.0;
+      continue;
     }
+    std::vector<double> ratios;  // this config's time over the round's fastest, per round
+    for (size_t r = 0; r < complete; ++r) {
+      double fastest = std::numeric_limits<double>::infinity();
+      for (const auto& v : times)
+        if (!v.empty()) fastest = std::min(fastest, v[r]);
+      ratios.push_back(times[i][r] / std::max(fastest, 1e-12));
+    }
+    score[i] = MedianOf(ratios);
   }
-  return out;
+  size_t best = n;
+  for (size_t i = 0; i < n; ++i)
+    if (!times[i].empty() && (best == n || score[i] < score[best])) best = i;
+  if (relative && best < n) *relative = score[best];
+  return best;
 }
 
 Result<TuneResult> TuneWorkload(TuningFramework& fw, const Workload& w, const Target& t,

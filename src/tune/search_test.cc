@@ -221,6 +221,22 @@ TEST(Search, OneOfEachFormTakesEachFormsBestFirst) {
   EXPECT_TRUE(OneOfEachForm(*fw, ranked, 0).empty());
 }
 
+// The paired choice: per round, each config's time over the round's fastest; the lowest median
+// wins. Here B's median time is lower (1.9 vs 2.0), but A was the fastest in two of three rounds
+// (round medians of the ratios: A 1.0, B 1.05), so A wins; a config without times never does.
+TEST(Search, FastestSideBySideComparesWithinRounds) {
+  double rel = 0;
+  EXPECT_EQ(FastestSideBySide({{1.0, 2.0, 2.0}, {1.9, 1.05, 2.1}, {}}, &rel), 0u);
+  EXPECT_DOUBLE_EQ(rel, 1.0);
+  // Ratios B (1.5, 1.0), C (1.0, 1.333): medians 1.25 and 1.167.
+  EXPECT_EQ(FastestSideBySide({{}, {3.0, 3.0}, {2.0, 4.0}}, &rel), 2u);
+  EXPECT_NEAR(rel, (1.0 + 4.0 / 3.0) / 2, 1e-12);
+  EXPECT_EQ(FastestSideBySide({{}, {}}), 2u);
+  EXPECT_EQ(FastestSideBySide({{5.0}}), 0u);
+  // Only the rounds all of them ran in count: C's third round (10x faster) is not compared.
+  EXPECT_EQ(FastestSideBySide({{1.0, 1.0}, {1.2, 1.2, 0.1}}), 0u);
+}
+
 TEST(Search, SplitBudgetFollowsShares) {
   TaskList tl;
   for (double share : {0.7, 0.25, 0.05}) {

@@ -1,10 +1,37 @@
 // The framework registry and what every framework shares: turning a trial into a record.
 #include "opal/tuning_framework.h"
 
+#include <algorithm>
+
 #include "opal/log.h"
 #include "tune/halide_framework.h"
 
 namespace opal {
+
+std::vector<std::vector<double>> TuningFramework::MeasureSideBySide(
+    const Workload& w, const std::vector<Config>& configs, const Target& t,
+    const MeasureOptions& options, int rounds, std::vector<std::string>* errors) {
+  std::vector<std::vector<double>> out(configs.size());
+  std::vector<bool> failed(configs.size(), false);
+  if (errors) errors->assign(configs.size(), "");
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t j = 0; j < configs.size(); ++j) {
+      const size_t i = (j + static_cast<size_t>(r)) % configs.size();
+      if (failed[i]) continue;  // a config's times are its first rounds
+      TrialResult tr = Measure(w, configs[i], t, options);
+      if (tr.status == TrialStatus::kOk && !tr.times_s.empty()) {
+        std::vector<double> v = tr.times_s;
+        std::sort(v.begin(), v.end());
+        out[i].push_back(v.size() % 2 ? v[v.size() / 2]
+                                      : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]));
+      } else {
+        failed[i] = true;
+        if (errors) (*errors)[i] = std::string(TrialStatusName(tr.status)) + ": " + tr.error;
+      }
+    }
+  }
+  return out;
+}
 
 Result<std::unique_ptr<TuningFramework>> MakeTuningFramework(std::string_view name) {
   if (name == "halide")

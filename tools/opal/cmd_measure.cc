@@ -79,14 +79,24 @@ Status Run(const Options& o) {
     }
     for (double t : times[i]) sources[i].gflops.push_back(w.Flops() / t * 1e-9);
   }
-  const double first = MedianOf(sources[0].gflops);
+  // A source's ratio to the first: the median over rounds of the two's ratio in the same round
+  // (a round times them milliseconds apart, so it shares the machine's state of the moment).
+  auto ratio_to_first = [&](const Source& s) {
+    std::vector<double> r;
+    for (size_t k = 0; k < s.gflops.size() && k < sources[0].gflops.size(); ++k)
+      r.push_back(s.gflops[k] / sources[0].gflops[k]);
+    return MedianOf(r);
+  };
   if (o.json) {
     Json j = {{"format", "opal.measure/1"}, {"workload", w.Key()}, {"target", host.ExactKey()},
               {"rounds", o.rounds}, {"sources", Json::array()}};
     for (const auto& s : sources) {
-      j["sources"].push_back({{"source", s.name}, {"config", Json::parse(s.config.CanonicalJson())},
-                              {"stored_gflops", s.stored_gflops}, {"gflops", s.gflops},
-                              {"median_gflops", MedianOf(s.gflops)}, {"ratio_to_first", MedianOf(s.gflops) / first}});
+      j["sources"].push_back({{"source", s.name},
+                              {"config", Json::parse(s.config.CanonicalJson())},
+                              {"stored_gflops", s.stored_gflops},
+                              {"gflops", s.gflops},
+                              {"median_gflops", MedianOf(s.gflops)},
+                              {"ratio_to_first", ratio_to_first(s)}});
     }
     fmt::print("{}\n", j.dump(2));
     return Status::Ok();
@@ -95,7 +105,8 @@ Status Run(const Options& o) {
   fmt::print("{:<48} {:>12} {:>12} {:>8}\n", "source", "stored GF/s", "median GF/s", "ratio");
   for (const auto& s : sources)
     fmt::print("{:<48} {:>12.1f} {:>12.1f} {:>8.3f}\n", s.name, s.stored_gflops, MedianOf(s.gflops),
-               MedianOf(s.gflops) / first);
+               ratio_to_first(s));
+  fmt::print("(ratio: to the first source, the median of their per-round ratios)\n");
   return Status::Ok();
 }
 
