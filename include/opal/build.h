@@ -39,12 +39,14 @@ struct BuildOptions {
   int zero_shot_samples = 2000;
   // Configs measured on this host for each workload that no record of this target covers (the
   // template's default, the best configs of the nearest stored workloads, the cost model's top
-  // picks; the fastest is kept and every trial stored). 0 = measure nothing: such workloads get
-  // the best record of another machine of the same kind, else the default schedule.
-  int zero_shot_measure = 4;
+  // picks; every trial is stored, the fastest few are re-timed side by side and the winner kept).
+  // 8: on held-out workloads 8 reached 1.01x of 128 tuning trials, 4 0.97x (docs/costmodel.md).
+  // 0 = measure nothing: such workloads get the best record of another machine of the same kind,
+  // else the default schedule.
+  int zero_shot_measure = 8;
   // Re-time the `retime_top` best stored configs of each workload side by side on this host
-  // (3 alternating rounds) and keep the fastest, instead of trusting the highest stored figure,
-  // which on a machine with drifting clocks can be one lucky timing. 0 or 1: no re-timing. Only
+  // (RetimeSideBySide) and keep the fastest, instead of trusting the highest stored figure, which
+  // on a machine with drifting clocks can be one lucky timing. 0 or 1: no re-timing. Only
   // when the build target is this host.
   int retime_top = 0;
   // Shapes for graph inputs with symbolic dims (as `opal tasks --input-shape`).

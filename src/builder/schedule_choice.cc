@@ -129,8 +129,9 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
         const ScheduleSource src = r->best_from == "transferred" ? ScheduleSource::kTransferred
                                                                  : ScheduleSource::kZeroShot;
         choice = {src, *c, r->best->median_s,
-                  fmt::format("fastest of {} measured here ({}{})", r->measured, r->best_from,
-                              model_ ? "" : "; no cost model"),
+                  fmt::format("fastest of {} measured here{} ({}{})", r->measured,
+                              r->retimed > 1 ? fmt::format(", {} re-timed", r->retimed) : "",
+                              r->best_from, model_ ? "" : "; no cost model"),
                   r->measured};
       }
     } else if (!found) {

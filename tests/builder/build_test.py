@@ -214,10 +214,10 @@ class Deliver(unittest.TestCase):
             j = json.loads(r.stdout)
             self.assertEqual(j["format"], "opal.deliver/1")
             self.assertEqual(j["tasks"][0]["source"], "zero-shot")  # measured, whichever candidate won
-            self.assertEqual(j["measure_per_workload"], 4)
+            self.assertEqual(j["measure_per_workload"], 8)
             trials = sqlite3.connect(db).execute("select count(*) from records").fetchone()[0]
             self.assertGreaterEqual(trials, 1)
-            self.assertLessEqual(trials, 4)
+            self.assertLessEqual(trials, 8)
             node = [n for n in j["build"]["nodes"] if "workload_key" in n][0]
             self.assertIn("measured here", node["schedule_note"])
             self.assertNotIn("pytorch_error", j)

@@ -11,7 +11,7 @@ namespace {
 struct Options {
   std::string model, out, store, cost_model, cache;
   std::vector<std::string> inputs, input_shapes;
-  int jobs = 0, retime = 0, measure = 4;
+  int jobs = 0, retime = 0, measure = 8;
   bool no_store = false, json = false;
 };
 
@@ -80,7 +80,7 @@ void AddBuildCommand(CLI::App& app, CommandFn* run) {
                  "Re-time the K best stored configs of each workload on this host and keep the fastest (default 0: "
                  "trust the stored figures)");
   c->add_option("--measure", o->measure,
-                "Configs measured here for each workload no record of this machine covers (default 4; 0 = none)");
+                "Configs measured here for each workload no record of this machine covers (default 8; 0 = none)");
   c->add_flag("--json", o->json, "Print the build report as JSON (opal.build/1)");
   c->callback([o, run] { *run = [o] { return Run(*o); }; });
 }

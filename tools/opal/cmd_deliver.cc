@@ -14,7 +14,7 @@ struct Options {
   std::string model, out, store, cost_model;
   std::vector<std::string> inputs, input_shapes;
   double budget_s = 0;
-  int runs = 30, threads = 0, retime = 0, measure = 4;
+  int runs = 30, threads = 0, retime = 0, measure = 8;
   bool no_torch = false, json = false;
 };
 
@@ -103,7 +103,7 @@ void AddDeliverCommand(CLI::App& app, CommandFn* run) {
   c->add_option("--threads", o->threads, "Threads for opal's kernels and PyTorch (default: all cores)");
   c->add_flag("--no-pytorch", o->no_torch, "Do not run the PyTorch comparison");
   c->add_option("--measure", o->measure,
-                "Configs measured here for each workload no record of this machine covers (default 4; 0 = none)");
+                "Configs measured here for each workload no record of this machine covers (default 8; 0 = none)");
   c->add_option("--retime", o->retime,
                  "Re-time the K best stored configs of each workload on this host and keep the fastest (default 0)");
   c->add_flag("--json", o->json, "Print the report as JSON (opal.deliver/1)");
