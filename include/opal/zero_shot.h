@@ -5,7 +5,8 @@
 // (the safe choice: zero-shot is never worse than the default) and the nearest workload's best.
 // One trial each does not rank them fairly (the machine's speed drifts and jumps between trials
 // seconds apart), so the fastest few and the default are then re-timed side by side
-// (RetimeSideBySide) and the winner of that is the best.
+// (RetimeSideBySide) and the winner of that is the best. The re-timings are stored as trials too
+// (one record per re-timed config, its per-round times).
 #pragma once
 
 #include <optional>

@@ -91,7 +91,7 @@ Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, cons
   }
   // One trial each is not a fair comparison: the machine's speed drifts, and jumps for seconds at
   // a time, between trials. The fastest few and the default (the safe choice) are re-timed side
-  // by side and the winner of that is the best.
+  // by side and the winner of that is the best (its re-timed record).
   if (o.retime > 1 && ran.size() > 1) {
     std::stable_sort(ran.begin(), ran.end(), [](const auto& a, const auto& b) {
       return a.first.median_s < b.first.median_s;
@@ -104,10 +104,20 @@ Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, cons
     for (size_t i : pick) again.push_back(configs[ran[i].second]);
     const auto times =
         fw.MeasureSideBySide(w, again, t, o.measure_options, o.retime_rounds, nullptr);
+    // The re-timings are trials too (a config's per-round times): stored, so that a later
+    // lookup of this machine's best record sees the fair comparison beside the single trials.
+    std::vector<Record> again_records(pick.size());
+    for (size_t j = 0; j < pick.size(); ++j) {
+      if (times[j].empty()) continue;
+      TrialResult tr;
+      tr.times_s = times[j];
+      again_records[j] = MakeTrialRecord(fw, w, t, again[j], tr, o.worker_id);
+      OPAL_RETURN_IF_ERROR(store.Put({again_records[j]}).status());
+    }
     const size_t win = FastestSideBySide(times);
     if (win < pick.size()) {
       r.retimed = static_cast<int>(pick.size());
-      r.best = ran[pick[win]].first;
+      r.best = again_records[win];
       r.best_from = origin[ran[pick[win]].second];
     }
   }
