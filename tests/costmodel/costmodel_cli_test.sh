@@ -58,10 +58,13 @@ wl="$("$opal" tasks --json "$tmp/m.onnx" | "$py" -c 'import json,sys; print(json
 zs="sqlite:$tmp/zs.db"
 "$opal" costmodel register "$tmp/cm.json" --name cm1 --store "$zs" >/dev/null
 before=$("$opal" db export --store "$zs" 2>/dev/null | wc -l)
-"$opal" -q tune --workload "$wl" --zero-shot --cost-model @cm1 --measure 3 --samples 64 --store "$zs" >"$tmp/log" 2>&1 \
-  || { cat "$tmp/log"; fail "zero-shot with @cm1"; }
+"$opal" -q tune --workload "$wl" --zero-shot --cost-model @cm1 --measure 3 --samples 64 --store "$zs" --json \
+  >"$tmp/zs.json" 2>"$tmp/log" || { cat "$tmp/log"; fail "zero-shot with @cm1"; }
 after=$("$opal" db export --store "$zs" 2>/dev/null | wc -l)
-[[ $((after - before)) -ge 1 && $((after - before)) -le 3 ]] || fail "zero-shot measured $((after - before)) configs, expected 1..3"
+read -r measured retimed < <("$py" -c 'import json,sys; t=json.load(open(sys.argv[1]))["tasks"][0]; print(t["measured"], t["retimed"])' "$tmp/zs.json")
+[[ $measured -ge 1 && $measured -le 3 ]] || fail "zero-shot measured $measured configs, expected 1..3"
+# Every trial is stored: the measured configs, then the fastest (and the default) re-timed side by side.
+[[ $((after - before)) == $((measured + retimed)) ]] || fail "zero-shot stored $((after - before)) records, expected $measured + $retimed"
 "$opal" -q tune --workload "$wl" --zero-shot --cost-model @ --measure 1 --samples 16 --store "$zs" >"$tmp/log" 2>&1 \
   || { cat "$tmp/log"; fail "zero-shot with the newest registered model (@)"; }
 "$opal" costmodel eval @cm1 --store "$store" --json | grep -q pairwise_accuracy || fail "eval @cm1"
