@@ -1,9 +1,9 @@
 // The framework registry and what every framework shares: turning a trial into a record.
 #include "opal/tuning_framework.h"
 
-#include <algorithm>
 
 #include "opal/log.h"
+#include "opal/tuning_search.h"
 #include "tune/halide_framework.h"
 
 namespace opal {
@@ -20,10 +20,7 @@ std::vector<std::vector<double>> TuningFramework::MeasureSideBySide(
       if (failed[i]) continue;  // a config's times are its first rounds
       TrialResult tr = Measure(w, configs[i], t, options);
       if (tr.status == TrialStatus::kOk && !tr.times_s.empty()) {
-        std::vector<double> v = tr.times_s;
-        std::sort(v.begin(), v.end());
-        out[i].push_back(v.size() % 2 ? v[v.size() / 2]
-                                      : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]));
+        out[i].push_back(MedianOf(tr.times_s));
       } else {
         failed[i] = true;
         if (errors) (*errors)[i] = std::string(TrialStatusName(tr.status)) + ": " + tr.error;
