@@ -85,7 +85,10 @@ void AddTasksCommand(CLI::App& app, CommandFn* run) {
       "--workloads", o->workload_list,
       "Instead of a model: a file of workloads, one JSON object per line (prints their keys)");
   sub->add_flag("--json", o->json, "Print JSON (format opal.tasks/1)");
-  sub->add_option("--input-shape", o->input_shapes, "Shape for a graph input: NAME=1x3x224x224 (repeatable)");
+  // One value per flag: with the model optional (--workloads), a flag taking several values would
+  // swallow the model's path after it.
+  sub->add_option("--input-shape", o->input_shapes, "Shape for a graph input: NAME=1x3x224x224 (repeatable)")
+      ->allow_extra_args(false);
   sub->add_option("--target", o->target, "Target string (default: the host)");
   sub->callback([o, run] { *run = [o] { return Run(*o); }; });
 }
