@@ -3,10 +3,11 @@
 // candidates ranked are the samples, the template's seeds and the best configs of the nearest
 // stored workloads (transfer); the measured ones always include the template's default config
 // (the safe choice: zero-shot is never worse than the default) and the nearest workload's best.
-// One trial each does not rank them fairly (the machine's speed drifts and jumps between trials
-// seconds apart), so the fastest few and the default are then re-timed side by side
-// (RetimeSideBySide) and the winner of that is the best. The re-timings are stored as trials too
-// (one record per re-timed config, its per-round times).
+// The K candidates are measured side by side in one process (TuningFramework::MeasureSideBySide:
+// each built once, then rounds timing every one milliseconds apart), since one trial each does not
+// rank them fairly (the machine's speed drifts and jumps between trials seconds apart); each one's
+// record holds its per-round times, and the winner of the paired comparison (FastestSideBySide) is
+// the best. A candidate that did not run there gets its own sandboxed trial (a failure its status).
 #pragma once
 
 #include <optional>
@@ -23,9 +24,7 @@ struct ZeroShotOptions {
   int measure = 8;        // top-ranked configs measured (K)
   int transfer = 8;       // also rank the best configs of this many nearest stored workloads
   bool coarse = false;    // ...on every target with the coarse key of `t` (else the exact one)
-  int retime =
-      3;  // re-time this many of the fastest measured (and the default) side by side; <= 1: no
-  int retime_rounds = 7;  // rounds of that re-timing
+  int rounds = 7;         // rounds of the side-by-side measurement; 0: one trial per candidate
   uint64_t seed = 0;      // 0 = random
   MeasureOptions measure_options;
   std::string worker_id;
@@ -36,10 +35,9 @@ struct ZeroShotResult {
   int measured = 0;
   int failed = 0;
   double rank_s = 0;     // sampling + features + prediction
-  double measure_s = 0;  // building + measuring the top K, and re-timing the fastest
-  int retimed = 0;  // configs re-timed side by side to choose `best` (0: chosen by one trial each)
-  std::optional<Record>
-      best;  // the fastest valid record measured (the re-timing's winner, when re-timed)
+  double measure_s = 0;  // building + measuring the top K
+  int side_by_side = 0;  // candidates measured side by side (0 or 1: `best` is the fastest trial)
+  std::optional<Record> best;  // the fastest valid record measured (the side-by-side winner's)
   // Where `best` came from: "default" (the template's default config), "transferred" (the best
   // config of a nearby stored workload), "sampled" (a config the model ranked high) or "seed".
   std::string best_from;

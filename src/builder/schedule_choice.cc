@@ -130,8 +130,8 @@ Result<ScheduleChoice> ScheduleChooser::Choose(const Workload& w) {
                                                                  : ScheduleSource::kZeroShot;
         choice = {src, *c, r->best->median_s,
                   fmt::format("fastest of {} measured here{} ({}{})", r->measured,
-                              r->retimed > 1 ? fmt::format(", {} re-timed", r->retimed) : "",
-                              r->best_from, model_ ? "" : "; no cost model"),
+                              r->side_by_side > 1 ? " side by side" : "", r->best_from,
+                              model_ ? "" : "; no cost model"),
                   r->measured};
       }
     } else if (!found) {

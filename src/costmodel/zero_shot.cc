@@ -71,54 +71,45 @@ Result<ZeroShotResult> ZeroShotTune(TuningFramework& fw, const Workload& w, cons
   r.rank_s = std::chrono::duration<double>(Clock::now() - t0).count();
 
   const auto t1 = Clock::now();
-  std::vector<std::pair<Record, size_t>>
-      ran;  // the configs that ran, with their index in `configs`
-  for (size_t i = 0; i < order.size() && r.measured < o.measure; ++i) {
-    const Config& c = configs[order[i]];
-    TrialResult tr = fw.Measure(w, c, t, o.measure_options);
-    Record rec = MakeTrialRecord(fw, w, t, c, tr, o.worker_id);
-    OPAL_RETURN_IF_ERROR(store.Put({rec}).status());
-    ++r.measured;
-    if (rec.status != TrialStatus::kOk) {
-      ++r.failed;
-      continue;
-    }
-    ran.emplace_back(rec, order[i]);
-    if (!r.best || rec.median_s < r.best->median_s) {
-      r.best = rec;
-      r.best_from = origin[order[i]];
-    }
-  }
-  // One trial each is not a fair comparison: the machine's speed drifts, and jumps for seconds at
-  // a time, between trials. The fastest few and the default (the safe choice) are re-timed side
-  // by side and the winner of that is the best (its re-timed record).
-  if (o.retime > 1 && ran.size() > 1) {
-    std::stable_sort(ran.begin(), ran.end(), [](const auto& a, const auto& b) {
-      return a.first.median_s < b.first.median_s;
-    });
-    std::vector<size_t> pick;
-    for (size_t i = 0; i < ran.size(); ++i)
-      if (static_cast<int>(pick.size()) < o.retime || (default_new && ran[i].second == 0))
-        pick.push_back(i);
-    std::vector<Config> again;
-    for (size_t i : pick) again.push_back(configs[ran[i].second]);
-    const auto times =
-        fw.MeasureSideBySide(w, again, t, o.measure_options, o.retime_rounds, nullptr);
-    // The re-timings are trials too (a config's per-round times): stored, so that a later
-    // lookup of this machine's best record sees the fair comparison beside the single trials.
-    std::vector<Record> again_records(pick.size());
-    for (size_t j = 0; j < pick.size(); ++j) {
-      if (times[j].empty()) continue;
-      TrialResult tr;
+  // The first K of the order, measured side by side in one process: each built once, then rounds
+  // timing every one milliseconds apart. One trial each would not compare them fairly (the
+  // machine's speed drifts, and jumps for seconds at a time, between trials: a default measured
+  // in a half-speed spell loses to slower configs), and K trials cost K processes.
+  std::vector<size_t> chosen(
+      order.begin(), order.begin() + std::min<size_t>(order.size(), std::max(0, o.measure)));
+  std::vector<Config> cs;
+  for (size_t i : chosen) cs.push_back(configs[i]);
+  std::vector<std::vector<double>> times(cs.size());
+  if (cs.size() > 1 && o.rounds > 0)
+    times = fw.MeasureSideBySide(w, cs, t, o.measure_options, o.rounds, nullptr);
+  std::vector<Record> recs(cs.size());
+  for (size_t j = 0; j < cs.size(); ++j) {
+    TrialResult tr;
+    if (!times[j].empty()) {
       tr.times_s = times[j];
-      again_records[j] = MakeTrialRecord(fw, w, t, again[j], tr, o.worker_id);
-      OPAL_RETURN_IF_ERROR(store.Put({again_records[j]}).status());
+      ++r.side_by_side;
+    } else {
+      // Not measured side by side (it failed there, the process died, or there was one): its own
+      // sandboxed trial, which also gives a failure its status.
+      tr = fw.Measure(w, cs[j], t, o.measure_options);
     }
-    const size_t win = FastestSideBySide(times);
-    if (win < pick.size()) {
-      r.retimed = static_cast<int>(pick.size());
-      r.best = again_records[win];
-      r.best_from = origin[ran[pick[win]].second];
+    recs[j] = MakeTrialRecord(fw, w, t, cs[j], tr, o.worker_id);
+    OPAL_RETURN_IF_ERROR(store.Put({recs[j]}).status());
+    ++r.measured;
+    if (recs[j].status != TrialStatus::kOk) ++r.failed;
+  }
+  // The best: the side-by-side winner (paired per round); else the fastest single trial.
+  const size_t win = FastestSideBySide(times);
+  if (win < cs.size() && r.side_by_side > 1) {
+    r.best = recs[win];
+    r.best_from = origin[chosen[win]];
+  } else {
+    for (size_t j = 0; j < cs.size(); ++j) {
+      if (recs[j].status != TrialStatus::kOk) continue;
+      if (!r.best || recs[j].median_s < r.best->median_s) {
+        r.best = recs[j];
+        r.best_from = origin[chosen[j]];
+      }
     }
   }
   r.measure_s = std::chrono::duration<double>(Clock::now() - t1).count();

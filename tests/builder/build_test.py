@@ -217,7 +217,7 @@ class Deliver(unittest.TestCase):
             self.assertEqual(j["measure_per_workload"], 8)
             trials = sqlite3.connect(db).execute("select count(*) from records").fetchone()[0]
             self.assertGreaterEqual(trials, 1)
-            self.assertLessEqual(trials, 8 + 4)  # 8 measured, then the 3 fastest and the default re-timed
+            self.assertLessEqual(trials, 8)
             node = [n for n in j["build"]["nodes"] if "workload_key" in n][0]
             self.assertIn("measured here", node["schedule_note"])
             self.assertNotIn("pytorch_error", j)

@@ -130,7 +130,7 @@ Status RunZeroShot(const Options& o, TuningFramework& fw, const Target& host, Re
                             {"sampled", r.sampled},
                             {"measured", r.measured},
                             {"failed", r.failed},
-                            {"retimed", r.retimed},
+                            {"side_by_side", r.side_by_side},
                             {"rank_s", r.rank_s},
                             {"measure_s", r.measure_s},
                             {"gflops", g},
