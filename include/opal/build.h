@@ -39,8 +39,8 @@ struct BuildOptions {
   int zero_shot_samples = 2000;
   // Configs measured on this host for each workload that no record of this target covers (the
   // template's default, the best configs of the nearest stored workloads, the cost model's top
-  // picks; every trial is stored, the fastest few are re-timed side by side and the winner kept).
-  // 8: on held-out workloads 8 reached 1.01x of 128 tuning trials, 4 0.97x (docs/costmodel.md).
+  // picks), side by side in one process; every trial is stored and the winner kept. 8: on
+  // held-out workloads 8 reached 0.97-1.01x of 128 tuning trials, 4 less (docs/costmodel.md).
   // 0 = measure nothing: such workloads get the best record of another machine of the same kind,
   // else the default schedule.
   int zero_shot_measure = 8;
