@@ -85,35 +85,41 @@ class HalideFramework : public TuningFramework {
       return r;
     }
     InjectedFault fault = options.inject_fault ? options.inject_fault(c) : InjectedFault::kNone;
-    auto build = [&](bool wrong) {
-      tune::KernelBuildOptions ko;
-      ko.inject_wrong_result = wrong;
-      return tune::BuildHalideKernel(w, c, ko);
-    };
-    return tune::MeasureKernel(w, t, build, options, fault);
+    return tune::MeasureKernel(w, t, Builder(w, c), options, fault);
   }
 
-  // All the configs' kernels in one sandboxed child, timed milliseconds apart.
+  // All the configs' kernels in one sandboxed child, timed milliseconds apart. The space is
+  // computed once here; a config outside it gets a builder that only reports so.
   std::vector<std::vector<double>> MeasureSideBySide(const Workload& w,
                                                      const std::vector<Config>& configs,
                                                      const Target& t, const MeasureOptions& options,
                                                      int rounds,
                                                      std::vector<std::string>* errors) override {
+    auto space = Space(w, t);
     std::vector<tune::KernelBuilder> builds;
     for (const Config& c : configs) {
-      builds.push_back([this, &w, &t, c](bool wrong) -> Result<std::unique_ptr<tune::Kernel>> {
-        auto space = Space(w, t);
-        if (!space.ok()) return space.status();
-        if (!space->Contains(c))
-          return Error(ErrorCode::kInvalidArgument, "config is not in the workload's space");
-        tune::KernelBuildOptions ko;
-        ko.inject_wrong_result = wrong;
-        return tune::BuildHalideKernel(w, c, ko);
-      });
+      if (space.ok() && space->Contains(c)) {
+        builds.push_back(Builder(w, c));
+        continue;
+      }
+      Status why = space.ok() ? Error(ErrorCode::kInvalidArgument, "config is not in the workload's space")
+                              : space.status();
+      builds.push_back([why](bool) -> Result<std::unique_ptr<tune::Kernel>> { return why; });
     }
     return tune::MeasureKernelsSideBySide(w, t, builds, options, rounds, errors);
   }
 
+ private:
+  // Compiles `c` for `w` (in the measuring child).
+  static tune::KernelBuilder Builder(const Workload& w, const Config& c) {
+    return [&w, c](bool wrong) {
+      tune::KernelBuildOptions ko;
+      ko.inject_wrong_result = wrong;
+      return tune::BuildHalideKernel(w, c, ko);
+    };
+  }
+
+ public:
   std::vector<std::string> FeatureNames() const override {
     return {"op_dense",
             "op_batch_matmul",
