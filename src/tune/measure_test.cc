@@ -103,7 +103,10 @@ TEST_F(MeasureTest, SideBySideTimesEveryConfigEachRound) {
   EXPECT_EQ(times[2].size(), 4u) << errors[2];
   for (double t : times[0]) EXPECT_GT(t, 0);
   EXPECT_TRUE(times[1].empty());
+  // The failed config's own reason, attributed to it alone (not the child's whole report).
+  EXPECT_EQ(errors[1].rfind("build error: ", 0), 0u) << errors[1];
   EXPECT_NE(errors[1].find("not in the workload's space"), std::string::npos) << errors[1];
+  EXPECT_TRUE(errors[2].empty()) << errors[2];
   EXPECT_TRUE(errors[0].empty()) << errors[0];
 }
 
