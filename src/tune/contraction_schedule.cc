@@ -45,6 +45,22 @@ void ScheduleOperandStages(ContractionAlgorithm& a) {
 
 }  // namespace
 
+int ParallelTasks(int par, int order, const Contraction& c, int64_t TX, int64_t TY) {
+  const int64_t tiles_x = (c.nx + TX - 1) / TX, tiles_y = (c.ny + TY - 1) / TY;
+  const int64_t outer = order == 0 ? tiles_y : tiles_x;
+  const int64_t n = par == 0   ? (c.nb > 1 ? c.nb : outer)
+                    : par == 1 ? outer * c.nb
+                               : tiles_x * tiles_y * c.nb;
+  return static_cast<int>(std::min<int64_t>(n, 1 << 30));
+}
+
+int EffectivePar(const ContractionKnobs& k, const Contraction& c, int64_t TX, int64_t TY) {
+  if (k.par != 2 && ParallelTasks(k.par, k.order, c, TX, TY) < 2 &&
+      ParallelTasks(2, k.order, c, TX, TY) >= 2)
+    return 2;
+  return k.par;
+}
+
 void ScheduleContraction(ContractionAlgorithm& a) {
   ScheduleOperandStages(a);
   const ContractionKnobs& kn = a.knobs;
@@ -87,10 +103,17 @@ void ScheduleContraction(ContractionAlgorithm& a) {
     out.reorder(xi, yi, inner, outer, b);
     out.vectorize(xi, vec, tail(c.nx, TX));
   }
+  // A parallel loop of fewer than two iterations runs the kernel on one core (par 0 over a
+  // single outer tile: a chan conv whose output channels fit one register tile, e.g. DenseNet's
+  // 128->32 3x3 convs, ran at half speed on 2 cores). Such a config gets par 2's loop (all tiles
+  // fused), and a per-outer-tile packing becomes a packing once: there is one outer tile.
+  const int par = EffectivePar(kn, c, TX, TY);
+  const int pack_a = par != kn.par && kn.pack_a == 2 ? 1 : kn.pack_a;
+  const int pack_b = par != kn.par && kn.pack_b == 2 ? 1 : kn.pack_b;
   Var site = inner, outer_site = outer;
-  if (kn.par == 0) {
+  if (par == 0) {
     out.parallel(c.nb > 1 ? b : outer);
-  } else if (kn.par == 1) {
+  } else if (par == 1) {
     out.fuse(outer, b, f1).parallel(f1);
     outer_site = f1;
   } else {
@@ -129,18 +152,18 @@ void ScheduleContraction(ContractionAlgorithm& a) {
   order.push_back(b);
   u.reorder(order);
 
-  if (kn.pack_b == 1 || kn.pack_b == 2) {  // 3: panels packed ahead of time, read in place
+  if (pack_b == 1 || pack_b == 2) {  // 3: panels packed ahead of time, read in place
     Bp.bound(xv, 0, RX);
-    if (kn.pack_b == 1) {
+    if (pack_b == 1) {
       Bp.compute_root().fuse(xp, b, f1).parallel(f1);
     } else {
       Bp.compute_at(out, outer_site);
     }
     Bp.vectorize(xv, vec);
   }
-  if (kn.pack_a > 0 && !a.a_prepacked) {
+  if (pack_a > 0 && !a.a_prepacked) {
     Ap.bound(yv, 0, RY);
-    if (kn.pack_a == 1) {
+    if (pack_a == 1) {
       Ap.compute_root().fuse(yp, b, f1).parallel(f1);
     } else {
       Ap.compute_at(out, outer_site);

@@ -4,12 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <random>
+#include <regex>
+#include <sstream>
 
 #include "opal/target.h"
-#include "tune/contraction.h"
-#include "tune/contraction_space.h"
 #include "opal/tuning_kernel.h"
+#include "tune/contraction.h"
+#include "tune/contraction_algorithm.h"
+#include "tune/contraction_space.h"
 #include "tune/kernel_measure.h"
 #include "tune/reference_kernels.h"
 
@@ -406,6 +410,67 @@ TEST(Templates, StoredConfigsWithoutTheNewerKnobsStillParse) {
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ(parsed->Get("grid"), 0);
   EXPECT_EQ(parsed->Get("transpose"), 0);  // configs stored before the knob store lane by lane
+}
+
+// Iterations of the parallel loop of the output stage in the lowered statement of `cfg` (0 when
+// the output is computed in no parallel loop).
+int OutputParallelIterations(const Workload& w, const Config& cfg) {
+  auto f = DefineContraction(w, cfg, {});
+  if (!f.ok()) return -1;
+  std::vector<Halide::Argument> args(f->params.begin(), f->params.end());
+  const std::string path = ::testing::TempDir() + "/parallel_loop.stmt";
+  f->out.compile_to_lowered_stmt(path, args, Halide::Text, Halide::get_host_target());
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  // halide_do_par_for((void *)::NAME_par_for_out__7_s0_x_yo, 0, 20, ...): a loop of out's stage 0.
+  static const std::regex loop(
+      R"(halide_do_par_for\(\(void \*\)::\w*_par_for_out_+\d+_s0_\w*, 0, (\d+),)");
+  int most = 0;
+  const std::string s = text.str();
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), loop); it != std::sregex_iterator(); ++it)
+    most = std::max(most, std::stoi((*it)[1]));
+  return most;
+}
+
+// A conv whose output channels fit one register tile: with `order 1` and `par 0` its parallel
+// loop (the column tiles) has one iteration, so the kernel ran on one core (DenseNet's 128->32 3x3
+// convs, the template's default, at half the speed of the same tile on two). The schedule gives
+// such a config every tile fused in one parallel loop (par 2's), packs per outer tile once,
+// and computes the same values.
+TEST(Templates, AParallelLoopOfOneIterationIsReplacedByAllTilesFused) {
+  const Workload w = Conv({1, 24, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  const Target host = Target::DetectHost();
+  const ConfigSpace space = ContractionSpace(w, host);
+  Config one_tile = ContractionDefault(w, host);
+  ASSERT_EQ(one_tile.Get("chan"), 1);
+  one_tile.knobs["order"] = 1;
+  one_tile.knobs["par"] = 0;
+  one_tile.knobs["rx"] = 1;
+  one_tile.knobs["ty"] = 1;
+  ASSERT_TRUE(space.Contains(one_tile)) << one_tile.CanonicalJson();
+  auto a = DefineContractionAlgorithm(w, one_tile, {});
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(ParallelTasks(0, 1, a->c, a->TX, a->TY), 1);  // one column tile of 16 channels
+  const int all = ParallelTasks(2, 1, a->c, a->TX, a->TY);
+  EXPECT_EQ(all, (a->c.ny + a->TY - 1) / a->TY);  // every pixel tile
+  EXPECT_GE(all, 2);
+  EXPECT_EQ(EffectivePar(a->knobs, a->c, a->TX, a->TY), 2);
+  EXPECT_EQ(OutputParallelIterations(w, one_tile), all);
+  ExpectMatchesReference(w, one_tile, 31);
+  Config per_tile = one_tile;  // B packed per outer column tile: there is one, packed once
+  per_tile.knobs["pack_b"] = 2;
+  ASSERT_TRUE(space.Contains(per_tile)) << per_tile.CanonicalJson();
+  EXPECT_EQ(OutputParallelIterations(w, per_tile), all);
+  ExpectMatchesReference(w, per_tile, 32);
+  // Row tiles outer (order 0): many tiles, the config's own loop is kept.
+  Config rows_outer = one_tile;
+  rows_outer.knobs["order"] = 0;
+  ASSERT_TRUE(space.Contains(rows_outer)) << rows_outer.CanonicalJson();
+  auto b = DefineContractionAlgorithm(w, rows_outer, {});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(EffectivePar(b->knobs, b->c, b->TX, b->TY), 0);
+  EXPECT_EQ(OutputParallelIterations(w, rows_outer), all);  // the row tiles are its outer loop
 }
 
 }  // namespace
