@@ -167,6 +167,26 @@ def op_slice(a, ins, node):
     return [x[tuple(index)]]
 
 
+def op_pad(a, ins, node):
+    """ONNX Pad: pads (input 1 from opset 11, else the attribute), constant/reflect/edge modes."""
+    x = ins[0]
+    pads = _ints(ins[1]) if len(ins) > 1 and ins[1] is not None else list(a.get("pads", []))
+    value = float(ins[2].reshape(-1)[0]) if len(ins) > 2 and ins[2] is not None else float(a.get("value", 0.0))
+    mode = a.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if len(ins) > 3 and ins[3] is not None:
+        raise PeerError("Pad with axes")
+    n = x.dim()
+    torch_pads = []
+    for i in reversed(range(n)):
+        torch_pads += [pads[i], pads[n + i]]
+    while len(torch_pads) > 2 and torch_pads[-1] == 0 and torch_pads[-2] == 0:
+        torch_pads = torch_pads[:-2]  # leading dims unpadded: F.pad's reflect/replicate need it
+    if mode == "constant":
+        return [F.pad(x, torch_pads, value=value)]
+    return [F.pad(x, torch_pads, mode={"reflect": "reflect", "edge": "replicate"}[mode])]
+
+
 def op_split(a, ins, node):
     x = ins[0]
     axis = a.get("axis", 0)
@@ -256,6 +276,7 @@ OPS = {
     "Conv": op_conv,
     "MaxPool": op_pool,
     "AveragePool": op_pool,
+    "Pad": op_pad,
     "GlobalAveragePool": lambda a, i, n: [torch.mean(i[0], dim=list(range(2, i[0].dim())),
                                                      keepdim=True)],
     "GlobalMaxPool": lambda a, i, n: [torch.amax(i[0], dim=list(range(2, i[0].dim())),
