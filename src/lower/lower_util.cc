@@ -143,7 +143,10 @@ Halide::LoopLevel KernelBuilder::SetOutput(size_t i, Func f) {
   if (r == 0) return Halide::LoopLevel::root();
   std::vector<Var> args = f.args();
   const int64_t total = NumElements(s);
-  const int lanes = o_.vector_lanes;
+  // Rows narrower than a native vector (14- and 7-wide planes) get the widest power-of-two
+  // vector that fits (at least 4 lanes), the last one shifted inwards over the row's end.
+  int lanes = o_.vector_lanes;
+  while (lanes > 4 && s.back() < lanes) lanes /= 2;
   if (lanes > 1 && s.back() >= lanes && total >= 2 * lanes) f.vectorize(args[0], lanes);
   if (r == 1) return Halide::LoopLevel::root();
   Var outer = args[1];

@@ -184,6 +184,33 @@ TEST(Lowering, PoolingMatchesReference) {
     AttrInts(n, "kernel_shape", {3, 3});
     AttrString(n, "auto_pad", "SAME_UPPER");
   });
+  // Padded windows read a padded copy of the input (PaddedInput): GoogLeNet's 3x3 stride-1
+  // MaxPool on 14- and 7-wide planes (rows narrower than a native vector, vectorised with 8 and 4
+  // lanes), both AveragePool counts, ceil mode reading past the padded end, and rank 3.
+  for (const Shape& s : std::vector<Shape>{{1, 5, 14, 14}, {2, 3, 7, 7}, {1, 2, 28, 28}}) {
+    CheckAgainstReference("MaxPool", {s}, [](N& n) {
+      AttrInts(n, "kernel_shape", {3, 3});
+      AttrInts(n, "pads", {1, 1, 1, 1});
+      AttrInt(n, "ceil_mode", 1);
+    });
+    for (int include : {0, 1}) {
+      CheckAgainstReference("AveragePool", {s}, [include](N& n) {
+        AttrInts(n, "kernel_shape", {3, 3});
+        AttrInts(n, "pads", {1, 1, 1, 1});
+        AttrInt(n, "count_include_pad", include);
+      });
+    }
+  }
+  CheckAgainstReference("MaxPool", {{1, 3, 13, 13}}, [](N& n) {
+    AttrInts(n, "kernel_shape", {3, 3});
+    AttrInts(n, "strides", {2, 2});
+    AttrInts(n, "pads", {0, 1, 1, 0});
+    AttrInt(n, "ceil_mode", 1);
+  });
+  CheckAgainstReference("AveragePool", {{2, 3, 10}}, [](N& n) {
+    AttrInts(n, "kernel_shape", {3});
+    AttrInts(n, "pads", {2, 1});
+  });
   // Global pools: planes shorter than the vector accumulators, with a body and a tail, split over
   // parallel tasks (with a partial last task), and of rank 3 and 5.
   for (const char* op : {"GlobalAveragePool", "GlobalMaxPool"}) {
