@@ -18,6 +18,8 @@
 # onnxruntime comes from npm (onnxruntime-node 1.30.0, installed with --ignore-scripts into
 # build/peers/ort on first use; it carries the real libonnxruntime.so.1); needs node and npm.
 # Default models: every model in ../shared/models.
+# --store names a store of the user's own: the starter knowledge base is imported only into the
+# default store (or $OPAL_STORE), so to bench a fresh install use OPAL_STORE=sqlite:NEW.db instead.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 budget=0 runs=30 rounds=5 threads=2 store="" models=() pytorch=1 deliver_args=""
