@@ -39,10 +39,11 @@ void WriteFile(const std::filesystem::path& path, const uint8_t* data, size_t si
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static opal::Catalog* catalog = [] {
+  namespace plan = opal::plan;
+  static plan::Catalog* catalog = [] {
     opal::log::SetLevel(opal::log::Level::kOff);
-    auto c = opal::LoadCatalog(opal::DefaultCatalogDir() + "/gpus.json");
-    return new opal::Catalog(c.ok() ? *c : opal::Catalog{});
+    auto c = plan::LoadCatalog(plan::DefaultCatalogDir() + "/gpus.json");
+    return new plan::Catalog(c.ok() ? *c : plan::Catalog{});
   }();
   if (size == 0) return 0;
   const uint8_t which = data[0] % 5;
@@ -51,25 +52,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& dir = Scratch();
   if (which == 0) {
     WriteFile(dir / "catalog.json", data, size);
-    (void)opal::LoadCatalog((dir / "catalog.json").string());
+    (void)plan::LoadCatalog((dir / "catalog.json").string());
   } else if (which == 1) {
     WriteFile(dir / "cluster.json", data, size);
-    opal::Catalog copy = *catalog;
-    (void)opal::LoadCluster((dir / "cluster.json").string(), &copy);
+    plan::Catalog copy = *catalog;
+    (void)plan::LoadCluster((dir / "cluster.json").string(), &copy);
   } else if (which == 2) {
     WriteFile(dir / "profiles" / "A100-80" / "profile.json", data, size);
-    (void)opal::ProfileSource::Load((dir / "profiles").string(), 0);
+    (void)plan::ProfileSource::Load((dir / "profiles").string(), 0);
   } else if (which == 3) {
-    opal::Catalog copy = *catalog;
-    auto cluster = opal::ClusterFromJson(
+    plan::Catalog copy = *catalog;
+    auto cluster = plan::ClusterFromJson(
         opal::Json::parse(R"({"available": [{"gpu": "A100-80", "count": 8}]})"), &copy, "fuzz");
     if (cluster.ok()) {
       WriteFile(dir / "plan.json", data, size);
-      (void)opal::LoadSailorPlan((dir / "plan.json").string(), *cluster);
+      (void)plan::LoadSailorPlan((dir / "plan.json").string(), &*cluster);
     }
   } else {
     WriteFile(dir / "model.json", data, size);
-    (void)opal::LoadTransformerConfig((dir / "model.json").string());
+    (void)plan::LoadTransformerConfig((dir / "model.json").string());
   }
   return 0;
 }

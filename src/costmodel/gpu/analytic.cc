@@ -111,7 +111,10 @@ std::map<GpuOpPass, GpuOpModel::Params> FitParams(const std::vector<const GpuOpS
   std::map<GpuOpPass, std::vector<const GpuOpSample*>> by_pass;
   for (const GpuOpSample* s : rows) by_pass[s->op.pass].push_back(s);
   std::map<GpuOpPass, GpuOpModel::Params> out;
-  for (const auto& [pass, pr] : by_pass) {
+  for (const auto& [pass, pass_rows] : by_pass) {
+    // A named reference: lambdas may not capture structured bindings before C++20's P1091
+    // (clang 14, the fuzz build's compiler, rejects it).
+    const std::vector<const GpuOpSample*>& pr = pass_rows;
     std::function<double(const GpuOpModel::Params&)> loss = [&](const GpuOpModel::Params& th) {
       return MeanAbsLogError(th, pr, gpus);
     };
