@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -54,6 +55,16 @@ double JsonReader::Positive(const char* key) {
   double v = Num(key);
   if (status_.ok() && !(v > 0)) Fail(fmt::format("field '{}' must be > 0, got {}", key, v));
   return v;
+}
+
+int64_t JsonReader::Count(const char* key, int64_t lo, int64_t hi) {
+  const double v = Num(key);
+  if (!status_.ok()) return lo;
+  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) || v != std::floor(v)) {
+    Fail(fmt::format("field '{}' must be a whole number from {} to {}, got {}", key, lo, hi, v));
+    return lo;
+  }
+  return static_cast<int64_t>(v);
 }
 
 }  // namespace opal::plan

@@ -2,6 +2,7 @@
 // and the entry. A JsonReader remembers the first error; callers check status() once.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "opal/json.h"
@@ -23,6 +24,12 @@ class JsonReader {
   double Num(const char* key);
   double OptNum(const char* key, double dflt);
   double Positive(const char* key);  // > 0
+  // A whole number in [lo, hi] (a count: layers, GPUs, a batch). Anything else, 1e11 for an int
+  // or 2.5 layers, is an error naming the field and the range, never a cast out of range.
+  int64_t Count(const char* key, int64_t lo, int64_t hi);
+  int64_t OptCount(const char* key, int64_t dflt, int64_t lo, int64_t hi) {
+    return Has(key) ? Count(key, lo, hi) : dflt;
+  }
   bool Has(const char* key) const { return j_.is_object() && j_.contains(key); }
   const Status& status() const { return status_; }
 

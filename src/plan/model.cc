@@ -92,17 +92,21 @@ Result<ModelSpec> ModelFromTransformer(const TransformerConfig& c) {
 
 Result<TransformerConfig> TransformerConfigFromJson(const Json& j, const std::string& origin) {
   JsonReader r(j, origin);
-  auto pick = [&](const char* a, const char* b) { return r.Has(a) ? r.Num(a) : r.Num(b); };
+  // Counts are whole numbers in range (a fuzzed "hidden": 1e11 was cast to int).
+  constexpr int64_t kMaxInt = 1 << 30, kMaxCount = int64_t{1} << 50;
+  auto pick = [&](const char* a, const char* b, int64_t lo, int64_t hi) {
+    return r.Has(a) ? r.Count(a, lo, hi) : r.Count(b, lo, hi);
+  };
   TransformerConfig c;
   c.name = r.OptStr("model", r.OptStr("name", "transformer"));
-  c.layers = static_cast<int>(pick("layers", "num_layers"));
-  c.hidden = static_cast<int>(pick("hidden", "hidden_size"));
-  c.heads = static_cast<int>(r.Num("heads"));
-  c.seq_len = static_cast<int>(pick("seq_len", "sequence_length"));
-  c.vocab = static_cast<int>(pick("vocab", "vocab_size"));
-  c.ffn = static_cast<int>(r.OptNum("ffn", 0));
-  c.global_batch = static_cast<int64_t>(pick("global_batch", "global_batch_size"));
-  c.iterations = static_cast<int64_t>(r.OptNum("iterations", 0));
+  c.layers = static_cast<int>(pick("layers", "num_layers", 1, kMaxInt));
+  c.hidden = static_cast<int>(pick("hidden", "hidden_size", 1, kMaxInt));
+  c.heads = static_cast<int>(r.Count("heads", 1, kMaxInt));
+  c.seq_len = static_cast<int>(pick("seq_len", "sequence_length", 1, kMaxInt));
+  c.vocab = static_cast<int>(pick("vocab", "vocab_size", 1, kMaxInt));
+  c.ffn = static_cast<int>(r.OptCount("ffn", 0, 0, kMaxInt));
+  c.global_batch = pick("global_batch", "global_batch_size", 1, kMaxCount);
+  c.iterations = r.OptCount("iterations", 0, 0, kMaxCount);
   c.tokens = r.OptNum("tokens", 0);
   c.optimizer = r.OptStr("optimizer", "adam");
   // A configuration that names no precision trains as DeepSpeed and PyTorch do by default, in

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "opal/onnx_import.h"
 #include "opal/plan_model.h"
@@ -76,6 +79,28 @@ TEST(TransformerModel, BadConfigsAreModelErrors) {
   c.optimizer = "lion";
   EXPECT_EQ(ModelFromTransformer(c).status().code(), ErrorCode::kInvalidModel);
   EXPECT_EQ(LoadTransformerConfig("/nonexistent.json").status().code(), ErrorCode::kNotFound);
+}
+
+// Counts in a config file are whole numbers in range: found by the plan fuzzer, a "hidden" of
+// 1e11 was cast to int (undefined behaviour). Each bad count is an error naming its field.
+TEST(TransformerModel, CountsOutOfRangeOrFractionalAreErrors) {
+  const Json ok = Json::parse(R"({"layers": 24, "hidden": 1024, "heads": 16, "seq_len": 2048,
+                                   "vocab": 50272, "global_batch": 256})");
+  ASSERT_TRUE(TransformerConfigFromJson(ok, "m.json").ok());
+  for (const auto& [field, value] : std::vector<std::pair<std::string, Json>>{{"hidden", 1e11},
+                                                                              {"layers", 2.5},
+                                                                              {"heads", 0},
+                                                                              {"global_batch", -4},
+                                                                              {"seq_len", 1e300}}) {
+    Json j = ok;
+    j[field] = value;
+    auto c = TransformerConfigFromJson(j, "m.json");
+    ASSERT_FALSE(c.ok()) << field;
+    EXPECT_EQ(c.status().code(), ErrorCode::kInvalidModel) << field;
+    EXPECT_NE(c.status().message().find("'" + field + "'"), std::string::npos)
+        << c.status().message();
+    EXPECT_NE(c.status().message().find("whole number"), std::string::npos) << c.status().message();
+  }
 }
 
 TEST(GraphLayers, CutsWhereOneActivationCrosses) {
