@@ -126,7 +126,7 @@ Func PaddedInput(const TensorRef& x, const std::vector<Window>& w, Expr fill, in
   // outermost non-spatial dims fused (distinct planes: no race).
   padded.compute_root();
   const std::vector<Halide::Var> hv = HalideArgs(vars);
-  int64_t row = x.shape[rank - 1] + w[k - 1].pad_begin + w[k - 1].pad_end;
+  const int64_t row = x.shape[rank - 1] + w[k - 1].pad_begin + w[k - 1].pad_end;
   if (row >= lanes) padded.vectorize(hv[0], lanes, Halide::TailStrategy::GuardWithIf);
   Halide::Var planes("planes");
   padded.fuse(hv[rank - 2], hv[rank - 1], planes).parallel(planes);
@@ -198,9 +198,8 @@ Result<KernelDef> LowerPool(KernelBuilder& b) {
     bool pads = false;
     for (const Window& d : w) pads = pads || d.pad_begin > 0 || d.pad_end > 0;
     Func out("out"), padded;
-    if (pads && k >= 1) {
+    if (pads)
       padded = PaddedInput(x, w, op == "MaxPool" ? LowestOf(t) : K(t, 0), b.options().vector_lanes);
-    }
     out(HalideArgs(vars)) = SmallWindow(b, x, w, vars, padded.defined() ? &padded : nullptr);
     b.SetOutput(0, out);
     return b.Finish();

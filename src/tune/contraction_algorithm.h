@@ -69,15 +69,6 @@ Result<ContractionAlgorithm> DefineContractionAlgorithm(const Workload& w, const
 // Constrains a param or output buffer to `v` (bounds, strides, 64-byte host alignment).
 void ConstrainToView(Halide::OutputImageParam p, const HalideView& v);
 
-// Iterations of the parallel loop that knob `par` (0, 1, 2; contraction_space.h) makes, with
-// `order`, for contraction `c` in cache tiles of TX columns by TY rows (ContractionAlgorithm's).
-int ParallelTasks(int par, int order, const Contraction& c, int64_t TX, int64_t TY);
-
-// The parallel loop the schedule uses: the config's `par`, except that a loop of fewer than two
-// iterations (the kernel on one core) is replaced by par 2's (every tile and batch fused) when
-// that has two or more.
-int EffectivePar(const ContractionKnobs& k, const Contraction& c, int64_t TX, int64_t TY);
-
 // Schedules every Func of `a` from a.knobs and constrains the output buffer. May throw
 // Halide::Error.
 void ScheduleContraction(ContractionAlgorithm& a);

@@ -45,22 +45,6 @@ void ScheduleOperandStages(ContractionAlgorithm& a) {
 
 }  // namespace
 
-int ParallelTasks(int par, int order, const Contraction& c, int64_t TX, int64_t TY) {
-  const int64_t tiles_x = (c.nx + TX - 1) / TX, tiles_y = (c.ny + TY - 1) / TY;
-  const int64_t outer = order == 0 ? tiles_y : tiles_x;
-  const int64_t n = par == 0   ? (c.nb > 1 ? c.nb : outer)
-                    : par == 1 ? outer * c.nb
-                               : tiles_x * tiles_y * c.nb;
-  return static_cast<int>(std::min<int64_t>(n, 1 << 30));
-}
-
-int EffectivePar(const ContractionKnobs& k, const Contraction& c, int64_t TX, int64_t TY) {
-  if (k.par != 2 && ParallelTasks(k.par, k.order, c, TX, TY) < 2 &&
-      ParallelTasks(2, k.order, c, TX, TY) >= 2)
-    return 2;
-  return k.par;
-}
-
 void ScheduleContraction(ContractionAlgorithm& a) {
   ScheduleOperandStages(a);
   const ContractionKnobs& kn = a.knobs;

@@ -94,6 +94,19 @@ Contraction ContractionFor(const Workload& w, const ContractionKnobs& k) {
   return UsesChan(w, k) ? ChanContractionOf(w) : ContractionOf(w);
 }
 
+int64_t ParallelTasks(int par, int order, const Contraction& c, int64_t TX, int64_t TY) {
+  const int64_t tiles_x = (c.nx + TX - 1) / TX, tiles_y = (c.ny + TY - 1) / TY;
+  const int64_t outer = order == 0 ? tiles_y : tiles_x;
+  return par == 0 ? (c.nb > 1 ? c.nb : outer) : par == 1 ? outer * c.nb : tiles_x * tiles_y * c.nb;
+}
+
+int EffectivePar(const ContractionKnobs& k, const Contraction& c, int64_t TX, int64_t TY) {
+  if (k.par != 2 && ParallelTasks(k.par, k.order, c, TX, TY) < 2 &&
+      ParallelTasks(2, k.order, c, TX, TY) >= 2)
+    return 2;
+  return k.par;
+}
+
 int VectorRegisters(const Target& t) { return t.HasFeature("avx512f") ? 32 : 16; }
 
 ConfigSpace ContractionSpace(const Workload& w, const Target& t) {

@@ -97,6 +97,15 @@ int64_t ChanWeightPanel(const Workload& w, const ContractionKnobs& k);
 // The contraction a config computes: ChanContractionOf(w) when UsesChan, else ContractionOf(w).
 Contraction ContractionFor(const Workload& w, const ContractionKnobs& k);
 
+// Iterations of the parallel loop that knob `par` makes, with `order`, for contraction `c` in
+// cache tiles of TX columns by TY rows (the schedule's tiles; the cost model's `tasks` feature).
+int64_t ParallelTasks(int par, int order, const Contraction& c, int64_t TX, int64_t TY);
+
+// The parallel loop the schedule uses: the config's `par`, except that a loop of fewer than two
+// iterations (the kernel on one core) is replaced by par 2's (every tile and batch fused) when
+// that has two or more.
+int EffectivePar(const ContractionKnobs& k, const Contraction& c, int64_t TX, int64_t TY);
+
 // Vector registers of the target (16 for AVX2, 32 for AVX-512).
 int VectorRegisters(const Target& t);
 

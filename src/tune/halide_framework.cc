@@ -29,7 +29,7 @@ class HalideFramework : public TuningFramework {
   //    activations rewritten by all its threads before each timed call (kernel_measure.cc).
   //    Times of version 2 favour schedules that run on one core.
   //    Since 2026-12-07 a config whose parallel loop would have one iteration gets par 2's loop
-  //    (EffectivePar of contraction_algorithm.h). Not a new version: only configs that ran on
+  //    (EffectivePar of contraction_space.h). Not a new version: only configs that ran on
   //    one core changed, and only got faster than their stored times, while a new version would
   //    set aside every record of the knowledge base and its cost model (both key on it).
   std::string Version() const override { return "3"; }
@@ -194,9 +194,7 @@ class HalideFramework : public TuningFramework {
     const double l1 = t.l1d_bytes > 0 ? double(t.l1d_bytes) : 32768.0;
     const double tiles_x = double(CeilDiv(ct.nx, int64_t(TX))),
                  tiles_y = double(CeilDiv(ct.ny, int64_t(TY)));
-    double tasks = k.par == 0   ? (ct.nb > 1 ? double(ct.nb) : (k.order == 0 ? tiles_y : tiles_x))
-                   : k.par == 1 ? double(ct.nb) * (k.order == 0 ? tiles_y : tiles_x)
-                                : double(ct.nb) * tiles_x * tiles_y;
+    double tasks = double(tune::ParallelTasks(k.par, k.order, ct, int64_t(TX), int64_t(TY)));
     const double cores = std::max(1, t.cores);
     std::vector<double> f = {double(dense),
                              double(w.op() == "batch_matmul"),
