@@ -101,9 +101,13 @@ void DefineOperands(const Workload& w, const Contraction& c, bool grid, bool im2
         const PhaseSpan cols = PhaseSpanOf(static_cast<int>(W), pl, px, sw, pitch);
         const PhaseSpan rws = PhaseSpanOf(static_cast<int>(H), pt, py, sh, rows);
         if (cols.size() <= 0 || rws.size() <= 0) continue;
-        Halide::RDom r(cols.first, cols.size(), rws.first, rws.size(), 0, static_cast<int>(cg), 0, nbb, "phase");
-        st->grid_flat(r.z * per_ci + ph * plane + r.y * pitch + r.x, r.w) =
-            In(r.x * sw + px - pl, r.y * sh + py - pt, r.z, r.w);
+        // Per batch, the copy covers the batch bb of the grid being made; otherwise every batch.
+        Halide::Region dom = {{cols.first, cols.size()}, {rws.first, rws.size()}, {0, static_cast<int>(cg)}};
+        if (!st->per_batch) dom.emplace_back(0, nbb);
+        Halide::RDom r(dom, "phase");
+        Expr batch = st->per_batch ? Expr(bb) : Expr(r.w);
+        st->grid_flat(r.z * per_ci + ph * plane + r.y * pitch + r.x, batch) =
+            In(r.x * sw + px - pl, r.y * sh + py - pt, r.z, batch);
         st->grid_copies.push_back({r, cols.size()});
       }
       int lanes = 1;
@@ -178,6 +182,7 @@ Result<ContractionAlgorithm> DefineContractionAlgorithm(const Workload& w, const
   a.im2col = kn.im2col == 1 && Im2colEligible(w) && !a.grid;
   const bool chan = a.chan, grid = a.grid;
   const int64_t panel = chan && !options.weights_as_given ? ChanWeightPanel(w, kn) : 0;
+  a.stages.per_batch = (grid || a.im2col) && PerBatchOperands(w, kn);
   DefineOperands(w, c0, grid, a.im2col, chan, panel, kn.vec, &a.funcs, &a.stages, &A_, &B_);
   if (!options.weights_as_given) a.funcs.packed_weights = PackedWeightsShape(w, kn);
   const bool dense_panels = w.op() == "dense" && kn.pack_b == 3;

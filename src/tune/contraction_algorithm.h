@@ -30,6 +30,12 @@ struct OperandStages {
   std::vector<PhaseCopy> grid_copies;
   Halide::Var j{"j"}, bb{"bb"}, jo{"jo"}, ji{"ji"};
   int grid_total = 0, grid_batches = 0, grid_lanes = 1;
+  // The grid or the im2col matrix made per batch (batch x group of a grouped conv) inside the
+  // parallel loop over batches, right before that batch's product reads it (PerBatchOperands),
+  // instead of for all batches first: the copy stays in the cache of the core that reads it and
+  // costs no parallel loop of its own. The grid's copies then run over the pure var bb (one
+  // batch), not over an RDom of every batch.
+  bool per_batch = false;
   // im2col: the im2col matrix materialised output row by output row (cols(ox, oy, k, b)).
   // Defined when ContractionAlgorithm::im2col.
   Halide::Func cols{"im2col"};

@@ -13,10 +13,23 @@ using Halide::TailStrategy;
 using Halide::Var;
 
 // The operand stages: the padded grid zeroed, then copied phase by phase, parallel over rows;
-// the tap table once; the im2col matrix parallel over its rows.
+// the tap table once; the im2col matrix parallel over its rows. Per batch (st.per_batch), the
+// grid or the matrix of one batch is made inside the output's parallel loop over batches, serially.
 void ScheduleOperandStages(ContractionAlgorithm& a) {
   OperandStages& st = a.stages;
-  if (a.grid) {
+  if (st.per_batch && a.grid) {
+    st.grid_flat.compute_at(a.out, a.b).bound(st.j, 0, st.grid_total);
+    if (st.grid_lanes > 1) st.grid_flat.vectorize(st.j, st.grid_lanes, TailStrategy::GuardWithIf);
+    for (size_t u = 0; u < st.grid_copies.size(); ++u) {
+      const OperandStages::PhaseCopy& pc = st.grid_copies[u];
+      Halide::Stage copy = st.grid_flat.update(static_cast<int>(u));
+      if (st.grid_lanes > 1 && pc.width >= st.grid_lanes)  // distinct columns: distinct grid elements
+        copy.allow_race_conditions().vectorize(pc.r.x, st.grid_lanes, TailStrategy::GuardWithIf);
+      else
+        copy.unscheduled();  // serial, as defined
+    }
+    st.tap.compute_root().bound(st.k, 0, static_cast<int>(a.c.nr));
+  } else if (a.grid) {
     // Zeros in up to 32 parallel chunks of the grid (of every batch) of at least 16K elements in
     // all; each phase's copy parallel over its rows (of every input channel and batch), its
     // columns vectorised.
@@ -36,7 +49,10 @@ void ScheduleOperandStages(ContractionAlgorithm& a) {
     }
     st.tap.compute_root().bound(st.k, 0, static_cast<int>(a.c.nr));
   }
-  if (a.im2col) {
+  if (a.im2col && st.per_batch) {
+    st.cols.compute_at(a.out, a.b);
+    if (st.cols_lanes > 1) st.cols.vectorize(st.ox, st.cols_lanes, TailStrategy::ShiftInwards);
+  } else if (a.im2col) {
     Var kb("kb");
     st.cols.compute_root().fuse(st.k, st.b, kb).parallel(kb);
     if (st.cols_lanes > 1) st.cols.vectorize(st.ox, st.cols_lanes, TailStrategy::ShiftInwards);

@@ -107,6 +107,13 @@ int EffectivePar(const ContractionKnobs& k, const Contraction& c, int64_t TX, in
   return k.par;
 }
 
+bool PerBatchOperands(const Workload& w, const ContractionKnobs& k) {
+  // The pixel side's panels packed once per call (A's with chan, B's without) read every batch's
+  // operand at the root.
+  const int pixel_pack = UsesChan(w, k) ? k.pack_a : k.pack_b;
+  return k.par == 0 && ContractionOf(w).nb >= 2 && pixel_pack != 1;
+}
+
 int VectorRegisters(const Target& t) { return t.HasFeature("avx512f") ? 32 : 16; }
 
 ConfigSpace ContractionSpace(const Workload& w, const Target& t) {

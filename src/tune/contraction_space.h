@@ -106,6 +106,13 @@ int64_t ParallelTasks(int par, int order, const Contraction& c, int64_t TX, int6
 // that has two or more.
 int EffectivePar(const ContractionKnobs& k, const Contraction& c, int64_t TX, int64_t TY);
 
+// Whether a conv's operand stage (the padded grid or the im2col matrix) is made per batch inside
+// the parallel loop instead of for every batch before it: when that loop runs over the batches
+// (par 0, two or more batches: batch x groups of a grouped conv, so a ResNeXt 3x3 conv of 32
+// groups makes each group's 16-channel grid right before its product reads it), unless the
+// pixel side's panels are packed once per call (they read the stage of every batch first).
+bool PerBatchOperands(const Workload& w, const ContractionKnobs& k);
+
 // Vector registers of the target (16 for AVX2, 32 for AVX-512).
 int VectorRegisters(const Target& t);
 
