@@ -24,6 +24,7 @@ const OpRegistry& OpRegistry::Get() {
     RegisterConcatSplitOps(*r);
     RegisterIndexingOps(*r);
     RegisterPadOps(*r);
+    RegisterResizeOps(*r);
     RegisterConstantOps(*r);
     RegisterConvOps(*r);
     RegisterPoolOps(*r);

@@ -130,6 +130,7 @@ void RegisterShapeOps(OpRegistry& r);
 void RegisterConcatSplitOps(OpRegistry& r);
 void RegisterIndexingOps(OpRegistry& r);
 void RegisterPadOps(OpRegistry& r);
+void RegisterResizeOps(OpRegistry& r);
 void RegisterConstantOps(OpRegistry& r);
 void RegisterConvOps(OpRegistry& r);
 void RegisterPoolOps(OpRegistry& r);

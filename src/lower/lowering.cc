@@ -7,6 +7,7 @@
 #include "lower/lower_generic_matmul.h"
 #include "lower/lower_pool.h"
 #include "lower/lower_reduce.h"
+#include "lower/lower_resize.h"
 #include "lower/lower_shape.h"
 #include "lower/lower_util.h"
 
@@ -115,6 +116,7 @@ const std::map<std::string, LowerFn>& Families() {
     for (const auto& op : ReduceOps()) t[op] = LowerReduce;
     for (const auto& op : PoolOps()) t[op] = LowerPool;
     for (const auto& op : ShapeOps()) t[op] = LowerShape;
+    for (const auto& op : ResizeOps()) t[op] = LowerResize;
     for (const auto& op : GenericContractionOps()) t[op] = LowerGenericContraction;
     return t;
   }();

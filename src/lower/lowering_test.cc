@@ -219,6 +219,68 @@ TEST(Lowering, PoolingMatchesReference) {
   }
 }
 
+// Resize where ONNX's node tests do not reach (their interpolation is checked by
+// node_tests_test against the spec's expected outputs): DeepLab's 1x1 -> 14x14 bilinear of a pooled
+// branch (two axes read one input pixel, the channel axis is the identity), a nearest x2 upsample
+// and a stride-2 nearest downsample (their indices are `x / 2` and `2x`: read without a table) and a Resize
+// whose scales are not a graph constant.
+TEST(Lowering, ResizeOfOnePixelNearestUpAndDownAndRuntimeScales) {
+  const Tensor one = Random({1, 5, 1, 1}, 3);
+  auto up = Lowered("Resize", {Arg::In({1, 5, 1, 1}), Arg::None(), Arg::None(), I64({1, 5, 14, 14}, {4})}, {one},
+                    [](N& n) { AttrString(n, "mode", "linear"); });
+  ASSERT_TRUE(up.ok()) << up.status().message();
+  ASSERT_EQ(up->at(0).shape(), (Shape{1, 5, 14, 14}));
+  for (int64_t i = 0; i < up->at(0).size(); ++i)
+    ASSERT_NEAR(up->at(0).GetDouble(i), one.GetDouble(i / 196), 1e-6) << i;  // weights summing to 1
+  const Tensor x = Random({2, 3, 5, 7}, 4);
+  for (const char* transform : {"asymmetric", "half_pixel"}) {
+    SCOPED_TRACE(transform);
+    auto two = Lowered("Resize", {Arg::In({2, 3, 5, 7}), Arg::None(), F32({1, 1, 2, 2}, {4})}, {x},
+                       [transform](N& n) {
+                         AttrString(n, "coordinate_transformation_mode", transform);
+                         AttrString(n, "nearest_mode", std::string(transform) == "asymmetric" ? "floor" : "round_prefer_floor");
+                       });
+    ASSERT_TRUE(two.ok()) << two.status().message();
+    ASSERT_EQ(two->at(0).shape(), (Shape{2, 3, 10, 14}));
+    // Asymmetric with floor: output (y, x) reads (y/2, x/2); half-pixel rounding ties down:
+    // y/2 - 1/4 rounds to the same pixel.
+    for (int64_t p = 0; p < 6; ++p)
+      for (int64_t y = 0; y < 10; ++y)
+        for (int64_t c = 0; c < 14; ++c)
+          ASSERT_EQ(two->at(0).GetDouble((p * 10 + y) * 14 + c), x.GetDouble((p * 5 + y / 2) * 7 + c / 2))
+              << p << " " << y << " " << c;
+  }
+  auto half = Lowered("Resize", {Arg::In({2, 3, 5, 7}), Arg::None(), F32({1, 1, 0.5, 0.5}, {4})}, {x},
+                      [](N& n) { AttrString(n, "coordinate_transformation_mode", "asymmetric"); });
+  ASSERT_TRUE(half.ok()) << half.status().message();
+  ASSERT_EQ(half->at(0).shape(), (Shape{2, 3, 2, 3}));
+  for (int64_t p = 0; p < 6; ++p)
+    for (int64_t y = 0; y < 2; ++y)
+      for (int64_t c = 0; c < 3; ++c)  // round_prefer_floor of 2y, 2c: exactly 2y, 2c
+        ASSERT_EQ(half->at(0).GetDouble((p * 2 + y) * 3 + c), x.GetDouble((p * 5 + 2 * y) * 7 + 2 * c));
+  // The kernel against the reference evaluation (EvalResize, constant folding): the two share
+  // ResolveResize / ResizeAxis but not their arithmetic.
+  CheckAgainstReference("Resize", {{1, 2, 5, 6}}, [](N& n) { AttrString(n, "mode", "linear"); },
+                        {Arg::None(), F32({1, 1, 1.5, 1.7f}, {4})});
+  CheckAgainstReference("Resize", {{1, 2, 9, 7}}, [](N& n) {
+    AttrString(n, "mode", "cubic");
+    AttrString(n, "coordinate_transformation_mode", "align_corners");
+  }, {Arg::None(), F32({1, 1, 0.6f, 0.8f}, {4})});
+  CheckAgainstReference("Resize", {{2, 3, 4, 5}}, [](N& n) {
+    AttrString(n, "nearest_mode", "round_prefer_ceil");
+    AttrString(n, "coordinate_transformation_mode", "tf_half_pixel_for_nn");
+  }, {Arg::None(), Arg::None(), I64({2, 3, 7, 3}, {4})});
+  CheckAgainstReference("Resize", {{1, 1, 6, 6}}, [](N& n) {
+    AttrString(n, "mode", "linear");
+    AttrString(n, "coordinate_transformation_mode", "tf_crop_and_resize");
+    AttrFloat(n, "extrapolation_value", 7.5f);
+  }, {F32({0, 0, -0.2f, 0.1f, 1, 1, 0.8f, 1.3f}, {8}), Arg::None(), I64({1, 1, 5, 4}, {4})});
+  auto runtime = Lowered("Resize", {Arg::In({1, 1, 2, 2}), Arg::None(), Arg::In({4})}, {Random({1, 1, 2, 2}, 5), F32({1, 1, 2, 2}, {4})});
+  ASSERT_FALSE(runtime.ok());
+  EXPECT_EQ(runtime.status().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(runtime.status().message().find("scales must be a constant"), std::string::npos) << runtime.status().message();
+}
+
 TEST(Lowering, DataMovementMatchesReference) {
   CheckAgainstReference("Transpose", {{2, 3, 5}}, [](N& n) { AttrInts(n, "perm", {1, 2, 0}); });
   CheckAgainstReference("Concat", {{2, 3}, {2, 5}, {2, 1}}, [](N& n) { AttrInt(n, "axis", -1); });
