@@ -219,10 +219,7 @@ bool IsPointwiseNode(const Graph& g, const Node& n) {
   if (!n.domain.empty() && n.domain != "ai.onnx") return false;
   if (!n.supported || !Listed(n.op_type) || n.outputs.size() != 1 || n.outputs[0] == kNoValue) return false;
   if (n.inputs.empty() || n.inputs[0] == kNoValue) return false;
-  if (n.op_type == "Dropout" && n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
-    const auto& c = g.value(n.inputs[2]).constant;
-    if (!c || c->size() != 1 || c->GetInt(0) != 0) return false;  // training mode
-  }
+  if (n.op_type == "Dropout" && !DropoutPassesThrough(g, n)) return false;
   const Value& out = g.value(n.outputs[0]);
   if (!out.shape_known || !HalideTypeOf(out.dtype).ok()) return false;
   for (ValueId id : n.inputs) {

@@ -255,10 +255,7 @@ Result<KernelDef> LowerElementwise(KernelBuilder& b) {
   const std::string& op = n.op_type;
   const DType out_dtype = b.OutValue(0).dtype;
   if (!HalideTypeOf(out_dtype).ok()) return b.Unsupported(fmt::format("output type {}", DTypeName(out_dtype)));
-  if (op == "Dropout" && b.HasInput(2) &&
-      (!b.Constant(2) || b.Constant(2)->size() != 1 || b.Constant(2)->GetInt(0) != 0)) {
-    return b.Unsupported("Dropout in training mode");
-  }
+  if (op == "Dropout" && !DropoutPassesThrough(g, n)) return b.Unsupported("Dropout in training mode with a ratio that is not 0");
   const auto vars = MakeVars(static_cast<int>(b.OutShape(0).size()));
   const auto idx = AsExprs(vars);
   Expr e;

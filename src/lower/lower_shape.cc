@@ -260,6 +260,7 @@ Result<KernelDef> Scatter(KernelBuilder& b, const TensorRef& x, const std::vecto
   if (reduction == "min") e = Halide::min(cur, u);
   out(HalideArgs(target)) = e;
   b.SetOutput(0, out);
+  out.update().unscheduled();  // the updates in order, serially: later ones may overwrite earlier
   return b.Finish();
 }
 

@@ -86,6 +86,17 @@ bool IsByteIdentityTranspose(const Graph& g, const Node& n) {
 
 }  // namespace
 
+bool DropoutPassesThrough(const Graph& g, const Node& n) {
+  auto constant = [&](size_t i) -> const Tensor* {
+    return i < n.inputs.size() && n.inputs[i] != kNoValue ? g.value(n.inputs[i]).constant.get() : nullptr;
+  };
+  const bool has_mode = n.inputs.size() > 2 && n.inputs[2] != kNoValue;
+  const Tensor* mode = constant(2);
+  if (!has_mode || (mode && mode->size() == 1 && mode->GetInt(0) == 0)) return true;
+  const Tensor* ratio = constant(1);
+  return ratio && ratio->size() == 1 && ratio->GetDouble(0) == 0;
+}
+
 bool IsAliasNode(const Graph& g, const Node& n) {
   static const char* kOps[] = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Dropout"};
   bool listed = IsByteIdentityTranspose(g, n);
@@ -95,10 +106,7 @@ bool IsAliasNode(const Graph& g, const Node& n) {
   for (size_t i = 1; i < n.outputs.size(); ++i) {
     if (n.outputs[i] != kNoValue) return false;  // Dropout's mask wants a kernel
   }
-  if (n.op_type == "Dropout" && n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
-    const auto& c = g.value(n.inputs[2]).constant;
-    if (!c || c->size() != 1 || c->GetInt(0) != 0) return false;  // training mode
-  }
+  if (n.op_type == "Dropout" && !DropoutPassesThrough(g, n)) return false;
   const Value& in = g.value(n.inputs[0]);
   const Value& out = g.value(n.outputs[0]);
   return in.shape_known && out.shape_known && in.dtype == out.dtype &&

@@ -89,6 +89,11 @@ Result<Halide::Type> HalideTypeOf(DType t);
 // Transpose that moves only dims of extent 1).
 bool IsAliasNode(const Graph& g, const Node& n);
 
+// True when a Dropout node passes its input through: inference (training_mode absent or a
+// constant false), or a constant ratio of 0 in training mode (torchvision's Swin calls dropout
+// with p = 0 and no training flag, exported as training_mode = true).
+bool DropoutPassesThrough(const Graph& g, const Node& n);
+
 // Lowers one node, or the kernel group it anchors (o.group). Tunable nodes with a workload go to
 // the contraction template, with the group's fused nodes in its output stage; a pointwise anchor
 // becomes one streaming kernel of its whole group (lower_elementwise.h); every other supported op

@@ -503,6 +503,24 @@ TEST(Lowering, AliasesAndUnsupportedOps) {
   ASSERT_FALSE(k.ok());
   EXPECT_EQ(k.status().code(), ErrorCode::kUnsupported);
   EXPECT_NE(k.status().message().find("Indices"), std::string::npos) << k.status().message();
+  // Dropout: inference, or training mode with a ratio of 0 (Swin's attention dropout, p = 0, is
+  // exported in training mode), passes its input through; a real training-mode dropout is refused.
+  const Tensor yes = [] {
+    Tensor t(DType::kBool, {});
+    t.SetInt(0, 1);
+    return t;
+  }();
+  for (float ratio : {0.f, 0.1f}) {
+    g = RunOp("Dropout", {Arg::In({2, 3}), F32({ratio}, {}), yes});
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    EXPECT_EQ(IsAliasNode(*g, g->node(0)), ratio == 0) << ratio;
+    EXPECT_EQ(DropoutPassesThrough(*g, g->node(0)), ratio == 0) << ratio;
+    k = LowerNode(*g, g->node(0), LowerOptions{});
+    EXPECT_EQ(k.ok(), ratio == 0) << ratio << " " << k.status().message();
+  }
+  g = RunOp("Dropout", {Arg::In({2, 3}), F32({0.5f}, {})});
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_TRUE(IsAliasNode(*g, g->node(0)));  // no training_mode: inference
 }
 
 }  // namespace

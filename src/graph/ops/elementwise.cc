@@ -140,6 +140,8 @@ double ApplyFloat(const std::string& op, double a, double b) {
     case 'S': return op == "Sub" ? a - b : a + b;                     // Sub, Sum
     case 'M':
       if (op == "Mul") return a * b;
+      if (op == "Mod") return b == 0 ? NAN : a - std::floor(a / b) * b;  // fmod 0: the divisor's sign
+      if (op == "ModF") return std::fmod(a, b);                          // fmod 1: the dividend's
       if (op == "Max") return std::isnan(a) || std::isnan(b) ? NAN : std::fmax(a, b);
       if (op == "Min") return std::isnan(a) || std::isnan(b) ? NAN : std::fmin(a, b);
       return a + b;  // Mean accumulates, divided at the end
@@ -159,6 +161,11 @@ int64_t ApplyInt(const std::string& op, int64_t a, int64_t b) {
   if (op == "Sub") return a - b;
   if (op == "Mul") return a * b;
   if (op == "Div") return b == 0 ? 0 : a / b;  // integer division truncates, as onnxruntime does
+  if (op == "Mod" || op == "ModF") {
+    if (b == 0) return 0;
+    const int64_t r = a % b;  // C: the dividend's sign (fmod 1)
+    return op == "Mod" && r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+  }
   if (op == "Max") return a > b ? a : b;
   if (op == "Min") return a < b ? a : b;
   if (op == "Pow") {
@@ -171,7 +178,8 @@ int64_t ApplyInt(const std::string& op, int64_t a, int64_t b) {
 }
 
 Status EvalBroadcast(EvalContext& ctx) {
-  const std::string& op = ctx.node().op_type;
+  // Mod computes as "Mod" (fmod 0, Python's %) or "ModF" (fmod 1, C's fmod).
+  const std::string op = ctx.node().op_type == "Mod" && ctx.attrs().GetInt("fmod", 0) != 0 ? "ModF" : ctx.node().op_type;
   Tensor y = ctx.NewOutput(0);
   const Shape& out = y.shape();
   const Tensor& first = *ctx.input(0);
@@ -339,6 +347,7 @@ void RegisterElementwiseOps(OpRegistry& r) {
   for (const char* op : {"Max", "Min", "Sum", "Mean"}) {
     r.Add({op, 1, -1, 1, 1, {}, InferBroadcast, EvalBroadcast});
   }
+  r.Add({"Mod", 2, 2, 1, 1, {{"fmod", K::kInt}}, InferBroadcast, EvalBroadcast});
   r.Add({"Where", 3, 3, 1, 1, {}, InferWhere, EvalWhere});
   r.Add({"Clip", 1, 3, 1, 1, {{"min", K::kFloat}, {"max", K::kFloat}}, InferSame, EvalClip});
   r.Add({"Cast", 1, 1, 1, 1, {{"to", K::kInt}}, InferCast, EvalCast});

@@ -414,6 +414,30 @@ TEST(Folding, ShapeArithmeticFeedsSlice) {
   EXPECT_EQ(ShapeOf(*g, "y"), "1x128x128");
 }
 
+// Swin Transformer pads its windows by (window - H % window) % window, computed with Mod from
+// constants: Mod must fold, with the divisor's sign (fmod 0) or the dividend's (fmod 1).
+TEST(Folding, ModOfConstantsFoldsWithEitherSign) {
+  auto g = RunOp("Mod", {I64({7, -7, 7, -7, 5}, {5}), I64({3, 3, -3, -3, 0}, {5})});
+  OPAL_ASSERT_OK(g);
+  EXPECT_EQ(Folded(*g, "y0"), (V{1, 2, -2, -1, 0}));
+  g = RunOp("Mod", {I64({7, -7, 7, -7}, {4}), I64({3, 3, -3, -3}, {4})}, [](onnx::NodeProto& n) { AttrInt(n, "fmod", 1); });
+  OPAL_ASSERT_OK(g);
+  EXPECT_EQ(Folded(*g, "y0"), (V{1, -1, 1, -1}));
+  g = RunOp("Mod", {F32({5.5f, -5.5f}, {2}), F32({2, 2}, {2})}, [](onnx::NodeProto& n) { AttrInt(n, "fmod", 1); });
+  OPAL_ASSERT_OK(g);
+  EXPECT_EQ(Folded(*g, "y0"), (V{1.5, -1.5}));
+  ModelBuilder b;  // the window padding of a 56-wide plane in 7-wide windows: 0
+  b.Init("h", I64({56}, {}));
+  b.Init("w", I64({7}, {}));
+  b.Node("Mod", {"h", "w"}, {"m"});
+  b.Node("Sub", {"w", "m"}, {"s"});
+  b.Node("Mod", {"s", "w"}, {"pad"});
+  b.Output("pad");
+  auto p = b.Import();
+  OPAL_ASSERT_OK(p);
+  EXPECT_EQ(Folded(*p, "pad"), (V{0}));
+}
+
 TEST(Folding, SchemasHaveEvalForEveryOp) {
   for (const auto& op : graph::OpRegistry::Get().OpTypes()) {
     const graph::OpSchema* s = graph::OpRegistry::Get().Find("", op);
