@@ -11,6 +11,7 @@
 
 #include "graph/onnx_node_inference.h"
 #include "graph/onnx_tensor.h"
+#include "graph/conv_taps.h"
 #include "graph/shape_inference.h"
 #include "opal/json.h"
 #include "opal/log.h"
@@ -128,6 +129,7 @@ class Importer {
     };
     OPAL_RETURN_IF_ERROR(graph::InferShapes(g_, io, fallback));
     OPAL_RETURN_IF_ERROR(CheckDeclaredOutputs(gp));
+    graph::DropDeadConvTaps(g_);  // same outputs; every later stage sees the smaller convs
     return std::move(g_);
   }
 

@@ -281,6 +281,24 @@ TEST(Lowering, ResizeOfOnePixelNearestUpAndDownAndRuntimeScales) {
   EXPECT_NE(runtime.status().message().find("scales must be a constant"), std::string::npos) << runtime.status().message();
 }
 
+// Convs whose outer taps read only padding lose them at import (graph/conv_taps.h); the kernel
+// of the smaller conv against the reference evaluation of the original (folded before the taps
+// are dropped): whole rows dropped, rows and columns, and a dilation the input partly reaches.
+TEST(Lowering, ConvWithDeadTapsMatchesReference) {
+  for (int64_t d : {3, 5, 2}) {
+    SCOPED_TRACE(d);
+    CheckAgainstReference("Conv", {{1, 4, 3, 5}}, [d](N& n) {
+      AttrInts(n, "dilations", {d, d});
+      AttrInts(n, "pads", {d, d, d, d});
+    }, {Random({6, 4, 3, 3}, 9), Random({6}, 10)});
+  }
+  CheckAgainstReference("Conv", {{1, 4, 6, 6}}, [](N& n) {  // stride 2, asymmetric pads
+    AttrInts(n, "dilations", {4, 4});
+    AttrInts(n, "strides", {2, 2});
+    AttrInts(n, "pads", {4, 2, 3, 4});
+  }, {Random({6, 4, 3, 3}, 11)});
+}
+
 TEST(Lowering, DataMovementMatchesReference) {
   CheckAgainstReference("Transpose", {{2, 3, 5}}, [](N& n) { AttrInts(n, "perm", {1, 2, 0}); });
   CheckAgainstReference("Concat", {{2, 3}, {2, 5}, {2, 1}}, [](N& n) { AttrInt(n, "axis", -1); });

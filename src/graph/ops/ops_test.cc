@@ -438,6 +438,31 @@ TEST(Folding, ModOfConstantsFoldsWithEitherSign) {
   EXPECT_EQ(Folded(*p, "pad"), (V{0}));
 }
 
+// DeepLabV3's ASPP: 3x3 convs of dilation 24 and 36 on a 14x14 map read only padding with their
+// outer taps, for every output. The importer drops such taps (graph/conv_taps.h): the conv becomes
+// 1x1 without padding; a dilation the map can partly reach keeps its kernel. The numbers are the
+// lowering tests' (Lowering.ConvWithDeadTapsMatchesReference).
+TEST(Import, ConvTapsThatReadOnlyPaddingAreDropped) {
+  for (int64_t d : {3, 5, 2}) {
+    SCOPED_TRACE(d);
+    auto g = RunOp("Conv", {Arg::In({1, 4, 3, 5}), F32(std::vector<float>(6 * 4 * 9, 0.5f), {6, 4, 3, 3})},
+                   [d](onnx::NodeProto& n) {
+                     AttrInts(n, "dilations", {d, d});
+                     AttrInts(n, "pads", {d, d, d, d});
+                   });
+    OPAL_ASSERT_OK(g);
+    const Node& conv = g->node(0);
+    EXPECT_EQ(ShapeOf(*g, "y0"), "1x6x3x5");
+    const Shape w = g->value(conv.inputs[1]).shape;
+    // Rows: 3 high, so a dilation of 3 or more leaves only the middle row; columns: 5 wide, so
+    // only a dilation of 5 does.
+    const int64_t kh = d >= 3 ? 1 : 3, kw = d >= 5 ? 1 : 3;
+    EXPECT_EQ(w, (Shape{6, 4, kh, kw}));
+    EXPECT_EQ(conv.attrs.GetInts("pads"), (std::vector<int64_t>{kh == 1 ? 0 : d, kw == 1 ? 0 : d, kh == 1 ? 0 : d, kw == 1 ? 0 : d}));
+    EXPECT_EQ(conv.attrs.GetInts("dilations"), (std::vector<int64_t>{kh == 1 ? 1 : d, kw == 1 ? 1 : d}));
+  }
+}
+
 TEST(Folding, SchemasHaveEvalForEveryOp) {
   for (const auto& op : graph::OpRegistry::Get().OpTypes()) {
     const graph::OpSchema* s = graph::OpRegistry::Get().Find("", op);
