@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace opal::lower {
 
@@ -16,7 +17,7 @@ namespace {
 
 // A nearest axis whose indices are exactly i / k (upsampling by an integer) or i * k + c
 // (downsampling by one): that expression instead of a table, so loads stay regular.
-Expr RegularIndex(const ResizeAxisTaps& a, int64_t in, const Halide::Var& v) {
+Expr RegularIndex(const ResizeAxisTaps& a, int64_t in, const Expr& v) {
   const int64_t out = static_cast<int64_t>(a.idx.size());
   if (out >= 2 && out % in == 0) {
     const int64_t k = out / in;
@@ -124,45 +125,100 @@ Result<KernelDef> LowerResize(KernelBuilder& b) {
     return b.Unsupported(m.mode + " interpolation of " + std::string(DTypeName(dt)));
   OPAL_ASSIGN_OR_RETURN(TensorRef x, b.Input(0));
   const std::vector<Halide::Var> v = MakeVars(r);
-  // Per axis, its taps: the index read and its weight (undefined: weight 1).
-  std::vector<std::vector<Expr>> idx(static_cast<size_t>(r)), wt(static_cast<size_t>(r));
-  Expr inside;
   const Halide::Type ft = dt == DType::kFloat64 ? Halide::Float(64) : Halide::Float(32);
+  // How each axis is read: as it is, by a regular expression of the output index, or through its
+  // table, computed once per call (in double precision, IEEE-strict: the arithmetic of
+  // ResizeAxis) into a buffer of the output's length: per tap the index read and its weight, then
+  // whether the point lies inside the input.
+  enum class Kind { kIdentity, kRegular, kTable };
+  std::vector<Kind> kind(static_cast<size_t>(r));
+  std::vector<ResizeAxisTaps> taps;
+  std::vector<Halide::Func> tables(static_cast<size_t>(r));
   for (int d = 0; d < r; ++d) {
     const size_t du = static_cast<size_t>(d);
-    const ResizeAxisTaps a = ResizeAxis(geo, du, is[du]);
-    if (a.identity) {
-      idx[du] = {v[du]};
-      wt[du] = {Expr()};
-      continue;
-    }
-    Expr e = a.taps == 1 && m.transform != "tf_crop_and_resize" ? RegularIndex(a, is[du], v[du]) : Expr();
-    if (e.defined()) {
-      idx[du] = {e};
-      wt[du] = {Expr()};
-      continue;
-    }
-    // The axis's table, computed once per call (in double precision, IEEE-strict: the same
-    // arithmetic as ResizeAxis) into a buffer of the output's length: per tap, the index read and
-    // its weight, then whether the point lies inside the input.
+    taps.push_back(ResizeAxis(geo, du, is[du]));
+    const ResizeAxisTaps& a = taps.back();
+    kind[du] = a.identity ? Kind::kIdentity
+               : a.taps == 1 && m.transform != "tf_crop_and_resize" && RegularIndex(a, is[du], v[du]).defined()
+                   ? Kind::kRegular
+                   : Kind::kTable;
+    if (kind[du] != Kind::kTable) continue;
     Halide::Var i("i");
-    const std::vector<Expr> row =
-        AxisTableExprs(m, i, is[du], os[du], geo.scale[du], geo.roi_start[du], geo.roi_end[du]);
-    Halide::Func table("resize_axis" + std::to_string(d));
-    table(i) = Halide::Tuple(row);
-    table.compute_root().bound(i, 0, static_cast<int>(os[du]));
-    Expr at = ClampIndex(v[du], os[du]);
-    for (int t = 0; t < a.taps; ++t) {
-      idx[du].push_back(ClampIndex(table(at)[static_cast<size_t>(t)], is[du]));
-      wt[du].push_back(a.taps == 1 ? Expr() : Halide::cast(ft, table(at)[static_cast<size_t>(a.taps + t)]));
+    tables[du] = Halide::Func("resize_axis" + std::to_string(d));
+    tables[du](i) = Halide::Tuple(AxisTableExprs(m, i, is[du], os[du], geo.scale[du], geo.roi_start[du], geo.roi_end[du]));
+    tables[du].compute_root().bound(i, 0, static_cast<int>(os[du]));
+  }
+  // Axis d's taps at output index `at` (a Var of the output or of the rows stage): the indices
+  // read and their weights (undefined: weight 1).
+  auto read = [&](size_t d, const Halide::Var& at, std::vector<Expr>* idx, std::vector<Expr>* wt) {
+    idx->clear();
+    wt->clear();
+    if (kind[d] != Kind::kTable) {
+      idx->push_back(kind[d] == Kind::kIdentity ? Expr(at) : RegularIndex(taps[d], is[d], at));
+      wt->push_back(Expr());
+      return;
     }
-    if (m.transform == "tf_crop_and_resize") {
-      Expr here = table(at)[static_cast<size_t>(2 * a.taps)] != 0;
+    const Expr i = ClampIndex(at, os[d]);
+    for (int t = 0; t < taps[d].taps; ++t) {
+      idx->push_back(ClampIndex(tables[d](i)[static_cast<size_t>(t)], is[d]));
+      wt->push_back(taps[d].taps == 1 ? Expr() : Halide::cast(ft, tables[d](i)[static_cast<size_t>(taps[d].taps + t)]));
+    }
+  };
+  // With a table on the innermost axis and another axis resized, the innermost axis is
+  // interpolated first, once per input row (`rows`: the last axis at output length, the others
+  // at input length), so that the output's vectors read rows with dense loads instead of gathering
+  // every tap of every lane from the input.
+  const size_t last = static_cast<size_t>(r - 1);
+  bool separable = r >= 2 && kind[last] == Kind::kTable;
+  bool others = false;
+  for (size_t d = 0; d < last; ++d) others = others || kind[d] != Kind::kIdentity;
+  separable = separable && others && (dt == DType::kFloat32 || dt == DType::kFloat64);  // rows hold ft
+  std::function<Expr(const std::vector<Expr>&)> source = [&](const std::vector<Expr>& at) { return Halide::cast(ft, x(at)); };
+  Halide::Func rows("resize_rows");
+  if (separable) {
+    const std::vector<Halide::Var> rv = MakeVars(r);
+    std::vector<Expr> li, lw, at = AsExprs(rv);
+    read(last, rv[last], &li, &lw);
+    Expr acc;
+    for (size_t t = 0; t < li.size(); ++t) {
+      at[last] = li[t];
+      Expr term = Halide::cast(ft, x(at));
+      if (lw[t].defined()) term = term * lw[t];
+      acc = acc.defined() ? acc + term : term;
+    }
+    rows(HalideArgs(rv)) = acc;
+    // Rows vectorised along the output's innermost axis, parallel over the rest.
+    const std::vector<Halide::Var> hv = HalideArgs(rv);
+    int lanes = b.options().vector_lanes;
+    while (lanes > 4 && lanes > os[last]) lanes /= 2;
+    rows.compute_root();
+    if (os[last] >= lanes) rows.vectorize(hv[0], lanes, Halide::TailStrategy::GuardWithIf);
+    Halide::Var fused = hv.back();
+    for (size_t k = hv.size() - 1; k > 1; --k) {
+      Halide::Var f("rows_f" + std::to_string(k));
+      rows.fuse(hv[k - 1], fused, f);
+      fused = f;
+    }
+    rows.parallel(fused);
+    source = [&](const std::vector<Expr>& at) { return rows(HalideArgs(at)); };
+  }
+  // Per axis its taps at the output index (the innermost axis read as it is from `rows` when
+  // separable), then the sum over every combination of the axes' taps of the product of their
+  // weights times the source there (one term per combination; nearest has one).
+  std::vector<std::vector<Expr>> idx(static_cast<size_t>(r)), wt(static_cast<size_t>(r));
+  Expr inside;
+  for (size_t d = 0; d < static_cast<size_t>(r); ++d) {
+    if (separable && d == last) {
+      idx[d] = {Expr(v[d])};
+      wt[d] = {Expr()};
+    } else {
+      read(d, v[d], &idx[d], &wt[d]);
+    }
+    if (m.transform == "tf_crop_and_resize" && kind[d] == Kind::kTable) {
+      Expr here = tables[d](ClampIndex(v[d], os[d]))[static_cast<size_t>(2 * taps[d].taps)] != 0;
       inside = inside.defined() ? (inside && here) : here;
     }
   }
-  // The sum over every combination of the axes' taps of the product of their weights times the
-  // input there (one term per combination; nearest has one).
   Expr sum;
   std::vector<size_t> pick(static_cast<size_t>(r), 0);
   for (;;) {
@@ -172,8 +228,8 @@ Result<KernelDef> LowerResize(KernelBuilder& b) {
       at_idx[d] = idx[d][pick[d]];
       if (wt[d][pick[d]].defined()) w = w.defined() ? w * wt[d][pick[d]] : wt[d][pick[d]];
     }
-    Expr term = x(at_idx);
-    if (w.defined()) term = Halide::cast(ft, term) * w;
+    Expr term = w.defined() || separable ? source(at_idx) : x(at_idx);
+    if (w.defined()) term = term * w;
     sum = sum.defined() ? sum + term : term;
     size_t d = pick.size();
     while (d > 0 && ++pick[d - 1] == idx[d - 1].size()) pick[--d] = 0;
