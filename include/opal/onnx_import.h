@@ -10,8 +10,8 @@
 //   kInvalidModel        not ONNX, truncated, a cycle, a dangling input, a duplicate tensor name,
 //                        an attribute of the wrong kind, shapes that do not fit an operator,
 //                        a zero or absurdly large dimension on an input
-//   kInvalidArgument     an input has symbolic/unknown dims (give --input-shape), or an
-//                        override names no input
+//   kInvalidArgument     an input has symbolic/unknown dims other than a leading batch dim
+//                        (give --input-shape), or an override names no input
 //   kUnsupported         an element type or feature opal cannot represent
 // Unsupported operators are not errors here: Graph::UnsupportedOps() lists them.
 #pragma once
@@ -34,6 +34,10 @@ struct ImportOptions {
   std::map<std::string, Tensor> input_values;
   // Constant folding bound: nodes with larger outputs are left for the runtime.
   int64_t fold_limit_elements = 1 << 20;
+  // A symbolic first dimension of a graph input of rank 2 or more (the batch of a model exported
+  // with dynamic axes) is taken as 1, with a warning, unless `input_shapes` gives the input. Any
+  // other symbolic dimension needs `input_shapes` (kInvalidArgument).
+  bool symbolic_batch_is_one = true;
 };
 
 Result<Graph> ImportOnnxFile(const std::string& path, const ImportOptions& options = {});

@@ -159,7 +159,18 @@ class Importer {
       const Shape* s = nullptr;
       if (auto it = opts_.input_shapes.find(in.name()); it != opts_.input_shapes.end()) s = &it->second;
       if (auto it = opts_.input_values.find(in.name()); it != opts_.input_values.end()) s = &it->second.shape();
-      if (!s) continue;
+      if (!s) {
+        // A model exported with a dynamic batch: batch 1 unless the user says otherwise.
+        auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+        if (opts_.symbolic_batch_is_one && in.type().tensor_type().has_shape() && shape->dim_size() >= 2 &&
+            !shape->dim(0).has_dim_value()) {
+          log::Warn("input '{}' has a symbolic first dimension '{}': taken as 1 (batch 1); give --input-shape "
+                    "{}=DIMS for another",
+                    in.name(), shape->dim(0).dim_param().empty() ? "?" : shape->dim(0).dim_param(), in.name());
+          shape->mutable_dim(0)->set_dim_value(1);
+        }
+        continue;
+      }
       seen.insert(in.name());
       auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
       shape->clear_dim();

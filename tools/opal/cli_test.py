@@ -93,9 +93,17 @@ class Errors(unittest.TestCase):
         self.check(["tasks", save(m, self.d, "dangling.onnx")], EXIT_INVALID_MODEL, "'ghost'", "'add'")
 
     def test_symbolic_dim_needs_override(self):
+        # A symbolic batch (first) dimension is taken as 1, with a warning naming the override.
         m = conv_model(["batch", 3, 8, 8], [helper.make_node("Relu", ["c"], ["y"])])
         p = save(m, self.d, "sym.onnx")
-        self.check(["tasks", p], EXIT_USAGE, "'x'", "batch", "--input-shape")
+        r = run("tasks", "--json", p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["tasks"][0]["workload"]["n"], 1)
+        self.assertIn("batch", r.stderr)
+        self.assertIn("--input-shape", r.stderr)
+        # Any other symbolic dimension needs the override.
+        q = save(conv_model([1, 3, "height", 8], [helper.make_node("Relu", ["c"], ["y"])]), self.d, "symh.onnx")
+        self.check(["tasks", q], EXIT_USAGE, "'x'", "height", "--input-shape")
         r = run("tasks", "--json", "--input-shape", "x=2x3x8x8", p)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["tasks"][0]["workload"]["n"], 2)
