@@ -162,10 +162,23 @@ ModelBuilder SymbolicModel() {
 }
 
 TEST(Importer, SymbolicDimNeedsAnOverride) {
+  // A symbolic batch (first) dimension is taken as 1 by default ...
   auto r = SymbolicModel().Import();
+  OPAL_ASSERT_OK(r);
+  EXPECT_EQ(ShapeOf(*r, "images"), "1x3x4x4");
+  // ... or needs the override when that default is off,
+  ImportOptions strict;
+  strict.symbolic_batch_is_one = false;
+  r = SymbolicModel().Import(strict);
   ExpectError(r, ErrorCode::kInvalidArgument, "--input-shape");
   EXPECT_NE(r.status().message().find("'images'"), std::string::npos);
   EXPECT_NE(r.status().message().find("'N'"), std::string::npos);
+  // ... and so does any other symbolic dimension.
+  ModelBuilder b;
+  b.Input("images", kF32, {1, 3, -1, 4});
+  b.Node("Relu", {"images"}, {"y"});
+  b.Output("y");
+  ExpectError(b.Import(), ErrorCode::kInvalidArgument, "--input-shape");
 }
 
 TEST(Importer, InputShapeOverrideIsUsed) {
