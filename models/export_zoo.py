@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Exports architectures opal does not ship, as ONNX files with their (random) weights, for
 end-to-end checks of generality beyond ../shared/models: CNN families with squeeze-excitation,
-SiLU/HardSwish, channel shuffle, dense concatenation, grouped and depthwise convolutions, and a
-BERT-style encoder.
+SiLU/HardSwish, channel shuffle, dense concatenation, grouped and depthwise convolutions, a
+BERT-style encoder, vision transformers (ViT, Swin), ConvNeXt, and segmentation networks
+(DeepLabV3, FCN: dilated convolutions and Resize).
 
   models/export_zoo.py OUTDIR [NAME...]       (default: every model below)
 
@@ -66,6 +67,32 @@ class BertEncoder(torch.nn.Module):
         return x
 
 
+class OutTensor(torch.nn.Module):
+    """torchvision's segmentation models return a dict; export its 'out' tensor."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)["out"]
+
+
+def segmentation_model(name):
+    import torchvision.models.segmentation as seg
+    return OutTensor(getattr(seg, name)(weights=None, weights_backbone=None, aux_loss=False))
+
+
+def randomise_zero_parameters(model):
+    """Parameters torchvision initialises to zero (ViT's head, class token, some biases) would make
+    every logit 0 and the output comparison empty: give them small random values instead."""
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.numel() > 0 and not p.any():
+                p.copy_(torch.randn_like(p) * 0.02)
+    return model
+
+
 def torchvision_model(name):
     import torchvision.models as tvm
     ctor = getattr(tvm, name)
@@ -89,6 +116,14 @@ MODELS = {
     "googlenet": lambda: (torchvision_model("googlenet"), "image"),
     "regnet_y_800mf": lambda: (torchvision_model("regnet_y_800mf"), "image"),
     "bert_l4_d768": lambda: (BertEncoder(), "tokens"),
+    # Transformers for vision, a modern CNN, segmentation networks (Resize, dilated convs).
+    "convnext_tiny": lambda: (torchvision_model("convnext_tiny"), "image"),
+    "swin_t": lambda: (torchvision_model("swin_t"), "image"),
+    "vit_b_16": lambda: (randomise_zero_parameters(torchvision_model("vit_b_16")), "image"),
+    "efficientnet_v2_s": lambda: (torchvision_model("efficientnet_v2_s"), "image"),
+    "squeezenet1_1": lambda: (torchvision_model("squeezenet1_1"), "image"),
+    "deeplabv3_mobilenet_v3_large": lambda: (segmentation_model("deeplabv3_mobilenet_v3_large"), "image"),
+    "fcn_resnet50": lambda: (segmentation_model("fcn_resnet50"), "image"),
 }
 
 
@@ -104,9 +139,10 @@ def export(name, out_dir):
         names = ["input_ids"]
     path = os.path.join(out_dir, name, "model.onnx")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(model, (example,), path, opset_version=13, input_names=names,
-                          output_names=["output"], do_constant_folding=True)
+    # Not under torch.no_grad(): there torch's attention takes its fused inference path
+    # (_native_multi_head_attention), which has no ONNX export (ViT).
+    torch.onnx.export(model, (example,), path, opset_version=13, input_names=names,
+                      output_names=["output"], do_constant_folding=True)
     print(path)
 
 
