@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,12 @@ ResizeInputs ResizeInputsOf(const std::string& op_type, int opset);
 // kUnsupported for what the spec allows and opal does not do (antialias, unknown modes).
 Result<ResizeGeometry> ResolveResize(const std::string& op_type, int opset, const Attributes& attrs,
                                      const Shape& in, const Tensor* roi, const Tensor* scales, const Tensor* sizes);
+
+// ResolveResize for node `n` of a graph at `opset`: its roi, scales and sizes read through
+// `constant(i)` (input i's value, nullptr when it is not a constant). kUnsupported "... must be a
+// constant of the graph" for such an input that is present but not constant.
+Result<ResizeGeometry> ResolveResizeNode(const Node& n, int opset, const Shape& in,
+                                         const std::function<const Tensor*(size_t)>& constant);
 
 // How one output axis reads its input axis: for every output index i, `taps` input indices
 // (idx[i * taps + t], clamped into the input) with their weights (weight[...]), and whether the

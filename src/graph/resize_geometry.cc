@@ -142,6 +142,23 @@ Result<ResizeGeometry> ResolveResize(const std::string& op_type, int opset, cons
   return g;
 }
 
+Result<ResizeGeometry> ResolveResizeNode(const Node& n, int opset, const Shape& in,
+                                         const std::function<const Tensor*(size_t)>& constant) {
+  const ResizeInputs at = ResizeInputsOf(n.op_type, opset);
+  const Tensor* v[3] = {nullptr, nullptr, nullptr};
+  const int index[3] = {at.roi, at.scales, at.sizes};
+  const char* what[3] = {"roi", "scales", "sizes"};
+  for (int k = 0; k < 3; ++k) {
+    if (index[k] < 0) continue;
+    const size_t i = static_cast<size_t>(index[k]);
+    if (i >= n.inputs.size() || n.inputs[i] == kNoValue) continue;
+    v[k] = constant(i);
+    if (!v[k]) return Error(ErrorCode::kUnsupported, "{} must be a constant of the graph", what[k]);
+    if (v[k]->size() == 0) v[k] = nullptr;  // an empty tensor stands for an absent input
+  }
+  return ResolveResize(n.op_type, opset, n.attrs, in, v[0], v[1], v[2]);
+}
+
 ResizeAxisTaps ResizeAxis(const ResizeGeometry& g, size_t axis, int64_t in) {
   const ResizeMode& m = g.mode;
   const int64_t out = g.out.at(axis);

@@ -105,16 +105,8 @@ Result<KernelDef> LowerResize(KernelBuilder& b) {
   const Node& n = b.node();
   const Shape& is = b.InShape(0);
   const int r = static_cast<int>(is.size());
-  const ResizeInputs in_at = ResizeInputsOf(n.op_type, b.opset());
-  const Tensor* consts[3] = {nullptr, nullptr, nullptr};
-  const int index[3] = {in_at.roi, in_at.scales, in_at.sizes};
-  for (int k = 0; k < 3; ++k) {
-    if (index[k] < 0 || !b.HasInput(static_cast<size_t>(index[k]))) continue;
-    consts[k] = b.Constant(static_cast<size_t>(index[k]));
-    if (!consts[k]) return b.Unsupported(std::string(k == 0 ? "roi" : k == 1 ? "scales" : "sizes") + " not constant");
-    if (consts[k]->size() == 0) consts[k] = nullptr;
-  }
-  Result<ResizeGeometry> resolved = ResolveResize(n.op_type, b.opset(), b.attrs(), is, consts[0], consts[1], consts[2]);
+  Result<ResizeGeometry> resolved =
+      ResolveResizeNode(n, b.opset(), is, [&](size_t i) { return b.Constant(i); });
   if (!resolved.ok()) return Error(resolved.status().code(), "{}: {}", n.Describe(), resolved.status().message());
   const ResizeGeometry& geo = *resolved;
   const ResizeMode& m = geo.mode;

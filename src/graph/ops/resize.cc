@@ -9,27 +9,9 @@ namespace {
 
 using K = Attribute::Kind;
 
-// The node resolved; `constant` gives the value of an input (nullptr when absent).
-template <typename Ctx, typename ConstantFn>
-Result<ResizeGeometry> Resolve(const Ctx& ctx, const Shape& in, ConstantFn constant) {
-  const std::string& op = ctx.node().op_type;
-  const ResizeInputs at = ResizeInputsOf(op, ctx.opset());
-  const Tensor* v[3] = {nullptr, nullptr, nullptr};
-  const int index[3] = {at.roi, at.scales, at.sizes};
-  const char* what[3] = {"roi", "scales", "sizes"};
-  for (int k = 0; k < 3; ++k) {
-    if (index[k] < 0) continue;
-    const size_t i = static_cast<size_t>(index[k]);
-    if (i >= ctx.num_inputs() || ctx.node().inputs[i] == kNoValue) continue;
-    v[k] = constant(i);
-    if (!v[k]) return Error(ErrorCode::kUnsupported, "{} must be a constant of the graph", what[k]);
-    if (v[k]->size() == 0) v[k] = nullptr;  // an empty tensor stands for an absent input
-  }
-  return ResolveResize(op, ctx.opset(), ctx.attrs(), in, v[0], v[1], v[2]);
-}
-
 Status InferResize(InferContext& ctx) {
-  auto g = Resolve(ctx, ctx.input_shape(0), [&](size_t i) { return ctx.input_constant(i); });
+  auto g = ResolveResizeNode(ctx.node(), ctx.opset(), ctx.input_shape(0),
+                             [&](size_t i) { return ctx.input_constant(i); });
   if (!g.ok()) return g.status();
   ctx.SetOutput(0, ctx.input_dtype(0), g->out);
   return Status::Ok();
@@ -39,7 +21,8 @@ Status InferResize(InferContext& ctx) {
 // weights times the input there (in double precision), or the extrapolation value outside.
 Status EvalResize(EvalContext& ctx) {
   const Tensor& x = *ctx.input(0);
-  OPAL_ASSIGN_OR_RETURN(ResizeGeometry g, Resolve(ctx, x.shape(), [&](size_t i) { return ctx.input(i); }));
+  OPAL_ASSIGN_OR_RETURN(ResizeGeometry g,
+                        ResolveResizeNode(ctx.node(), ctx.opset(), x.shape(), [&](size_t i) { return ctx.input(i); }));
   std::vector<ResizeAxisTaps> axes;
   for (size_t d = 0; d < x.shape().size(); ++d) axes.push_back(ResizeAxis(g, d, x.shape()[d]));
   Tensor y = ctx.NewOutput(0);
